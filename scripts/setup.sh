@@ -1,0 +1,47 @@
+#!/bin/bash
+# Installs everything building, testing and the demo need on Debian 12 (as root).
+# Quick when all is present: apt runs only for missing packages.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential pkg-config curl ca-certificates
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libwayland-dev libxkbcommon-dev
+  libinput-dev libudev-dev libgbm-dev libdrm-dev libpixman-1-dev libegl-dev
+  # run and test
+  xkb-data util-linux procps
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  weston wayland-utils
+  python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Rust: the toolchain on PATH, else rustup's, else install rustup (needs sh.rustup.rs).
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+if ! command -v cargo >/dev/null; then
+  echo "setup: installing Rust with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+    sh -s -- -y --profile minimal --component clippy,rustfmt
+  . "$HOME/.cargo/env"
+fi
+need=1.92
+have=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "setup: rustc $have is older than $need; run 'rustup update stable'" >&2
+  exit 1
+fi
+for tool in clippy rustfmt; do
+  if ! cargo "${tool/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$tool"
+  fi
+done

@@ -1,0 +1,64 @@
+//! Producing one output frame and telling clients it was shown.
+
+use std::time::Duration;
+
+use smithay::desktop::utils::{OutputPresentationFeedback, send_frames_surface_tree};
+use smithay::input::pointer::CursorImageStatus;
+use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback;
+use smithay::reexports::wayland_server::Resource;
+use smithay::wayland::presentation::Refresh;
+
+use crate::comp::State;
+use crate::render::{CursorState, Frame, RenderError};
+
+impl State {
+    /// The current picture. Unchanged since the last call: the same frame again, without
+    /// drawing or copying anything.
+    pub(crate) fn produce_frame(&mut self) -> Result<Frame, RenderError> {
+        self.refresh();
+        if !self.dirty
+            && let Some(frame) = self.renderer.repeat_last()
+        {
+            return Ok(frame);
+        }
+        let cursor = CursorState {
+            visible: self.cursor_visible,
+            status: &self.cursor_status,
+            location: self.pointer_location,
+        };
+        let frame = self.renderer.render(&self.space, &self.output, &cursor)?;
+        self.dirty = false;
+        self.frame_shown(frame.seq);
+        Ok(frame)
+    }
+
+    /// Presentation feedback for what this frame showed, and frame callbacks so clients
+    /// draw the next one.
+    fn frame_shown(&mut self, seq: u64) {
+        let now = self.now();
+        let output = self.output.clone();
+        let on_output = |_: &_, _: &_| Some(output.clone());
+        let mut feedback = OutputPresentationFeedback::new(&output);
+        for window in self.space.elements() {
+            window.take_presentation_feedback(&mut feedback, on_output, |_, _| {
+                wp_presentation_feedback::Kind::empty()
+            });
+            window.send_frame(&output, now, None, on_output);
+        }
+        if let CursorImageStatus::Surface(surface) = &self.cursor_status
+            && surface.is_alive()
+        {
+            send_frames_surface_tree(surface, &output, now, None, on_output);
+        }
+        let refresh = match self.mode.refresh_mhz {
+            0 => Refresh::Unknown,
+            mhz => Refresh::fixed(Duration::from_nanos(1_000_000_000_000 / mhz as u64)),
+        };
+        feedback.presented(
+            self.clock.now(),
+            refresh,
+            seq,
+            wp_presentation_feedback::Kind::empty(),
+        );
+    }
+}

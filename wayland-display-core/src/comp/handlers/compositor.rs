@@ -1,0 +1,55 @@
+use smithay::backend::renderer::utils::on_commit_buffer_handler;
+use smithay::delegate_compositor;
+use smithay::reexports::wayland_server::Client;
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::wayland::compositor::{
+    CompositorClientState, CompositorHandler, CompositorState, get_parent, is_sync_subsurface,
+};
+
+use super::xdg_shell;
+use crate::comp::{ClientState, State};
+
+impl CompositorHandler for State {
+    fn compositor_state(&mut self) -> &mut CompositorState {
+        &mut self.compositor_state
+    }
+
+    fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
+        match client.get_data::<ClientState>() {
+            Some(data) => &data.compositor_state,
+            // Every client is inserted with ClientState; this only guards against misuse.
+            None => fallback_client_state(),
+        }
+    }
+
+    fn commit(&mut self, surface: &WlSurface) {
+        on_commit_buffer_handler::<Self>(surface);
+        if !is_sync_subsurface(surface) {
+            let mut root = surface.clone();
+            while let Some(parent) = get_parent(&root) {
+                root = parent;
+            }
+            if let Some(window) = self
+                .space
+                .elements()
+                .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &root))
+            {
+                window.on_commit();
+            }
+        }
+        self.popups.commit(surface);
+        xdg_shell::send_initial_configure(self, surface);
+        self.dirty = true;
+    }
+
+    fn destroyed(&mut self, _surface: &WlSurface) {
+        self.dirty = true;
+    }
+}
+
+fn fallback_client_state() -> &'static CompositorClientState {
+    static STATE: std::sync::OnceLock<CompositorClientState> = std::sync::OnceLock::new();
+    STATE.get_or_init(CompositorClientState::default)
+}
+
+delegate_compositor!(State);

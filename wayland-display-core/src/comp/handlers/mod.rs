@@ -1,0 +1,14 @@
+//! One module per Wayland protocol the compositor offers; each implements Smithay's
+//! handler trait for [`State`](super::State) and delegates the protocol to Smithay.
+
+mod compositor;
+mod data_device;
+mod output;
+mod pointer_constraints;
+mod presentation;
+mod relative_pointer;
+mod seat;
+mod shm;
+mod single_pixel_buffer;
+mod viewporter;
+mod xdg_shell;

@@ -1,0 +1,5 @@
+use smithay::delegate_presentation;
+
+use crate::comp::State;
+
+delegate_presentation!(State);

@@ -1,0 +1,199 @@
+use smithay::delegate_xdg_shell;
+use smithay::desktop::{
+    PopupKeyboardGrab, PopupKind, PopupPointerGrab, PopupUngrabStrategy, Window,
+    find_popup_root_surface, get_popup_toplevel_coords,
+};
+use smithay::input::Seat;
+use smithay::input::pointer::Focus;
+use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel;
+use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
+use smithay::utils::{Rectangle, Serial};
+use smithay::wayland::shell::xdg::{
+    PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
+};
+
+use crate::comp::State;
+
+impl XdgShellHandler for State {
+    fn xdg_shell_state(&mut self) -> &mut XdgShellState {
+        &mut self.xdg_shell_state
+    }
+
+    fn new_toplevel(&mut self, surface: ToplevelSurface) {
+        // A streamed session has exactly one screen: every toplevel fills it.
+        let size = self.output_logical_size();
+        surface.with_pending_state(|state| {
+            state.size = Some(size);
+            state.states.set(xdg_toplevel::State::Fullscreen);
+            state.states.set(xdg_toplevel::State::Activated);
+        });
+        let wl_surface = surface.wl_surface().clone();
+        let window = Window::new_wayland_window(surface);
+        self.space.map_element(window, (0, 0), true);
+        self.focus_keyboard(Some(wl_surface));
+        self.dirty = true;
+    }
+
+    fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
+        let gone = surface.wl_surface().clone();
+        let window = self
+            .space
+            .elements()
+            .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &gone))
+            .cloned();
+        if let Some(window) = window {
+            self.space.unmap_elem(&window);
+        }
+        // Focus falls to the window now on top, if any.
+        let next = self
+            .space
+            .elements()
+            .next_back()
+            .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
+        self.focus_keyboard(next);
+        self.dirty = true;
+    }
+
+    fn new_popup(&mut self, surface: PopupSurface, positioner: PositionerState) {
+        surface.with_pending_state(|state| {
+            state.geometry = self.unconstrained_popup_geometry(&surface, &positioner);
+        });
+        if let Err(err) = self.popups.track_popup(PopupKind::Xdg(surface)) {
+            tracing::debug!(?err, "popup died before it was tracked");
+        }
+        self.dirty = true;
+    }
+
+    fn reposition_request(
+        &mut self,
+        surface: PopupSurface,
+        positioner: PositionerState,
+        token: u32,
+    ) {
+        surface.with_pending_state(|state| {
+            state.geometry = self.unconstrained_popup_geometry(&surface, &positioner);
+            state.positioner = positioner;
+        });
+        surface.send_repositioned(token);
+        self.dirty = true;
+    }
+
+    fn popup_destroyed(&mut self, _surface: PopupSurface) {
+        self.dirty = true;
+    }
+
+    fn grab(&mut self, surface: PopupSurface, seat: wl_seat::WlSeat, serial: Serial) {
+        let Some(seat) = Seat::<State>::from_resource(&seat) else {
+            return;
+        };
+        let kind = PopupKind::Xdg(surface);
+        let Ok(root) = find_popup_root_surface(&kind) else {
+            return;
+        };
+        let mut grab = match self.popups.grab_popup(root, kind, &seat, serial) {
+            Ok(grab) => grab,
+            Err(err) => {
+                tracing::debug!(?err, "popup grab refused");
+                return;
+            }
+        };
+        if let Some(keyboard) = seat.get_keyboard() {
+            if keyboard.is_grabbed()
+                && !(keyboard.has_grab(serial)
+                    || keyboard.has_grab(grab.previous_serial().unwrap_or(serial)))
+            {
+                grab.ungrab(PopupUngrabStrategy::All);
+                return;
+            }
+            keyboard.set_focus(self, grab.current_grab(), serial);
+            keyboard.set_grab(self, PopupKeyboardGrab::new(&grab), serial);
+        }
+        if let Some(pointer) = seat.get_pointer() {
+            if pointer.is_grabbed()
+                && !(pointer.has_grab(serial)
+                    || pointer.has_grab(grab.previous_serial().unwrap_or_else(|| grab.serial())))
+            {
+                grab.ungrab(PopupUngrabStrategy::All);
+                return;
+            }
+            pointer.set_grab(self, PopupPointerGrab::new(&grab), serial, Focus::Keep);
+        }
+    }
+
+    fn fullscreen_request(
+        &mut self,
+        surface: ToplevelSurface,
+        _output: Option<wl_output::WlOutput>,
+    ) {
+        // Already fullscreen on the only output; answer so the client's request completes.
+        if surface.is_initial_configure_sent() {
+            surface.send_configure();
+        }
+    }
+
+    fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
+        if surface.is_initial_configure_sent() {
+            surface.send_configure();
+        }
+    }
+
+    fn maximize_request(&mut self, surface: ToplevelSurface) {
+        if surface.is_initial_configure_sent() {
+            surface.send_configure();
+        }
+    }
+}
+
+impl State {
+    /// Places a popup where its positioner asks, kept inside the output.
+    fn unconstrained_popup_geometry(
+        &self,
+        surface: &PopupSurface,
+        positioner: &PositionerState,
+    ) -> Rectangle<i32, smithay::utils::Logical> {
+        let kind = PopupKind::Xdg(surface.clone());
+        let Ok(root) = find_popup_root_surface(&kind) else {
+            return positioner.get_geometry();
+        };
+        let Some(window) = self
+            .space
+            .elements()
+            .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &root))
+        else {
+            return positioner.get_geometry();
+        };
+        let Some(window_loc) = self.space.element_location(window) else {
+            return positioner.get_geometry();
+        };
+        // The target rectangle in the coordinate space of the popup's parent.
+        let mut target = Rectangle::from_size(self.output_logical_size());
+        target.loc -= window_loc;
+        target.loc -= get_popup_toplevel_coords(&kind);
+        positioner.get_unconstrained_geometry(target)
+    }
+}
+
+/// Sends the first configure of a toplevel or popup at its initial commit, as
+/// xdg-shell requires.
+pub(super) fn send_initial_configure(state: &mut State, surface: &WlSurface) {
+    if let Some(window) = state
+        .space
+        .elements()
+        .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == surface))
+    {
+        if let Some(toplevel) = window.toplevel()
+            && !toplevel.is_initial_configure_sent()
+        {
+            toplevel.send_configure();
+        }
+        return;
+    }
+    if let Some(PopupKind::Xdg(popup)) = state.popups.find_popup(surface)
+        && !popup.is_initial_configure_sent()
+        && let Err(err) = popup.send_configure()
+    {
+        tracing::debug!(?err, "popup configure failed");
+    }
+}
+
+delegate_xdg_shell!(State);

@@ -1,0 +1,319 @@
+//! Input injected from outside (the element's events, evdev devices) delivered through the
+//! seat to the client under the pointer or with keyboard focus.
+
+use smithay::backend::input::{Axis, AxisSource, ButtonState, KeyState};
+use smithay::desktop::WindowSurfaceType;
+use smithay::input::keyboard::{FilterResult, Keycode};
+use smithay::input::pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent};
+use smithay::input::touch::{DownEvent, MotionEvent as TouchMotionEvent, UpEvent};
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::utils::{Logical, Point, SERIAL_COUNTER};
+use smithay::wayland::compositor::get_parent;
+use smithay::wayland::pointer_constraints::{PointerConstraint, with_pointer_constraint};
+
+use crate::InputEvent;
+use crate::comp::State;
+
+/// Scroll distance of one wheel detent (120 in the high-resolution units events carry), the
+/// figure libinput reports for a wheel click.
+const SCROLL_PER_DETENT: f64 = 15.0;
+
+impl State {
+    pub(crate) fn handle_input(&mut self, event: InputEvent) {
+        match event {
+            InputEvent::PointerMotion { dx, dy } => {
+                let target = self.pointer_location + Point::from((dx, dy));
+                self.pointer_absolute = target;
+                self.move_pointer(target, (dx, dy).into());
+            }
+            InputEvent::PointerMotionAbsolute { x, y } => {
+                let target: Point<f64, Logical> = (x, y).into();
+                let delta = target - self.pointer_absolute;
+                self.pointer_absolute = target;
+                self.move_pointer(target, delta);
+            }
+            InputEvent::PointerButton { button, pressed } => self.pointer_button(button, pressed),
+            InputEvent::PointerAxis { x, y } => self.pointer_axis(x, y),
+            InputEvent::Key { key, pressed } => self.key(key, pressed),
+            InputEvent::TouchDown { id, x, y } => self.touch_down(id, x, y),
+            InputEvent::TouchMotion { id, x, y } => self.touch_motion(id, x, y),
+            InputEvent::TouchUp { id } => self.touch_up(id),
+            InputEvent::TouchFrame => {
+                if let Some(touch) = self.seat.get_touch() {
+                    touch.frame(self);
+                }
+            }
+            InputEvent::TouchCancel => {
+                if let Some(touch) = self.seat.get_touch() {
+                    touch.cancel(self);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn clamp_to_output(&self, p: Point<f64, Logical>) -> Point<f64, Logical> {
+        let max_x = (self.mode.width as f64 - 1.0).max(0.0);
+        let max_y = (self.mode.height as f64 - 1.0).max(0.0);
+        (p.x.clamp(0.0, max_x), p.y.clamp(0.0, max_y)).into()
+    }
+
+    /// The surface under `pos` (popups and subsurfaces included) and its origin.
+    pub(crate) fn surface_under(
+        &self,
+        pos: Point<f64, Logical>,
+    ) -> Option<(WlSurface, Point<f64, Logical>)> {
+        let (window, location) = self.space.element_under(pos)?;
+        window
+            .surface_under(pos - location.to_f64(), WindowSurfaceType::ALL)
+            .map(|(surface, offset)| (surface, (offset + location).to_f64()))
+    }
+
+    /// Global position of a surface the pointer is on.
+    pub(crate) fn surface_origin(&self, surface: &WlSurface) -> Option<Point<f64, Logical>> {
+        self.surface_under(self.pointer_location)
+            .filter(|(under, _)| under == surface)
+            .map(|(_, origin)| origin)
+    }
+
+    pub(crate) fn focus_keyboard(&mut self, surface: Option<WlSurface>) {
+        let Some(keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
+        if keyboard.is_grabbed() {
+            return;
+        }
+        keyboard.set_focus(self, surface, SERIAL_COUNTER.next_serial());
+    }
+
+    /// Activates the constraint of `surface` if the pointer is inside its region.
+    pub(crate) fn activate_constraint_at_pointer(&mut self, surface: &WlSurface) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        let Some(origin) = self.surface_origin(surface) else {
+            return;
+        };
+        let local = (self.pointer_location - origin).to_i32_round();
+        with_pointer_constraint(surface, &pointer, |constraint| {
+            if let Some(constraint) = constraint
+                && !constraint.is_active()
+                && constraint.region().is_none_or(|r| r.contains(local))
+            {
+                constraint.activate();
+            }
+        });
+    }
+
+    /// Moves the pointer towards `target` (as far as an active constraint allows) and
+    /// reports `delta` as relative motion, which locked pointers still receive.
+    fn move_pointer(&mut self, target: Point<f64, Logical>, delta: Point<f64, Logical>) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        self.cursor_visible = true;
+        let target = self.clamp_to_output(target);
+        let focus = self.surface_under(self.pointer_location);
+
+        let mut may_move = true;
+        if let Some((surface, origin)) = &focus {
+            let target_surface = self.surface_under(target).map(|(s, _)| s);
+            with_pointer_constraint(surface, &pointer, |constraint| {
+                let Some(constraint) = constraint.filter(|c| c.is_active()) else {
+                    return;
+                };
+                match &*constraint {
+                    PointerConstraint::Locked(_) => may_move = false,
+                    PointerConstraint::Confined(confined) => {
+                        let local = (target - *origin).to_i32_round();
+                        let in_region = confined.region().is_none_or(|r| r.contains(local));
+                        if !in_region || target_surface.as_ref() != Some(surface) {
+                            may_move = false;
+                        }
+                    }
+                }
+            });
+        }
+        if may_move {
+            self.pointer_location = target;
+        }
+
+        let under = self.surface_under(self.pointer_location);
+        let time = self.now_ms();
+        pointer.motion(
+            self,
+            under.clone(),
+            &MotionEvent {
+                location: self.pointer_location,
+                serial: SERIAL_COUNTER.next_serial(),
+                time,
+            },
+        );
+        pointer.relative_motion(
+            self,
+            under.clone(),
+            &RelativeMotionEvent {
+                delta,
+                delta_unaccel: delta,
+                utime: self.now().as_micros() as u64,
+            },
+        );
+        pointer.frame(self);
+        if let Some((surface, _)) = under {
+            self.activate_constraint_at_pointer(&surface);
+        }
+        self.dirty = true;
+    }
+
+    fn pointer_button(&mut self, button: u32, pressed: bool) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        let serial = SERIAL_COUNTER.next_serial();
+        if pressed && !pointer.is_grabbed() {
+            self.focus_window_under_pointer();
+        }
+        let state = if pressed {
+            ButtonState::Pressed
+        } else {
+            ButtonState::Released
+        };
+        pointer.button(
+            self,
+            &ButtonEvent {
+                serial,
+                time: self.now_ms(),
+                button,
+                state,
+            },
+        );
+        pointer.frame(self);
+    }
+
+    /// Click to focus: raise the window under the pointer and give it the keyboard.
+    fn focus_window_under_pointer(&mut self) {
+        let Some((window, _)) = self
+            .space
+            .element_under(self.pointer_location)
+            .map(|(w, p)| (w.clone(), p))
+        else {
+            return;
+        };
+        self.space.raise_element(&window, true);
+        let surface = window.toplevel().map(|t| t.wl_surface().clone());
+        self.focus_keyboard(surface);
+        self.dirty = true;
+    }
+
+    fn pointer_axis(&mut self, x: f64, y: f64) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        let mut frame = AxisFrame::new(self.now_ms()).source(AxisSource::Wheel);
+        for (axis, v120) in [(Axis::Horizontal, x), (Axis::Vertical, y)] {
+            if v120 != 0.0 {
+                frame = frame
+                    .value(axis, v120 * SCROLL_PER_DETENT / 120.0)
+                    .v120(axis, v120.round() as i32);
+            }
+        }
+        pointer.axis(self, frame);
+        pointer.frame(self);
+    }
+
+    fn key(&mut self, key: u32, pressed: bool) {
+        let Some(keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
+        // Events carry evdev codes; xkb keycodes are offset by 8.
+        let Some(code) = key.checked_add(8) else {
+            tracing::warn!(key, "key code out of range, dropped");
+            return;
+        };
+        let state = if pressed {
+            KeyState::Pressed
+        } else {
+            KeyState::Released
+        };
+        let time = self.now_ms();
+        keyboard.input::<(), _>(
+            self,
+            Keycode::new(code),
+            state,
+            SERIAL_COUNTER.next_serial(),
+            time,
+            |_, _, _| FilterResult::Forward,
+        );
+    }
+
+    /// Touch positions arrive normalised to the output (0.0 to 1.0 on each axis).
+    fn touch_position(&self, x: f64, y: f64) -> Point<f64, Logical> {
+        (x * self.mode.width as f64, y * self.mode.height as f64).into()
+    }
+
+    fn touch_down(&mut self, id: u32, x: f64, y: f64) {
+        let Some(touch) = self.seat.get_touch() else {
+            return;
+        };
+        let location = self.touch_position(x, y);
+        let under = self.surface_under(location);
+        if let Some((surface, _)) = &under {
+            // A touch focuses the toplevel it lands on, like a click.
+            let mut root = surface.clone();
+            while let Some(parent) = get_parent(&root) {
+                root = parent;
+            }
+            if self
+                .space
+                .elements()
+                .any(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &root))
+            {
+                self.focus_keyboard(Some(root));
+            }
+        }
+        touch.down(
+            self,
+            under,
+            &DownEvent {
+                slot: Some(id).into(),
+                location,
+                serial: SERIAL_COUNTER.next_serial(),
+                time: self.now_ms(),
+            },
+        );
+        // Streaming clients send TouchFrame rarely or never; each event is its own frame.
+        touch.frame(self);
+    }
+
+    fn touch_motion(&mut self, id: u32, x: f64, y: f64) {
+        let Some(touch) = self.seat.get_touch() else {
+            return;
+        };
+        let location = self.touch_position(x, y);
+        let under = self.surface_under(location);
+        touch.motion(
+            self,
+            under,
+            &TouchMotionEvent {
+                slot: Some(id).into(),
+                location,
+                time: self.now_ms(),
+            },
+        );
+        touch.frame(self);
+    }
+
+    fn touch_up(&mut self, id: u32) {
+        let Some(touch) = self.seat.get_touch() else {
+            return;
+        };
+        touch.up(
+            self,
+            &UpEvent {
+                slot: Some(id).into(),
+                serial: SERIAL_COUNTER.next_serial(),
+                time: self.now_ms(),
+            },
+        );
+        touch.frame(self);
+    }
+}

@@ -1,0 +1,168 @@
+//! The compositor state: one [`State`] holding every protocol's Smithay state, the space of
+//! windows, the seat and the output, driven by the compositor thread's event loop.
+
+mod frame;
+mod handlers;
+pub(crate) mod input;
+mod output;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smithay::desktop::{PopupManager, Space, Window};
+use smithay::input::pointer::CursorImageStatus;
+use smithay::input::{Seat, SeatState};
+use smithay::output::Output;
+use smithay::reexports::wayland_server::DisplayHandle;
+use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
+use smithay::utils::{Clock, Logical, Monotonic, Point};
+use smithay::wayland::compositor::{CompositorClientState, CompositorState};
+use smithay::wayland::output::OutputManagerState;
+use smithay::wayland::pointer_constraints::PointerConstraintsState;
+use smithay::wayland::presentation::PresentationState;
+use smithay::wayland::relative_pointer::RelativePointerManagerState;
+use smithay::wayland::selection::data_device::DataDeviceState;
+use smithay::wayland::shell::xdg::XdgShellState;
+use smithay::wayland::shm::ShmState;
+use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
+use smithay::wayland::viewporter::ViewporterState;
+
+use crate::render::{OutputFormat, Renderer};
+use crate::{DisplayError, VideoMode};
+
+pub(crate) use output::new_output;
+
+/// Everything the compositor thread owns.
+pub(crate) struct State {
+    pub(crate) dh: DisplayHandle,
+    pub(crate) started: Instant,
+    /// The clock `wp_presentation` timestamps are given in.
+    pub(crate) clock: Clock<Monotonic>,
+
+    pub(crate) space: Space<Window>,
+    pub(crate) popups: PopupManager,
+    pub(crate) output: Output,
+    pub(crate) mode: VideoMode,
+    pub(crate) seat: Seat<State>,
+    pub(crate) pointer_location: Point<f64, Logical>,
+    /// Last absolute position a client of ours asked for, unclamped: relative deltas for
+    /// absolute moves are taken against it, as streaming clients expect.
+    pub(crate) pointer_absolute: Point<f64, Logical>,
+    /// The cursor stays invisible until the first pointer event: a lobby nobody controls
+    /// should not stream an arrow in its corner.
+    pub(crate) cursor_visible: bool,
+    pub(crate) cursor_status: CursorImageStatus,
+
+    pub(crate) renderer: Renderer,
+    /// Something on screen may have changed since the last frame.
+    pub(crate) dirty: bool,
+
+    pub(crate) compositor_state: CompositorState,
+    pub(crate) xdg_shell_state: XdgShellState,
+    pub(crate) shm_state: ShmState,
+    pub(crate) seat_state: SeatState<State>,
+    pub(crate) data_device_state: DataDeviceState,
+    pub(crate) _output_manager_state: OutputManagerState,
+    pub(crate) _presentation_state: PresentationState,
+    pub(crate) _viewporter_state: ViewporterState,
+    pub(crate) _relative_pointer_state: RelativePointerManagerState,
+    pub(crate) _pointer_constraints_state: PointerConstraintsState,
+    pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
+}
+
+impl State {
+    pub(crate) fn new(
+        dh: &DisplayHandle,
+        mode: VideoMode,
+        format: OutputFormat,
+    ) -> Result<Self, DisplayError> {
+        let compositor_state = CompositorState::new::<Self>(dh);
+        let xdg_shell_state = XdgShellState::new::<Self>(dh);
+        let shm_state = ShmState::new::<Self>(dh, Vec::new());
+        let data_device_state = DataDeviceState::new::<Self>(dh);
+        let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(dh);
+        let clock = Clock::<Monotonic>::new();
+        let presentation_state = PresentationState::new::<Self>(dh, clock.id() as u32);
+        let viewporter_state = ViewporterState::new::<Self>(dh);
+        let relative_pointer_state = RelativePointerManagerState::new::<Self>(dh);
+        let pointer_constraints_state = PointerConstraintsState::new::<Self>(dh);
+        let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
+
+        let mut seat_state = SeatState::new();
+        let mut seat = seat_state.new_wl_seat(dh, "seat0");
+        seat.add_keyboard(Default::default(), 200, 25)
+            .map_err(|err| DisplayError::Keyboard(err.to_string()))?;
+        seat.add_pointer();
+        seat.add_touch();
+
+        let output = new_output::<Self>(dh, mode);
+        let mut space = Space::default();
+        space.map_output(&output, (0, 0));
+
+        let renderer = Renderer::new(&output, format)?;
+
+        Ok(Self {
+            dh: dh.clone(),
+            started: Instant::now(),
+            clock,
+            space,
+            popups: PopupManager::default(),
+            output,
+            mode,
+            seat,
+            pointer_location: (0.0, 0.0).into(),
+            pointer_absolute: (0.0, 0.0).into(),
+            cursor_visible: false,
+            cursor_status: CursorImageStatus::default_named(),
+            renderer,
+            dirty: true,
+            compositor_state,
+            xdg_shell_state,
+            shm_state,
+            seat_state,
+            data_device_state,
+            _output_manager_state: output_manager_state,
+            _presentation_state: presentation_state,
+            _viewporter_state: viewporter_state,
+            _relative_pointer_state: relative_pointer_state,
+            _pointer_constraints_state: pointer_constraints_state,
+            _single_pixel_buffer_state: single_pixel_buffer_state,
+        })
+    }
+
+    /// Time since start-up, the timeline of frame callbacks and input events.
+    pub(crate) fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub(crate) fn now_ms(&self) -> u32 {
+        // Wayland event times are 32-bit milliseconds and wrap by design.
+        self.now().as_millis() as u32
+    }
+
+    /// Drops windows and popups whose clients went away.
+    pub(crate) fn refresh(&mut self) {
+        self.space.refresh();
+        self.popups.cleanup();
+    }
+}
+
+/// Per-client data Smithay asks for.
+#[derive(Default)]
+pub(crate) struct ClientState {
+    pub(crate) compositor_state: CompositorClientState,
+}
+
+impl ClientData for ClientState {
+    fn initialized(&self, client_id: ClientId) {
+        tracing::debug!(?client_id, "client connected");
+    }
+
+    fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
+        tracing::debug!(?client_id, ?reason, "client disconnected");
+    }
+}
+
+pub(crate) fn new_client_data() -> Arc<ClientState> {
+    Arc::new(ClientState::default())
+}

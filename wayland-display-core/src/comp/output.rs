@@ -1,0 +1,79 @@
+//! The single virtual output and changes of its mode.
+
+use smithay::output::{Mode, Output, PhysicalProperties, Scale, Subpixel};
+use smithay::reexports::wayland_server::DisplayHandle;
+use smithay::utils::{Logical, Size, Transform};
+
+use crate::VideoMode;
+use crate::comp::State;
+use crate::render::OutputFormat;
+
+pub(crate) fn new_output<D>(dh: &DisplayHandle, mode: VideoMode) -> Output
+where
+    D: smithay::reexports::wayland_server::GlobalDispatch<
+            smithay::reexports::wayland_server::protocol::wl_output::WlOutput,
+            smithay::wayland::output::WlOutputData,
+        > + 'static,
+{
+    let output = Output::new(
+        "HEADLESS-1".to_owned(),
+        PhysicalProperties {
+            size: (0, 0).into(),
+            subpixel: Subpixel::Unknown,
+            make: "gst-wayland-display".to_owned(),
+            model: "waylanddisplaysrc".to_owned(),
+        },
+    );
+    let smithay_mode = to_smithay(mode);
+    output.change_current_state(
+        Some(smithay_mode),
+        Some(Transform::Normal),
+        Some(Scale::Integer(1)),
+        Some((0, 0).into()),
+    );
+    output.set_preferred(smithay_mode);
+    output.create_global::<D>(dh);
+    output
+}
+
+fn to_smithay(mode: VideoMode) -> Mode {
+    Mode {
+        size: (mode.width as i32, mode.height as i32).into(),
+        refresh: mode.refresh_mhz as i32,
+    }
+}
+
+impl State {
+    pub(crate) fn output_logical_size(&self) -> Size<i32, Logical> {
+        (self.mode.width as i32, self.mode.height as i32).into()
+    }
+
+    /// Applies a new output size, refresh rate or pixel format. Clients see a new
+    /// `wl_output` mode and every toplevel gets a configure for the new size.
+    pub(crate) fn set_mode(&mut self, mode: VideoMode, format: OutputFormat) {
+        if mode != self.mode {
+            let old = to_smithay(self.mode);
+            let new = to_smithay(mode);
+            self.output
+                .change_current_state(Some(new), None, None, None);
+            self.output.set_preferred(new);
+            if old != new {
+                self.output.delete_mode(old);
+            }
+            self.mode = mode;
+            let size = self.output_logical_size();
+            for window in self.space.elements() {
+                if let Some(toplevel) = window.toplevel() {
+                    toplevel.with_pending_state(|state| state.size = Some(size));
+                    if toplevel.is_initial_configure_sent() {
+                        toplevel.send_pending_configure();
+                    }
+                }
+            }
+            self.pointer_location = self.clamp_to_output(self.pointer_location);
+            tracing::debug!(?mode, "output mode changed");
+        }
+        self.renderer.reconfigure(&self.output, format);
+        self.dirty = true;
+    }
+}

@@ -1,0 +1,448 @@
+//! [`WaylandDisplay`]: the handle to a running compositor. It owns the compositor thread
+//! and the socket; every call returns a `Result`, and dropping it stops the thread within a
+//! bounded time and removes the socket.
+
+use std::os::unix::net::UnixListener;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use smithay::reexports::calloop::generic::Generic;
+use smithay::reexports::calloop::{EventLoop, Interest, Mode, PostAction, channel};
+use smithay::reexports::wayland_server::Display;
+
+use crate::comp::{State, new_client_data};
+use crate::device::{RenderChoice, RenderTarget};
+use crate::render::{Frame, OutputFormat, RenderError};
+use crate::socket::{self, SocketSpec, WaylandSocket};
+use crate::{DisplayError, InputEvent};
+
+/// Output size and refresh rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoMode {
+    pub width: u32,
+    pub height: u32,
+    /// Refresh rate in millihertz (60 fps = 60000), as `wl_output` announces it.
+    pub refresh_mhz: u32,
+}
+
+impl VideoMode {
+    /// A mode from a frame rate given as a fraction, as GStreamer caps carry it.
+    pub fn from_fps(width: u32, height: u32, fps_num: i32, fps_den: i32) -> Self {
+        let refresh_mhz = if fps_num > 0 && fps_den > 0 {
+            (i64::from(fps_num) * 1000 / i64::from(fps_den)).clamp(1, i64::from(u32::MAX)) as u32
+        } else {
+            0
+        };
+        Self {
+            width,
+            height,
+            refresh_mhz,
+        }
+    }
+}
+
+impl Default for VideoMode {
+    fn default() -> Self {
+        Self {
+            width: 1920,
+            height: 1080,
+            refresh_mhz: 60_000,
+        }
+    }
+}
+
+/// Bounds on how long the handle waits for the compositor thread.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub start: Duration,
+    pub frame: Duration,
+    pub stop: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            start: Duration::from_secs(10),
+            frame: Duration::from_secs(5),
+            stop: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How to start a compositor.
+#[derive(Clone, Debug, Default)]
+pub struct DisplayConfig {
+    pub socket: SocketSpec,
+    pub render_target: RenderTarget,
+    pub mode: VideoMode,
+    pub format: OutputFormat,
+    pub timeouts: Timeouts,
+}
+
+enum Command {
+    Frame,
+    SetMode(VideoMode, OutputFormat),
+    Input(InputEvent),
+    Stop,
+    #[cfg(test)]
+    Panic,
+}
+
+/// A running headless compositor.
+pub struct WaylandDisplay {
+    // Declared first so it drops first: the thread stops before its socket goes away.
+    thread: CompositorThread,
+    socket: WaylandSocket,
+    render: RenderChoice,
+}
+
+impl std::fmt::Debug for WaylandDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaylandDisplay")
+            .field("socket", &self.socket.display_name())
+            .field("render", &self.render.renderer)
+            .finish()
+    }
+}
+
+impl WaylandDisplay {
+    /// Binds the socket and starts the compositor. When this returns `Ok`, clients can
+    /// connect to [`socket_name`](Self::socket_name).
+    pub fn new(config: DisplayConfig) -> Result<Self, DisplayError> {
+        let render = config.render_target.resolve()?;
+        let socket = socket::allocate(&config.socket)?;
+        let listener = socket.listener().try_clone().map_err(|err| {
+            DisplayError::Setup(format!("could not duplicate the listener: {err}"))
+        })?;
+        // On any error below, `socket` drops and takes its files with it.
+        let thread =
+            CompositorThread::spawn(listener, config.mode, config.format, config.timeouts)?;
+        tracing::info!(
+            socket = socket.display_name(),
+            renderer = %render.renderer,
+            reason = %render.reason,
+            "compositor started"
+        );
+        Ok(Self {
+            thread,
+            socket,
+            render,
+        })
+    }
+
+    /// The value clients need in `WAYLAND_DISPLAY`.
+    pub fn socket_name(&self) -> &str {
+        self.socket.display_name()
+    }
+
+    pub fn socket_path(&self) -> &Path {
+        self.socket.socket_path()
+    }
+
+    /// The directory clients need in `XDG_RUNTIME_DIR`.
+    pub fn runtime_dir(&self) -> &Path {
+        self.socket.runtime_dir()
+    }
+
+    /// What renders, and why.
+    pub fn render_choice(&self) -> &RenderChoice {
+        &self.render
+    }
+
+    /// The current picture; the previous frame again, unchanged, if nothing changed.
+    pub fn frame(&self) -> Result<Frame, DisplayError> {
+        self.thread.frame()
+    }
+
+    /// Changes the output size, refresh rate or pixel format; clients are reconfigured.
+    pub fn set_mode(&self, mode: VideoMode, format: OutputFormat) -> Result<(), DisplayError> {
+        self.thread.send(Command::SetMode(mode, format))
+    }
+
+    pub fn input(&self, event: InputEvent) -> Result<(), DisplayError> {
+        self.thread.send(Command::Input(event))
+    }
+
+    #[cfg(test)]
+    fn inject_panic(&self) -> Result<(), DisplayError> {
+        self.thread.send(Command::Panic)
+    }
+}
+
+/// How the compositor thread ended, for the calls that come after.
+#[derive(Clone, Debug)]
+enum ThreadEnd {
+    Running,
+    Failed(String),
+    Panicked(String),
+}
+
+struct CompositorThread {
+    commands: channel::Sender<Command>,
+    frames: Mutex<Receiver<Result<Frame, RenderError>>>,
+    end: Arc<Mutex<ThreadEnd>>,
+    /// Disconnects when the thread has finished, whatever the reason.
+    exited: Receiver<()>,
+    handle: Option<JoinHandle<()>>,
+    timeouts: Timeouts,
+}
+
+impl CompositorThread {
+    fn spawn(
+        listener: UnixListener,
+        mode: VideoMode,
+        format: OutputFormat,
+        timeouts: Timeouts,
+    ) -> Result<Self, DisplayError> {
+        let (commands, command_rx) = channel::channel();
+        let (frame_tx, frames) = mpsc::sync_channel(2);
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (exit_tx, exited) = mpsc::sync_channel::<()>(0);
+        let end = Arc::new(Mutex::new(ThreadEnd::Running));
+        let thread_end = end.clone();
+        // The compositor logs where its creator logs (the element routes this to GStreamer).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+
+        let handle = std::thread::Builder::new()
+            .name("wl-compositor".to_owned())
+            .spawn(move || {
+                let _exit_signal = exit_tx;
+                tracing::dispatcher::with_default(&dispatch, || {
+                    let setup = Setup {
+                        listener,
+                        mode,
+                        format,
+                        commands: command_rx,
+                        frames: frame_tx,
+                    };
+                    let outcome = panic::catch_unwind(AssertUnwindSafe(|| run(setup, &ready_tx)));
+                    let finished = match outcome {
+                        Ok(Ok(())) => ThreadEnd::Failed("the compositor was stopped".to_owned()),
+                        Ok(Err(err)) => {
+                            tracing::error!(%err, "compositor failed");
+                            let text = err.to_string();
+                            let _ = ready_tx.try_send(Err(err));
+                            ThreadEnd::Failed(text)
+                        }
+                        Err(payload) => {
+                            let text = panic_text(payload.as_ref());
+                            tracing::error!(panic = %text, "compositor thread panicked");
+                            let _ = ready_tx.try_send(Err(DisplayError::Panicked(text.clone())));
+                            ThreadEnd::Panicked(text)
+                        }
+                    };
+                    if let Ok(mut end) = thread_end.lock() {
+                        *end = finished;
+                    }
+                });
+            })
+            .map_err(DisplayError::Spawn)?;
+
+        let mut thread = Self {
+            commands,
+            frames: Mutex::new(frames),
+            end,
+            exited,
+            handle: Some(handle),
+            timeouts,
+        };
+        let err = match ready_rx.recv_timeout(timeouts.start) {
+            Ok(Ok(())) => return Ok(thread),
+            Ok(Err(err)) => err,
+            Err(RecvTimeoutError::Timeout) => DisplayError::StartTimeout(timeouts.start),
+            Err(RecvTimeoutError::Disconnected) => thread.ended_error(),
+        };
+        thread.stop();
+        Err(err)
+    }
+
+    fn send(&self, command: Command) -> Result<(), DisplayError> {
+        self.commands.send(command).map_err(|_| self.ended_error())
+    }
+
+    fn frame(&self) -> Result<Frame, DisplayError> {
+        let frames = self
+            .frames
+            .lock()
+            .map_err(|_| DisplayError::Stopped("a frame request panicked earlier".to_owned()))?;
+        // A reply that arrived after an earlier call gave up is stale.
+        while frames.try_recv().is_ok() {}
+        self.send(Command::Frame)?;
+        match frames.recv_timeout(self.timeouts.frame) {
+            Ok(result) => result.map_err(DisplayError::from),
+            Err(RecvTimeoutError::Timeout) => Err(DisplayError::FrameTimeout(self.timeouts.frame)),
+            Err(RecvTimeoutError::Disconnected) => Err(self.ended_error()),
+        }
+    }
+
+    /// The error for calls made after the thread ended.
+    fn ended_error(&self) -> DisplayError {
+        // The thread records its end just before it exits; wait that moment out.
+        let _ = self.exited.recv_timeout(Duration::from_millis(500));
+        match self.end.lock().map(|e| e.clone()) {
+            Ok(ThreadEnd::Panicked(text)) => DisplayError::Panicked(text),
+            Ok(ThreadEnd::Failed(text)) => DisplayError::Stopped(text),
+            Ok(ThreadEnd::Running) => {
+                DisplayError::Stopped("the compositor is not answering".to_owned())
+            }
+            Err(_) => DisplayError::Stopped("the compositor's state is poisoned".to_owned()),
+        }
+    }
+
+    /// Asks the thread to stop and joins it, giving up after the stop timeout.
+    fn stop(&mut self) {
+        let Some(handle) = self.handle.take() else {
+            return;
+        };
+        let _ = self.commands.send(Command::Stop);
+        match self.exited.recv_timeout(self.timeouts.stop) {
+            Err(RecvTimeoutError::Disconnected) | Ok(()) => {
+                if handle.join().is_err() {
+                    tracing::error!("compositor thread could not be joined");
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // A thread cannot be killed; leave it and say so rather than hang our caller.
+                tracing::error!(
+                    timeout = ?self.timeouts.stop,
+                    "compositor thread did not stop in time; leaving it behind"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for CompositorThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    }
+}
+
+struct Setup {
+    listener: UnixListener,
+    mode: VideoMode,
+    format: OutputFormat,
+    commands: channel::Channel<Command>,
+    frames: SyncSender<Result<Frame, RenderError>>,
+}
+
+/// What the event loop's sources share besides the compositor state.
+struct LoopData {
+    state: State,
+    frame_requested: bool,
+    stop: bool,
+}
+
+/// The compositor thread: serve clients and commands until told to stop.
+fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(), DisplayError> {
+    let setup_err =
+        |what: &str, err: &dyn std::fmt::Display| DisplayError::Setup(format!("{what}: {err}"));
+    let mut event_loop: EventLoop<'static, LoopData> =
+        EventLoop::try_new().map_err(|e| setup_err("event loop", &e))?;
+    let mut display: Display<State> =
+        Display::new().map_err(|e| setup_err("wayland display", &e))?;
+    let state = State::new(&display.handle(), setup.mode, setup.format)?;
+    let mut data = LoopData {
+        state,
+        frame_requested: false,
+        stop: false,
+    };
+
+    let handle = event_loop.handle();
+    handle
+        .insert_source(
+            Generic::new(setup.listener, Interest::READ, Mode::Level),
+            |_, listener, data: &mut LoopData| {
+                accept_clients(listener, &mut data.state);
+                Ok(PostAction::Continue)
+            },
+        )
+        .map_err(|e| setup_err("listening socket", &e.error))?;
+    // Only wakes the loop; clients are dispatched after every wake-up, below.
+    let display_fd = display
+        .backend()
+        .poll_fd()
+        .try_clone_to_owned()
+        .map_err(|e| setup_err("display fd", &e))?;
+    handle
+        .insert_source(
+            Generic::new(display_fd, Interest::READ, Mode::Level),
+            |_, _, _: &mut LoopData| Ok(PostAction::Continue),
+        )
+        .map_err(|e| setup_err("display fd", &e.error))?;
+    let frames = setup.frames;
+    handle
+        .insert_source(
+            setup.commands,
+            |event, _, data: &mut LoopData| match event {
+                channel::Event::Msg(command) => handle_command(command, data),
+                channel::Event::Closed => data.stop = true,
+            },
+        )
+        .map_err(|e| setup_err("command channel", &e.error))?;
+
+    let _ = ready.try_send(Ok(()));
+    while !data.stop {
+        event_loop
+            .dispatch(None, &mut data)
+            .map_err(|e| setup_err("event loop", &e))?;
+        display
+            .dispatch_clients(&mut data.state)
+            .map_err(|e| setup_err("dispatching clients", &e))?;
+        if std::mem::take(&mut data.frame_requested) {
+            // The requester may have given up and gone; nothing to do then.
+            let _ = frames.try_send(data.state.produce_frame());
+        }
+        if let Err(err) = display.flush_clients() {
+            tracing::debug!(%err, "flushing clients");
+        }
+    }
+    tracing::debug!("compositor stopping");
+    Ok(())
+}
+
+fn handle_command(command: Command, data: &mut LoopData) {
+    match command {
+        Command::Frame => data.frame_requested = true,
+        Command::SetMode(mode, format) => data.state.set_mode(mode, format),
+        Command::Input(event) => data.state.handle_input(event),
+        Command::Stop => data.stop = true,
+        #[cfg(test)]
+        #[allow(clippy::panic)]
+        Command::Panic => panic!("injected test panic"),
+    }
+}
+
+fn accept_clients(listener: &UnixListener, state: &mut State) {
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Err(err) = state.dh.insert_client(stream, new_client_data()) {
+                    tracing::warn!(%err, "could not add a client");
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(err) => {
+                tracing::warn!(%err, "accepting a client failed");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,18 @@
+//! A headless Wayland compositor whose output is a stream of video frames.
+//!
+//! [`WaylandDisplay`] is the handle: it binds a socket ([`socket`]), runs the compositor
+//! on its own thread, hands out rendered [`Frame`]s and takes [`InputEvent`]s.
+
+mod comp;
+pub mod device;
+mod display;
+mod error;
+mod input;
+mod render;
+pub mod socket;
+
+pub use device::{RenderChoice, RenderTarget, RendererKind};
+pub use display::{DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
+pub use error::DisplayError;
+pub use input::InputEvent;
+pub use render::{Frame, OutputFormat, RenderError};

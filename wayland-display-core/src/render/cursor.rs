@@ -1,0 +1,141 @@
+//! The pointer as drawn into frames: the client's cursor surface, or a built-in arrow for
+//! named cursors (a headless host has no cursor theme to load).
+
+use std::sync::Mutex;
+
+use smithay::backend::allocator::Fourcc;
+use smithay::backend::renderer::element::Kind;
+use smithay::backend::renderer::element::memory::{
+    MemoryRenderBuffer, MemoryRenderBufferRenderElement,
+};
+use smithay::backend::renderer::element::surface::{
+    WaylandSurfaceRenderElement, render_elements_from_surface_tree,
+};
+use smithay::backend::renderer::pixman::PixmanRenderer;
+use smithay::input::pointer::{CursorImageAttributes, CursorImageStatus};
+use smithay::render_elements;
+use smithay::utils::{Logical, Point, Transform};
+use smithay::wayland::compositor::with_states;
+
+render_elements! {
+    pub CursorElement<=PixmanRenderer>;
+    Surface=WaylandSurfaceRenderElement<PixmanRenderer>,
+    Arrow=MemoryRenderBufferRenderElement<PixmanRenderer>,
+}
+
+/// What the cursor looks like and where it is, as the compositor state knows it.
+pub struct CursorState<'a> {
+    pub visible: bool,
+    pub status: &'a CursorImageStatus,
+    pub location: Point<f64, Logical>,
+}
+
+pub(crate) struct Cursor {
+    arrow: MemoryRenderBuffer,
+}
+
+const ARROW_W: usize = 12;
+const ARROW_H: usize = 19;
+
+impl Cursor {
+    pub(crate) fn new() -> Self {
+        let pixels = arrow_pixels();
+        Self {
+            arrow: MemoryRenderBuffer::from_slice(
+                &pixels,
+                Fourcc::Argb8888,
+                (ARROW_W as i32, ARROW_H as i32),
+                1,
+                Transform::Normal,
+                None,
+            ),
+        }
+    }
+
+    pub(crate) fn elements(
+        &self,
+        renderer: &mut PixmanRenderer,
+        state: &CursorState<'_>,
+    ) -> Vec<CursorElement> {
+        if !state.visible {
+            return Vec::new();
+        }
+        match state.status {
+            CursorImageStatus::Hidden => Vec::new(),
+            CursorImageStatus::Named(_) => {
+                let at = state.location.to_physical(1.0);
+                match MemoryRenderBufferRenderElement::from_buffer(
+                    renderer,
+                    at,
+                    &self.arrow,
+                    None,
+                    None,
+                    None,
+                    Kind::Cursor,
+                ) {
+                    Ok(element) => vec![CursorElement::Arrow(element)],
+                    Err(err) => {
+                        tracing::warn!(%err, "could not draw the cursor");
+                        Vec::new()
+                    }
+                }
+            }
+            CursorImageStatus::Surface(surface) => {
+                if !surface.is_alive() {
+                    return Vec::new();
+                }
+                let hotspot = with_states(surface, |states| {
+                    states
+                        .data_map
+                        .get::<Mutex<CursorImageAttributes>>()
+                        .and_then(|attrs| attrs.lock().ok().map(|a| a.hotspot))
+                        .unwrap_or_default()
+                });
+                let at = (state.location - hotspot.to_f64())
+                    .to_physical(1.0)
+                    .to_i32_round();
+                render_elements_from_surface_tree(renderer, surface, at, 1.0, 1.0, Kind::Cursor)
+            }
+        }
+    }
+}
+
+/// A classic left-pointing arrow: black outline, white fill, ARGB8888 in memory order.
+fn arrow_pixels() -> Vec<u8> {
+    const SHAPE: [&str; ARROW_H] = [
+        "X           ",
+        "XX          ",
+        "X.X         ",
+        "X..X        ",
+        "X...X       ",
+        "X....X      ",
+        "X.....X     ",
+        "X......X    ",
+        "X.......X   ",
+        "X........X  ",
+        "X.........X ",
+        "X..........X",
+        "X......XXXXX",
+        "X...X..X    ",
+        "X..XX..X    ",
+        "X.X  X..X   ",
+        "XX   X..X   ",
+        "X     X..X  ",
+        "      XXXX  ",
+    ];
+    let mut pixels = Vec::with_capacity(ARROW_W * ARROW_H * 4);
+    for row in SHAPE {
+        for c in row.bytes().chain(std::iter::repeat(b' ')).take(ARROW_W) {
+            // B, G, R, A
+            let px: [u8; 4] = match c {
+                b'X' => [0, 0, 0, 255],
+                b'.' => [255, 255, 255, 255],
+                _ => [0, 0, 0, 0],
+            };
+            pixels.extend_from_slice(&px);
+        }
+    }
+    pixels
+}
+
+use smithay::reexports::wayland_server::Resource;

@@ -1,0 +1,122 @@
+//! Frames handed out of the compositor: shared, read-only views of an output image.
+
+use std::sync::Arc;
+
+use smithay::backend::allocator::Fourcc;
+use smithay::reexports::pixman::{self, FormatCode};
+
+/// Pixel layouts an output image can have, named as GStreamer names them (byte order in
+/// memory), each with its DRM fourcc (a little-endian 32-bit word).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// The renderer's native layout, and what most encoders take without conversion.
+    #[default]
+    Bgrx,
+    Rgbx,
+    Bgra,
+    Rgba,
+}
+
+impl OutputFormat {
+    pub const ALL: [OutputFormat; 4] = [Self::Bgrx, Self::Rgbx, Self::Bgra, Self::Rgba];
+
+    pub fn fourcc(self) -> Fourcc {
+        match self {
+            Self::Bgrx => Fourcc::Xrgb8888,
+            Self::Rgbx => Fourcc::Xbgr8888,
+            Self::Bgra => Fourcc::Argb8888,
+            Self::Rgba => Fourcc::Abgr8888,
+        }
+    }
+
+    pub fn gst_name(self) -> &'static str {
+        match self {
+            Self::Bgrx => "BGRx",
+            Self::Rgbx => "RGBx",
+            Self::Bgra => "BGRA",
+            Self::Rgba => "RGBA",
+        }
+    }
+
+    pub fn from_gst_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.gst_name() == name)
+    }
+
+    pub const fn bytes_per_pixel(self) -> u32 {
+        4
+    }
+
+    pub(crate) fn pixman(self) -> FormatCode {
+        match self {
+            Self::Bgrx => FormatCode::X8R8G8B8,
+            Self::Rgbx => FormatCode::X8B8G8R8,
+            Self::Bgra => FormatCode::A8R8G8B8,
+            Self::Rgba => FormatCode::A8B8G8R8,
+        }
+    }
+}
+
+/// One output image. Pixman owns the pixels; they are written only through `&mut`, which
+/// the pool gets only while no [`Frame`] shares the image.
+#[derive(Debug)]
+pub(crate) struct OutputImage {
+    pub(crate) image: pixman::Image<'static, 'static>,
+    len: usize,
+}
+
+impl OutputImage {
+    pub(crate) fn new(format: OutputFormat, width: u32, height: u32) -> Option<Self> {
+        let image =
+            pixman::Image::new(format.pixman(), width as usize, height as usize, true).ok()?;
+        let len = image.stride() * image.height();
+        Some(Self { image, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the image owns `len` bytes at `data()` (stride * height) for as long as it
+        // lives, and `&self` rules out the `&mut` through which rendering writes.
+        unsafe { std::slice::from_raw_parts(self.image.data() as *const u8, self.len) }
+    }
+}
+
+/// A rendered output frame. Cloning is cheap; the pixels stay valid and unchanged while
+/// any clone lives, and the compositor draws into other images meanwhile.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub(crate) image: Arc<OutputImage>,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+    pub stride: u32,
+    /// Counts rendered frames; equal for a frame handed out again unchanged.
+    pub seq: u64,
+    /// True when this is the previous frame handed out again because nothing changed.
+    pub repeated: bool,
+}
+
+impl Frame {
+    pub fn data(&self) -> &[u8] {
+        self.image.bytes()
+    }
+
+    /// The pixel at (x, y) as the four bytes in memory order.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 4]> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let at = (y * self.stride + x * 4) as usize;
+        let px = self.data().get(at..at + 4)?;
+        Some([px[0], px[1], px[2], px[3]])
+    }
+
+    /// Whether two frames share the same pixels (no copy was made between them).
+    pub fn same_memory(&self, other: &Frame) -> bool {
+        Arc::ptr_eq(&self.image, &other.image)
+    }
+}
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        self.data()
+    }
+}

@@ -1,0 +1,190 @@
+//! A few output images reused in turn, each remembering which frame it last held so the
+//! damage tracker redraws only what changed since then.
+
+use std::sync::Arc;
+
+use smithay::reexports::pixman;
+
+use super::RenderError;
+use super::frame::{Frame, OutputFormat, OutputImage};
+
+/// Free images kept for reuse; more than this are released once downstream returns them.
+const IDLE_KEEP: usize = 3;
+
+struct Slot {
+    image: Arc<OutputImage>,
+    /// Number of the frame whose content the image holds.
+    rendered: u64,
+}
+
+impl Slot {
+    /// No [`Frame`] shares the image (the pool never makes weak references).
+    fn is_free(&self) -> bool {
+        Arc::strong_count(&self.image) == 1
+    }
+}
+
+pub(crate) struct OutputPool {
+    format: OutputFormat,
+    width: u32,
+    height: u32,
+    slots: Vec<Slot>,
+    /// Frames rendered so far; the newest image holds frame number `rendered`.
+    rendered: u64,
+}
+
+impl OutputPool {
+    pub(crate) fn new(format: OutputFormat, width: u32, height: u32) -> Self {
+        Self {
+            format,
+            width,
+            height,
+            slots: Vec::new(),
+            rendered: 0,
+        }
+    }
+
+    /// A free image and its age in frames (0: contents unknown, draw everything).
+    pub(crate) fn acquire(&mut self) -> Result<(usize, usize), RenderError> {
+        self.trim_idle();
+        // The freshest free image needs the least redrawing.
+        let best = (0..self.slots.len())
+            .filter(|&i| self.slots[i].is_free())
+            .max_by_key(|&i| self.slots[i].rendered);
+        if let Some(i) = best {
+            let age = (self.rendered + 1 - self.slots[i].rendered) as usize;
+            return Ok((i, age));
+        }
+        let image =
+            OutputImage::new(self.format, self.width, self.height).ok_or(RenderError::Alloc {
+                width: self.width,
+                height: self.height,
+                format: self.format,
+            })?;
+        self.slots.push(Slot {
+            image: Arc::new(image),
+            rendered: 0,
+        });
+        Ok((self.slots.len() - 1, 0))
+    }
+
+    /// Releases free images beyond [`IDLE_KEEP`], oldest first, never the newest one (it
+    /// is what an unchanged frame repeats).
+    fn trim_idle(&mut self) {
+        loop {
+            let free = self.slots.iter().filter(|s| s.is_free()).count();
+            if free <= IDLE_KEEP {
+                return;
+            }
+            let oldest = (0..self.slots.len())
+                .filter(|&i| self.slots[i].is_free() && self.slots[i].rendered != self.rendered)
+                .min_by_key(|&i| self.slots[i].rendered);
+            match oldest {
+                Some(i) => {
+                    self.slots.swap_remove(i);
+                }
+                None => return,
+            }
+        }
+    }
+
+    pub(crate) fn image_mut(
+        &mut self,
+        slot: usize,
+    ) -> Result<&mut pixman::Image<'static, 'static>, RenderError> {
+        self.slots
+            .get_mut(slot)
+            .and_then(|s| Arc::get_mut(&mut s.image))
+            .map(|image| &mut image.image)
+            .ok_or_else(|| RenderError::Draw("output image is in use downstream".to_owned()))
+    }
+
+    /// Records that `slot` now holds the newest frame and hands that frame out.
+    pub(crate) fn rendered(&mut self, slot: usize) -> Result<Frame, RenderError> {
+        let s = self
+            .slots
+            .get_mut(slot)
+            .ok_or_else(|| RenderError::Draw("output image vanished".to_owned()))?;
+        self.rendered += 1;
+        s.rendered = self.rendered;
+        Ok(self.frame(slot, false))
+    }
+
+    /// The newest frame again, if there is one.
+    pub(crate) fn last_frame(&self) -> Option<Frame> {
+        if self.rendered == 0 {
+            return None;
+        }
+        let slot = self
+            .slots
+            .iter()
+            .position(|s| s.rendered == self.rendered)?;
+        Some(self.frame(slot, true))
+    }
+
+    fn frame(&self, slot: usize, repeated: bool) -> Frame {
+        let s = &self.slots[slot];
+        Frame {
+            image: s.image.clone(),
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            stride: s.image.image.stride() as u32,
+            seq: s.rendered,
+            repeated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuses_free_images_and_reports_ages() {
+        let mut pool = OutputPool::new(OutputFormat::Bgrx, 8, 4);
+        let (a, age) = pool.acquire().unwrap();
+        assert_eq!(age, 0);
+        let first = pool.rendered(a).unwrap();
+        assert_eq!(first.data().len(), 8 * 4 * 4);
+
+        // Downstream holds the first frame: the next one goes to a new image.
+        let (b, age) = pool.acquire().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(age, 0);
+        let second = pool.rendered(b).unwrap();
+
+        // Both released: the newest image is reused, one frame old.
+        drop((first, second));
+        let (c, age) = pool.acquire().unwrap();
+        assert_eq!(c, b);
+        assert_eq!(age, 1);
+    }
+
+    #[test]
+    fn last_frame_shares_memory() {
+        let mut pool = OutputPool::new(OutputFormat::Rgba, 2, 2);
+        assert!(pool.last_frame().is_none());
+        let (a, _) = pool.acquire().unwrap();
+        let frame = pool.rendered(a).unwrap();
+        let again = pool.last_frame().unwrap();
+        assert!(again.repeated);
+        assert!(frame.same_memory(&again));
+        assert_eq!(frame.seq, again.seq);
+    }
+
+    #[test]
+    fn idle_images_are_trimmed() {
+        let mut pool = OutputPool::new(OutputFormat::Bgrx, 2, 2);
+        let held: Vec<_> = (0..6)
+            .map(|_| {
+                let (i, _) = pool.acquire().unwrap();
+                pool.rendered(i).unwrap()
+            })
+            .collect();
+        assert_eq!(pool.slots.len(), 6);
+        drop(held);
+        pool.acquire().unwrap();
+        assert_eq!(pool.slots.len(), IDLE_KEEP);
+    }
+}
