@@ -4,17 +4,17 @@
 
 use std::os::unix::net::UnixListener;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use smithay::reexports::calloop::generic::Generic;
-use smithay::reexports::calloop::{EventLoop, Interest, Mode, PostAction, channel};
+use smithay::reexports::calloop::{EventLoop, Interest, LoopHandle, Mode, PostAction, channel};
 use smithay::reexports::wayland_server::Display;
 
-use crate::comp::{State, new_client_data};
+use crate::comp::{State, add_evdev_device, new_client_data, new_evdev_context};
 use crate::device::{RenderChoice, RenderTarget};
 use crate::render::{Frame, OutputFormat, RenderError};
 use crate::socket::{self, SocketSpec, WaylandSocket};
@@ -85,6 +85,7 @@ pub struct DisplayConfig {
 
 enum Command {
     Frame,
+    AddDevice(PathBuf, SyncSender<Result<(), String>>),
     SetMode(VideoMode, OutputFormat),
     Input(InputEvent),
     Stop,
@@ -167,6 +168,19 @@ impl WaylandDisplay {
         self.thread.send(Command::Input(event))
     }
 
+    /// Reads input from an evdev device (e.g. `/dev/input/event7`) from now on.
+    pub fn add_input_device(&self, path: impl Into<PathBuf>) -> Result<(), DisplayError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.thread.send(Command::AddDevice(path.into(), reply))?;
+        match answer.recv_timeout(self.thread.timeouts.frame) {
+            Ok(result) => result.map_err(DisplayError::InputDevice),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(DisplayError::FrameTimeout(self.thread.timeouts.frame))
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(self.thread.ended_error()),
+        }
+    }
+
     #[cfg(test)]
     fn inject_panic(&self) -> Result<(), DisplayError> {
         self.thread.send(Command::Panic)
@@ -186,7 +200,7 @@ struct CompositorThread {
     frames: Mutex<Receiver<Result<Frame, RenderError>>>,
     end: Arc<Mutex<ThreadEnd>>,
     /// Disconnects when the thread has finished, whatever the reason.
-    exited: Receiver<()>,
+    exited: Mutex<Receiver<()>>,
     handle: Option<JoinHandle<()>>,
     timeouts: Timeouts,
 }
@@ -246,7 +260,7 @@ impl CompositorThread {
             commands,
             frames: Mutex::new(frames),
             end,
-            exited,
+            exited: Mutex::new(exited),
             handle: Some(handle),
             timeouts,
         };
@@ -282,7 +296,9 @@ impl CompositorThread {
     /// The error for calls made after the thread ended.
     fn ended_error(&self) -> DisplayError {
         // The thread records its end just before it exits; wait that moment out.
-        let _ = self.exited.recv_timeout(Duration::from_millis(500));
+        if let Ok(exited) = self.exited.lock() {
+            let _ = exited.recv_timeout(Duration::from_millis(500));
+        }
         match self.end.lock().map(|e| e.clone()) {
             Ok(ThreadEnd::Panicked(text)) => DisplayError::Panicked(text),
             Ok(ThreadEnd::Failed(text)) => DisplayError::Stopped(text),
@@ -299,7 +315,11 @@ impl CompositorThread {
             return;
         };
         let _ = self.commands.send(Command::Stop);
-        match self.exited.recv_timeout(self.timeouts.stop) {
+        let exited = match self.exited.lock() {
+            Ok(exited) => exited.recv_timeout(self.timeouts.stop),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        };
+        match exited {
             Err(RecvTimeoutError::Disconnected) | Ok(()) => {
                 if handle.join().is_err() {
                     tracing::error!("compositor thread could not be joined");
@@ -343,6 +363,9 @@ struct Setup {
 /// What the event loop's sources share besides the compositor state.
 struct LoopData {
     state: State,
+    handle: LoopHandle<'static, LoopData>,
+    /// Created with the first evdev device.
+    evdev: Option<smithay::reexports::input::Libinput>,
     frame_requested: bool,
     stop: bool,
 }
@@ -356,13 +379,15 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
     let mut display: Display<State> =
         Display::new().map_err(|e| setup_err("wayland display", &e))?;
     let state = State::new(&display.handle(), setup.mode, setup.format)?;
+    let handle = event_loop.handle();
     let mut data = LoopData {
         state,
+        handle: handle.clone(),
+        evdev: None,
         frame_requested: false,
         stop: false,
     };
 
-    let handle = event_loop.handle();
     handle
         .insert_source(
             Generic::new(setup.listener, Interest::READ, Mode::Level),
@@ -420,10 +445,29 @@ fn handle_command(command: Command, data: &mut LoopData) {
         Command::Frame => data.frame_requested = true,
         Command::SetMode(mode, format) => data.state.set_mode(mode, format),
         Command::Input(event) => data.state.handle_input(event),
+        Command::AddDevice(path, reply) => {
+            let _ = reply.try_send(add_device(data, &path));
+        }
         Command::Stop => data.stop = true,
         #[cfg(test)]
         #[allow(clippy::panic)]
         Command::Panic => panic!("injected test panic"),
+    }
+}
+
+fn add_device(data: &mut LoopData, path: &Path) -> Result<(), String> {
+    if data.evdev.is_none() {
+        let (context, backend) = new_evdev_context();
+        data.handle
+            .insert_source(backend, |event, _, data: &mut LoopData| {
+                data.state.handle_evdev(event)
+            })
+            .map_err(|e| format!("could not watch libinput: {}", e.error))?;
+        data.evdev = Some(context);
+    }
+    match data.evdev.as_mut() {
+        Some(context) => add_evdev_device(context, path),
+        None => Err("libinput is not available".to_owned()),
     }
 }
 

@@ -15,6 +15,8 @@ pub enum DisplayError {
     Render(#[from] RenderError),
     #[error("could not set up the keyboard: {0} (is the xkb-data package installed?)")]
     Keyboard(String),
+    #[error("{0}")]
+    InputDevice(String),
     #[error("could not set up the compositor: {0}")]
     Setup(String),
     #[error("could not start the compositor thread: {0}")]

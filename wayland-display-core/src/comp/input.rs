@@ -1,7 +1,7 @@
 //! Input injected from outside (the element's events, evdev devices) delivered through the
 //! seat to the client under the pointer or with keyboard focus.
 
-use smithay::backend::input::{Axis, AxisSource, ButtonState, KeyState};
+use smithay::backend::input::{Axis, AxisSource, ButtonState, KeyState, TouchSlot};
 use smithay::desktop::WindowSurfaceType;
 use smithay::input::keyboard::{FilterResult, Keycode};
 use smithay::input::pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent};
@@ -106,7 +106,7 @@ impl State {
 
     /// Moves the pointer towards `target` (as far as an active constraint allows) and
     /// reports `delta` as relative motion, which locked pointers still receive.
-    fn move_pointer(&mut self, target: Point<f64, Logical>, delta: Point<f64, Logical>) {
+    pub(crate) fn move_pointer(&mut self, target: Point<f64, Logical>, delta: Point<f64, Logical>) {
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -164,7 +164,7 @@ impl State {
         self.dirty = true;
     }
 
-    fn pointer_button(&mut self, button: u32, pressed: bool) {
+    pub(crate) fn pointer_button(&mut self, button: u32, pressed: bool) {
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -205,9 +205,6 @@ impl State {
     }
 
     fn pointer_axis(&mut self, x: f64, y: f64) {
-        let Some(pointer) = self.seat.get_pointer() else {
-            return;
-        };
         let mut frame = AxisFrame::new(self.now_ms()).source(AxisSource::Wheel);
         for (axis, v120) in [(Axis::Horizontal, x), (Axis::Vertical, y)] {
             if v120 != 0.0 {
@@ -216,14 +213,18 @@ impl State {
                     .v120(axis, v120.round() as i32);
             }
         }
+        self.pointer_axis_frame(frame);
+    }
+
+    pub(crate) fn pointer_axis_frame(&mut self, frame: AxisFrame) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
         pointer.axis(self, frame);
         pointer.frame(self);
     }
 
     fn key(&mut self, key: u32, pressed: bool) {
-        let Some(keyboard) = self.seat.get_keyboard() else {
-            return;
-        };
         // Events carry evdev codes; xkb keycodes are offset by 8.
         let Some(code) = key.checked_add(8) else {
             tracing::warn!(key, "key code out of range, dropped");
@@ -234,10 +235,17 @@ impl State {
         } else {
             KeyState::Released
         };
+        self.keyboard_key(Keycode::new(code), state);
+    }
+
+    pub(crate) fn keyboard_key(&mut self, code: Keycode, state: KeyState) {
+        let Some(keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
         let time = self.now_ms();
         keyboard.input::<(), _>(
             self,
-            Keycode::new(code),
+            code,
             state,
             SERIAL_COUNTER.next_serial(),
             time,
@@ -251,10 +259,14 @@ impl State {
     }
 
     fn touch_down(&mut self, id: u32, x: f64, y: f64) {
+        let location = self.touch_position(x, y);
+        self.touch_down_at(Some(id).into(), location);
+    }
+
+    pub(crate) fn touch_down_at(&mut self, slot: TouchSlot, location: Point<f64, Logical>) {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
-        let location = self.touch_position(x, y);
         let under = self.surface_under(location);
         if let Some((surface, _)) = &under {
             // A touch focuses the toplevel it lands on, like a click.
@@ -274,7 +286,7 @@ impl State {
             self,
             under,
             &DownEvent {
-                slot: Some(id).into(),
+                slot,
                 location,
                 serial: SERIAL_COUNTER.next_serial(),
                 time: self.now_ms(),
@@ -285,16 +297,20 @@ impl State {
     }
 
     fn touch_motion(&mut self, id: u32, x: f64, y: f64) {
+        let location = self.touch_position(x, y);
+        self.touch_motion_at(Some(id).into(), location);
+    }
+
+    pub(crate) fn touch_motion_at(&mut self, slot: TouchSlot, location: Point<f64, Logical>) {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
-        let location = self.touch_position(x, y);
         let under = self.surface_under(location);
         touch.motion(
             self,
             under,
             &TouchMotionEvent {
-                slot: Some(id).into(),
+                slot,
                 location,
                 time: self.now_ms(),
             },
@@ -303,13 +319,17 @@ impl State {
     }
 
     fn touch_up(&mut self, id: u32) {
+        self.touch_up_slot(Some(id).into());
+    }
+
+    pub(crate) fn touch_up_slot(&mut self, slot: TouchSlot) {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
         touch.up(
             self,
             &UpEvent {
-                slot: Some(id).into(),
+                slot,
                 serial: SERIAL_COUNTER.next_serial(),
                 time: self.now_ms(),
             },

@@ -1,6 +1,7 @@
 //! The compositor state: one [`State`] holding every protocol's Smithay state, the space of
 //! windows, the seat and the output, driven by the compositor thread's event loop.
 
+mod evdev;
 mod frame;
 mod handlers;
 pub(crate) mod input;
@@ -30,6 +31,7 @@ use smithay::wayland::viewporter::ViewporterState;
 use crate::render::{OutputFormat, Renderer};
 use crate::{DisplayError, VideoMode};
 
+pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
 pub(crate) use output::new_output;
 
 /// Everything the compositor thread owns.

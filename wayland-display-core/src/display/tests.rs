@@ -152,3 +152,22 @@ fn weston_simple_shm_is_drawn() {
     let later = frame_until(&display, Duration::from_secs(5), |f| f.seq > frame.seq + 3);
     assert!(!later.repeated);
 }
+
+#[test]
+fn missing_input_device_is_an_error_naming_it() {
+    let dir = tmp();
+    let display = WaylandDisplay::new(config(dir.path(), 32, 32)).unwrap();
+    let err = display
+        .add_input_device("/dev/input/does-not-exist")
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/dev/input/does-not-exist"), "{text}");
+    assert!(text.contains("No such file"), "{text}");
+    // A regular file opens but is no input device.
+    let file = dir.path().join("not-a-device");
+    std::fs::write(&file, b"x").unwrap();
+    let err = display.add_input_device(&file).unwrap_err();
+    assert!(err.to_string().contains("libinput"), "{err}");
+    // The compositor carries on.
+    display.frame().unwrap();
+}

@@ -133,11 +133,13 @@ impl Drop for WaylandSocket {
     }
 }
 
-/// Device and inode: the identity of a file, to tell "still ours" from "replaced".
+/// The identity of a file, to tell "still ours" from "replaced". The change time guards
+/// against a replacement that reuses the inode number of the file it replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FileId {
     dev: u64,
     ino: u64,
+    ctime: (i64, i64),
 }
 
 impl FileId {
@@ -151,6 +153,7 @@ impl FileId {
         Self {
             dev: m.dev(),
             ino: m.ino(),
+            ctime: (m.ctime(), m.ctime_nsec()),
         }
     }
 }

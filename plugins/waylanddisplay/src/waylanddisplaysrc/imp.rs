@@ -1,0 +1,647 @@
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::base_src::CreateSuccess;
+use gst_base::subclass::prelude::*;
+use waylanddisplaycore::device::DeviceError;
+use waylanddisplaycore::socket::{SocketError, SocketSpec};
+use waylanddisplaycore::{
+    DisplayConfig, DisplayError, Frame, OutputFormat, RenderTarget, VideoMode, WaylandDisplay,
+};
+
+use super::input_event::{self, ElementEvent, ParseError};
+use crate::gst_log::{CAT, dispatch};
+
+/// Name of the application message that announces the socket, as upstream posts it.
+pub const READY_MESSAGE: &str = "wayland.src";
+
+const DEFAULT_RENDER_NODE: &str = "auto";
+const DEFAULT_WIDTH: i32 = 1920;
+const DEFAULT_HEIGHT: i32 = 1080;
+const DEFAULT_FPS: i32 = 60;
+
+#[derive(Clone, Debug)]
+struct Settings {
+    render_node: String,
+    socket_name: Option<String>,
+    mouse: Option<String>,
+    keyboard: Option<String>,
+    is_live: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            render_node: DEFAULT_RENDER_NODE.to_owned(),
+            socket_name: None,
+            mouse: None,
+            keyboard: None,
+            is_live: true,
+        }
+    }
+}
+
+/// Everything that exists between `start` and `stop`.
+struct Running {
+    display: Arc<WaylandDisplay>,
+    info: Option<gst_video::VideoInfo>,
+    /// Frames pushed so far (buffer offsets).
+    pushed: u64,
+    /// Pacing: running time of frame 0 of the current run of frames, and frames since.
+    epoch: Option<gst::ClockTime>,
+    since_epoch: u64,
+    discont: bool,
+}
+
+#[derive(Default)]
+struct ClockWait {
+    id: Option<gst::SingleShotClockId>,
+    flushing: bool,
+}
+
+#[derive(Default)]
+pub struct WaylandDisplaySrc {
+    settings: Mutex<Settings>,
+    running: Mutex<Option<Running>>,
+    clock_wait: Mutex<ClockWait>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for WaylandDisplaySrc {
+    const NAME: &'static str = "GstWaylandDisplaySrc";
+    type Type = super::WaylandDisplaySrc;
+    type ParentType = gst_base::PushSrc;
+}
+
+/// Locks, recovering the data if a panic elsewhere poisoned the lock: the element must keep
+/// answering (and shut down cleanly) rather than panic in turn.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn frame_duration(info: &gst_video::VideoInfo) -> Option<gst::ClockTime> {
+    let fps = info.fps();
+    let (num, den) = (
+        u64::try_from(fps.numer()).ok()?,
+        u64::try_from(fps.denom()).ok()?,
+    );
+    if num == 0 {
+        return None;
+    }
+    gst::ClockTime::SECOND.mul_div_floor(den, num)
+}
+
+impl ObjectImpl for WaylandDisplaySrc {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("render-node")
+                    .nick("Render node")
+                    .blurb(
+                        "Where to render: \"auto\" (default; empty means the same), \"software\", \
+                         or a DRM node such as /dev/dri/renderD128",
+                    )
+                    .default_value(Some(DEFAULT_RENDER_NODE))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("socket-name")
+                    .nick("Socket name")
+                    .blurb(
+                        "Wayland socket to create in XDG_RUNTIME_DIR (e.g. wayland-lobby-42) or an \
+                         absolute path; unset picks the first free wayland-N",
+                    )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("mouse")
+                    .nick("Mouse device")
+                    .blurb("evdev device to read pointer input from (e.g. /dev/input/event3)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("keyboard")
+                    .nick("Keyboard device")
+                    .blurb("evdev device to read keyboard input from (e.g. /dev/input/event4)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("is-live")
+                    .nick("Is live")
+                    .blurb(
+                        "Pace frames by the clock at the negotiated framerate (true) or produce \
+                         them as fast as downstream takes them (false)",
+                    )
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        let string = || value.get::<Option<String>>().ok().flatten();
+        match pspec.name() {
+            "render-node" => {
+                settings.render_node = string().unwrap_or_else(|| DEFAULT_RENDER_NODE.to_owned())
+            }
+            "socket-name" => settings.socket_name = string().filter(|s| !s.is_empty()),
+            "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
+            "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
+            "is-live" => {
+                settings.is_live = value.get().unwrap_or(true);
+                let is_live = settings.is_live;
+                drop(settings);
+                self.obj().set_live(is_live);
+            }
+            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "render-node" => settings.render_node.to_value(),
+            "socket-name" => settings.socket_name.to_value(),
+            "mouse" => settings.mouse.to_value(),
+            "keyboard" => settings.keyboard.to_value(),
+            "is-live" => settings.is_live.to_value(),
+            _ => pspec.default_value().clone(),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        obj.set_live(true);
+        obj.set_format(gst::Format::Time);
+        obj.set_automatic_eos(false);
+    }
+}
+
+impl GstObjectImpl for WaylandDisplaySrc {}
+
+impl ElementImpl for WaylandDisplaySrc {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Wayland display source",
+                "Source/Video",
+                "A headless Wayland compositor whose output is this element's video",
+                "gst-wayland-display developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let formats = OutputFormat::ALL.map(|f| f.gst_name());
+            let caps = gst::Caps::builder("video/x-raw")
+                .field("format", gst::List::new(formats))
+                .field("width", gst::IntRange::new(1, i32::MAX))
+                .field("height", gst::IntRange::new(1, i32::MAX))
+                .field(
+                    "framerate",
+                    gst::FractionRange::new(
+                        gst::Fraction::new(1, i32::MAX),
+                        gst::Fraction::new(i32::MAX, 1),
+                    ),
+                )
+                .build();
+            gst::PadTemplate::new(
+                "src",
+                gst::PadDirection::Src,
+                gst::PadPresence::Always,
+                &caps,
+            )
+            .map(|t| vec![t])
+            .unwrap_or_default()
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::NullToReady
+            && let Err(err) = self.start_compositor()
+        {
+            self.post_error_message(err);
+            return Err(gst::StateChangeError);
+        }
+        let result = self.parent_change_state(transition);
+        if transition == gst::StateChange::ReadyToNull
+            || (result.is_err() && transition == gst::StateChange::NullToReady)
+        {
+            self.stop_compositor();
+        }
+        result
+    }
+
+    fn send_event(&self, event: gst::Event) -> bool {
+        // Applications send input with gst_element_send_event(); BaseSrc would ignore it.
+        if self.handle_input_event(&event) {
+            return true;
+        }
+        self.parent_send_event(event)
+    }
+}
+
+impl BaseSrcImpl for WaylandDisplaySrc {
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    fn fixate(&self, mut caps: gst::Caps) -> gst::Caps {
+        caps.truncate();
+        if let Some(s) = caps.make_mut().structure_mut(0) {
+            s.fixate_field_nearest_int("width", DEFAULT_WIDTH);
+            s.fixate_field_nearest_int("height", DEFAULT_HEIGHT);
+            s.fixate_field_nearest_fraction("framerate", gst::Fraction::new(DEFAULT_FPS, 1));
+        }
+        self.parent_fixate(caps)
+    }
+
+    fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|_| gst::loggable_error!(CAT, "caps {caps} are not raw video"))?;
+        let format = OutputFormat::from_gst_name(info.format().to_str())
+            .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {}", info.format()))?;
+        let fps = info.fps();
+        let mode = VideoMode::from_fps(info.width(), info.height(), fps.numer(), fps.denom());
+        let mut running = lock(&self.running);
+        let Some(running) = running.as_mut() else {
+            return Err(gst::loggable_error!(CAT, "caps set while stopped"));
+        };
+        tracing::dispatcher::with_default(&dispatch(), || running.display.set_mode(mode, format))
+            .map_err(|err| gst::loggable_error!(CAT, "could not change the output mode: {err}"))?;
+        gst::debug!(CAT, imp = self, "output is now {caps}");
+        running.info = Some(info);
+        // The pacing starts over at the new rate.
+        running.epoch = None;
+        Ok(())
+    }
+
+    fn query(&self, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Latency(q) = query.view_mut() {
+            let is_live = lock(&self.settings).is_live;
+            let duration = lock(&self.running)
+                .as_ref()
+                .and_then(|r| r.info.as_ref().and_then(frame_duration));
+            return match (is_live, duration) {
+                // A frame is stamped with the moment it is due and ready within its interval;
+                // produced later, it just shows newer content, so there is no upper bound.
+                (true, Some(d)) => {
+                    q.set(true, d, gst::ClockTime::NONE);
+                    true
+                }
+                (true, None) => false,
+                (false, _) => {
+                    q.set(false, gst::ClockTime::ZERO, gst::ClockTime::NONE);
+                    true
+                }
+            };
+        }
+        BaseSrcImplExt::parent_query(self, query)
+    }
+
+    fn event(&self, event: &gst::Event) -> bool {
+        if self.handle_input_event(event) {
+            return true;
+        }
+        self.parent_event(event)
+    }
+
+    fn unlock(&self) -> Result<(), gst::ErrorMessage> {
+        let mut wait = lock(&self.clock_wait);
+        wait.flushing = true;
+        if let Some(id) = wait.id.take() {
+            id.unschedule();
+        }
+        Ok(())
+    }
+
+    fn unlock_stop(&self) -> Result<(), gst::ErrorMessage> {
+        lock(&self.clock_wait).flushing = false;
+        Ok(())
+    }
+}
+
+impl PushSrcImpl for WaylandDisplaySrc {
+    fn create(
+        &self,
+        _buffer: Option<&mut gst::BufferRef>,
+    ) -> Result<CreateSuccess, gst::FlowError> {
+        let is_live = lock(&self.settings).is_live;
+        let (display, info) = {
+            let running = lock(&self.running);
+            let running = running.as_ref().ok_or(gst::FlowError::Flushing)?;
+            let info = running.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
+            (running.display.clone(), info)
+        };
+        let duration = frame_duration(&info).ok_or(gst::FlowError::NotNegotiated)?;
+        let pts = if is_live {
+            self.wait_for_next_frame(duration)?
+        } else {
+            self.next_unpaced_time(duration)
+        };
+
+        let frame =
+            tracing::dispatcher::with_default(&dispatch(), || display.frame()).map_err(|err| {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::Failed,
+                    ("The Wayland compositor failed: {}", err),
+                    ["{:?}", err]
+                );
+                gst::FlowError::Error
+            })?;
+        if frame.width != info.width() || frame.height != info.height() {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                (
+                    "Frame is {}x{} but caps say {}x{}",
+                    frame.width,
+                    frame.height,
+                    info.width(),
+                    info.height()
+                )
+            );
+            return Err(gst::FlowError::Error);
+        }
+        let buffer = self.wrap_frame(frame, &info, pts, duration)?;
+        Ok(CreateSuccess::NewBuffer(buffer))
+    }
+}
+
+impl WaylandDisplaySrc {
+    /// Starts the compositor and announces its socket. Done on NULL to READY (not in
+    /// BaseSrc::start) so that applications can connect before the pipeline plays, and so a
+    /// failure is reported once, with its cause, rather than also as BaseSrc's generic
+    /// "failed to start".
+    fn start_compositor(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let render_target: RenderTarget = settings
+            .render_node
+            .parse()
+            .map_err(|err: DeviceError| device_error_message(&err))?;
+        let socket = match &settings.socket_name {
+            Some(name) => SocketSpec::named(name.clone()),
+            None => SocketSpec::auto(),
+        };
+        let config = DisplayConfig {
+            socket,
+            render_target,
+            mode: VideoMode::default(),
+            format: OutputFormat::default(),
+            ..DisplayConfig::default()
+        };
+        let display =
+            tracing::dispatcher::with_default(&dispatch(), || WaylandDisplay::new(config))
+                .map_err(|err| start_error_message(&err))?;
+
+        let choice = display.render_choice().clone();
+        if choice.fallback {
+            gst::element_imp_warning!(self, gst::ResourceError::Settings, ("{}", choice.reason));
+        } else {
+            gst::info!(
+                CAT,
+                imp = self,
+                "rendering with {}: {}",
+                choice.renderer,
+                choice.reason
+            );
+        }
+        for device in [&settings.mouse, &settings.keyboard].into_iter().flatten() {
+            self.add_input_device(&display, device);
+        }
+
+        let announce = gst::Structure::builder(READY_MESSAGE)
+            .field("WAYLAND_DISPLAY", display.socket_name())
+            .field(
+                "XDG_RUNTIME_DIR",
+                display.runtime_dir().to_string_lossy().as_ref(),
+            )
+            .build();
+        gst::info!(
+            CAT,
+            imp = self,
+            "listening on {}",
+            display.socket_path().display()
+        );
+        *lock(&self.running) = Some(Running {
+            display: Arc::new(display),
+            info: None,
+            pushed: 0,
+            epoch: None,
+            since_epoch: 0,
+            discont: false,
+        });
+        let obj = self.obj();
+        if obj
+            .post_message(
+                gst::message::Application::builder(announce)
+                    .src(&*obj)
+                    .build(),
+            )
+            .is_err()
+        {
+            gst::debug!(CAT, imp = self, "no bus to announce the socket on");
+        }
+        Ok(())
+    }
+
+    fn stop_compositor(&self) {
+        // Dropping the display stops the compositor and removes the socket.
+        let running = lock(&self.running).take();
+        drop(running);
+    }
+
+    /// Turns a frame into a buffer that shares its memory (no copy).
+    fn wrap_frame(
+        &self,
+        frame: Frame,
+        info: &gst_video::VideoInfo,
+        pts: Option<gst::ClockTime>,
+        duration: gst::ClockTime,
+    ) -> Result<gst::Buffer, gst::FlowError> {
+        let (width, height, stride) = (frame.width, frame.height, frame.stride as i32);
+        let mut buffer = gst::Buffer::from_slice(frame);
+        let (offset, discont) = {
+            let mut running = lock(&self.running);
+            let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
+            let offset = running.pushed;
+            running.pushed += 1;
+            (offset, std::mem::take(&mut running.discont))
+        };
+        let Some(b) = buffer.get_mut() else {
+            return Err(gst::FlowError::Error);
+        };
+        // With do-timestamp, BaseSrc stamps the buffer itself.
+        if !self.obj().does_timestamp() {
+            b.set_pts(pts);
+        }
+        b.set_duration(duration);
+        b.set_offset(offset);
+        b.set_offset_end(offset + 1);
+        if discont {
+            b.set_flags(gst::BufferFlags::DISCONT);
+        }
+        gst_video::VideoMeta::add_full(
+            b,
+            gst_video::VideoFrameFlags::empty(),
+            info.format(),
+            width,
+            height,
+            &[0],
+            &[stride],
+        )
+        .map_err(|err| {
+            gst::element_imp_error!(self, gst::CoreError::Failed, ("Adding video meta: {}", err));
+            gst::FlowError::Error
+        })?;
+        Ok(buffer)
+    }
+
+    /// Running time of the next frame when not live: frames are numbered back to back.
+    fn next_unpaced_time(&self, duration: gst::ClockTime) -> Option<gst::ClockTime> {
+        let mut running = lock(&self.running);
+        let running = running.as_mut()?;
+        let epoch = *running.epoch.get_or_insert(gst::ClockTime::ZERO);
+        let t = epoch + duration * running.since_epoch;
+        running.since_epoch += 1;
+        Some(t)
+    }
+
+    /// Waits until the next frame is due on the pipeline clock and returns its running
+    /// time. A source that fell more than a frame behind (slow downstream) skips ahead
+    /// instead of bursting, and marks the next buffer discontinuous.
+    fn wait_for_next_frame(
+        &self,
+        duration: gst::ClockTime,
+    ) -> Result<Option<gst::ClockTime>, gst::FlowError> {
+        let obj = self.obj();
+        let (Some(clock), Some(base_time)) = (obj.clock(), obj.base_time()) else {
+            // No clock yet (not PLAYING in a pipeline): stamp nothing, don't wait.
+            return Ok(None);
+        };
+        let now = clock.time().saturating_sub(base_time);
+        let due = {
+            let mut running = lock(&self.running);
+            let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
+            let epoch = *running.epoch.get_or_insert(now);
+            let mut due = epoch + duration * running.since_epoch;
+            if now > due + duration {
+                gst::debug!(CAT, imp = self, "{} behind, skipping ahead", now - due);
+                running.epoch = Some(now);
+                running.since_epoch = 0;
+                running.discont = true;
+                due = now;
+            }
+            running.since_epoch += 1;
+            due
+        };
+        let id = clock.new_single_shot_id(base_time + due);
+        {
+            let mut wait = lock(&self.clock_wait);
+            if wait.flushing {
+                return Err(gst::FlowError::Flushing);
+            }
+            wait.id = Some(id.clone());
+        }
+        let (result, _jitter) = id.wait();
+        lock(&self.clock_wait).id = None;
+        match result {
+            Ok(_) | Err(gst::ClockError::Early) => Ok(Some(due)),
+            Err(gst::ClockError::Unscheduled) => Err(gst::FlowError::Flushing),
+            Err(err) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Clock,
+                    ("Clock wait failed: {:?}", err)
+                );
+                Err(gst::FlowError::Error)
+            }
+        }
+    }
+
+    /// Reads input from an evdev device; a device that cannot be used is a warning, not a
+    /// failure: the picture still streams.
+    fn add_input_device(&self, display: &WaylandDisplay, path: &str) {
+        let result =
+            tracing::dispatcher::with_default(&dispatch(), || display.add_input_device(path));
+        if let Err(err) = result {
+            gst::element_imp_warning!(
+                self,
+                gst::ResourceError::OpenRead,
+                ("Input device {} not used: {}", path, err),
+                ["{:?}", err]
+            );
+        }
+    }
+
+    /// Delivers one of the element's input events to the compositor. Returns whether the
+    /// event was one of ours (malformed ones included: they are logged and dropped).
+    fn handle_input_event(&self, event: &gst::Event) -> bool {
+        let gst::EventView::CustomUpstream(custom) = event.view() else {
+            return false;
+        };
+        let Some(structure) = custom.structure() else {
+            return false;
+        };
+        let parsed = match input_event::parse(structure) {
+            Ok(parsed) => parsed,
+            Err(ParseError::NotInput) => return false,
+            Err(err) => {
+                gst::warning!(CAT, imp = self, "{err}; event dropped");
+                return true;
+            }
+        };
+        let display = lock(&self.running).as_ref().map(|r| r.display.clone());
+        let Some(display) = display else {
+            gst::debug!(CAT, imp = self, "not running; input event dropped");
+            return true;
+        };
+        match parsed {
+            ElementEvent::Input(input) => {
+                if let Err(err) = display.input(input) {
+                    gst::warning!(CAT, imp = self, "input event dropped: {err}");
+                }
+            }
+            ElementEvent::AddDevice(path) => self.add_input_device(&display, &path),
+        }
+        true
+    }
+}
+
+fn device_error_message(err: &DeviceError) -> gst::ErrorMessage {
+    let domain = match err {
+        DeviceError::NodeMissing { .. } => gst::ResourceError::NotFound,
+        _ => gst::ResourceError::Settings,
+    };
+    gst::error_msg!(domain, ("Cannot use render-node: {}", err), ["{:?}", err])
+}
+
+fn start_error_message(err: &DisplayError) -> gst::ErrorMessage {
+    let domain = match err {
+        DisplayError::Device(err) => return device_error_message(err),
+        DisplayError::Socket(SocketError::InUse { .. }) => gst::ResourceError::Busy,
+        DisplayError::Socket(SocketError::Exhausted { .. }) => gst::ResourceError::NoSpaceLeft,
+        DisplayError::Socket(SocketError::InvalidName { .. } | SocketError::PathTooLong { .. }) => {
+            gst::ResourceError::Settings
+        }
+        DisplayError::Socket(_) => gst::ResourceError::OpenReadWrite,
+        _ => gst::ResourceError::Failed,
+    };
+    gst::error_msg!(
+        domain,
+        ("Could not start the Wayland compositor: {}", err),
+        ["{:?}", err]
+    )
+}

@@ -1,0 +1,23 @@
+//! `waylanddisplaysrc`: a live video source whose picture is a headless Wayland
+//! compositor's output. Applications connect to the socket announced in the `wayland.src`
+//! bus message.
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+mod input_event;
+
+glib::wrapper! {
+    pub struct WaylandDisplaySrc(ObjectSubclass<imp::WaylandDisplaySrc>)
+        @extends gst_base::PushSrc, gst_base::BaseSrc, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "waylanddisplaysrc",
+        gst::Rank::NONE,
+        WaylandDisplaySrc::static_type(),
+    )
+}
