@@ -13,6 +13,7 @@ use std::time::Duration;
 use smithay::reexports::calloop::generic::Generic;
 use smithay::reexports::calloop::{EventLoop, Interest, LoopHandle, Mode, PostAction, channel};
 use smithay::reexports::wayland_server::Display;
+use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
 
 use crate::comp::{State, add_evdev_device, new_client_data, new_evdev_context};
 use crate::device::{RenderChoice, RenderTarget};
@@ -366,6 +367,8 @@ struct LoopData {
     handle: LoopHandle<'static, LoopData>,
     /// Created with the first evdev device.
     evdev: Option<smithay::reexports::input::Libinput>,
+    /// Every client accepted (dead ones are pruned on each accept).
+    clients: Vec<ClientId>,
     frame_requested: bool,
     stop: bool,
 }
@@ -384,6 +387,7 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
         state,
         handle: handle.clone(),
         evdev: None,
+        clients: Vec::new(),
         frame_requested: false,
         stop: false,
     };
@@ -392,7 +396,7 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
         .insert_source(
             Generic::new(setup.listener, Interest::READ, Mode::Level),
             |_, listener, data: &mut LoopData| {
-                accept_clients(listener, &mut data.state);
+                accept_clients(listener, data);
                 Ok(PostAction::Continue)
             },
         )
@@ -437,7 +441,32 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
         }
     }
     tracing::debug!("compositor stopping");
+    disconnect_clients(&mut display, &mut data);
     Ok(())
+}
+
+/// Disconnects every client through the protocol machinery before the display goes.
+/// Dropping the display alone skips the objects' destructors, and Smithay's seat keeps
+/// its keyboards and pointers (and through their focus, surfaces, buffers and the
+/// clients' shm pools: an fd and a mapping per client) in reference cycles that only
+/// those destructors break.
+fn disconnect_clients(display: &mut Display<State>, data: &mut LoopData) {
+    let handle = display.handle();
+    let mut last = None;
+    for client in data.clients.drain(..) {
+        handle
+            .backend_handle()
+            .kill_client(client.clone(), DisconnectReason::ConnectionClosed);
+        last = Some(client);
+    }
+    // dispatch_clients() only cleans up when some client has pending events;
+    // dispatch_single_client() always runs the destructors of every dead client.
+    if let Some(client) = last {
+        let _ = display
+            .backend()
+            .dispatch_single_client(&mut data.state, client);
+    }
+    let _ = display.flush_clients();
 }
 
 fn handle_command(command: Command, data: &mut LoopData) {
@@ -471,14 +500,16 @@ fn add_device(data: &mut LoopData, path: &Path) -> Result<(), String> {
     }
 }
 
-fn accept_clients(listener: &UnixListener, state: &mut State) {
+fn accept_clients(listener: &UnixListener, data: &mut LoopData) {
+    let mut dh = data.state.dh.clone();
+    data.clients
+        .retain(|id| dh.backend_handle().get_client_data(id.clone()).is_ok());
     loop {
         match listener.accept() {
-            Ok((stream, _)) => {
-                if let Err(err) = state.dh.insert_client(stream, new_client_data()) {
-                    tracing::warn!(%err, "could not add a client");
-                }
-            }
+            Ok((stream, _)) => match dh.insert_client(stream, new_client_data()) {
+                Ok(client) => data.clients.push(client.id()),
+                Err(err) => tracing::warn!(%err, "could not add a client"),
+            },
             Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return,
             Err(err) => {
                 tracing::warn!(%err, "accepting a client failed");

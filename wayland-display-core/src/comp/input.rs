@@ -5,7 +5,8 @@ use smithay::backend::input::{Axis, AxisSource, ButtonState, KeyState, TouchSlot
 use smithay::desktop::WindowSurfaceType;
 use smithay::input::keyboard::{FilterResult, Keycode};
 use smithay::input::pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent};
-use smithay::input::touch::{DownEvent, MotionEvent as TouchMotionEvent, UpEvent};
+use smithay::input::touch::{DownEvent, MotionEvent as TouchMotionEvent, TouchTarget, UpEvent};
+use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::utils::{Logical, Point, SERIAL_COUNTER};
 use smithay::wayland::compositor::get_parent;
@@ -43,11 +44,7 @@ impl State {
                     touch.frame(self);
                 }
             }
-            InputEvent::TouchCancel => {
-                if let Some(touch) = self.seat.get_touch() {
-                    touch.cancel(self);
-                }
-            }
+            InputEvent::TouchCancel => self.touch_cancel(),
         }
     }
 
@@ -282,6 +279,9 @@ impl State {
                 self.focus_keyboard(Some(root));
             }
         }
+        if let Some((surface, _)) = &under {
+            self.touch_points.insert(slot, surface.clone());
+        }
         touch.down(
             self,
             under,
@@ -305,6 +305,10 @@ impl State {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
+        if !self.touch_points.contains_key(&slot) {
+            // Never went down on a surface, or cancelled: nothing may follow a cancel.
+            return;
+        }
         let under = self.surface_under(location);
         touch.motion(
             self,
@@ -326,6 +330,9 @@ impl State {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
+        if self.touch_points.remove(&slot).is_none() {
+            return;
+        }
         touch.up(
             self,
             &UpEvent {
@@ -335,5 +342,20 @@ impl State {
             },
         );
         touch.frame(self);
+    }
+
+    /// Cancels every active touch point. Smithay's own cancel skips points whose events
+    /// were already framed, which ours always are, so the clients are told directly.
+    fn touch_cancel(&mut self) {
+        let mut surfaces: Vec<WlSurface> = Vec::new();
+        for (_, surface) in self.touch_points.drain() {
+            if !surfaces.contains(&surface) {
+                surfaces.push(surface);
+            }
+        }
+        let seat = self.seat.clone();
+        for surface in surfaces.into_iter().filter(|s| s.is_alive()) {
+            TouchTarget::cancel(&surface, &seat, self, SERIAL_COUNTER.next_serial());
+        }
     }
 }

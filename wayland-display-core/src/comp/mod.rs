@@ -7,15 +7,18 @@ mod handlers;
 pub(crate) mod input;
 mod output;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use smithay::backend::input::TouchSlot;
 use smithay::desktop::{PopupManager, Space, Window};
 use smithay::input::pointer::CursorImageStatus;
 use smithay::input::{Seat, SeatState};
 use smithay::output::Output;
 use smithay::reexports::wayland_server::DisplayHandle;
 use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::output::OutputManagerState;
@@ -54,6 +57,8 @@ pub(crate) struct State {
     /// should not stream an arrow in its corner.
     pub(crate) cursor_visible: bool,
     pub(crate) cursor_status: CursorImageStatus,
+    /// Touch points that went down on a surface and are neither up nor cancelled.
+    pub(crate) touch_points: HashMap<TouchSlot, WlSurface>,
 
     pub(crate) renderer: Renderer,
     /// Something on screen may have changed since the last frame.
@@ -116,6 +121,7 @@ impl State {
             pointer_absolute: (0.0, 0.0).into(),
             cursor_visible: false,
             cursor_status: CursorImageStatus::default_named(),
+            touch_points: HashMap::new(),
             renderer,
             dirty: true,
             compositor_state,

@@ -1,0 +1,439 @@
+//! A small deterministic Wayland client for integration tests.
+//!
+//! It draws a known pattern into an shm buffer sized by the compositor and logs
+//! every input event it receives, one line each on stdout, so tests can check
+//! exact pixel values and input delivery by reading its output through a pipe.
+
+use std::fs::File;
+use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
+use std::process::ExitCode;
+
+use rustix::fs::{MemfdFlags, ftruncate, memfd_create};
+use wayland_client::backend::WaylandError;
+use wayland_client::globals::{GlobalListContents, registry_queue_init};
+use wayland_client::protocol::{
+    wl_buffer::{self, WlBuffer},
+    wl_compositor::WlCompositor,
+    wl_keyboard::{self, KeyState, WlKeyboard},
+    wl_pointer::{self, Axis, ButtonState, WlPointer},
+    wl_registry::WlRegistry,
+    wl_seat::{self, Capability, WlSeat},
+    wl_shm::{self, WlShm},
+    wl_shm_pool::WlShmPool,
+    wl_surface::WlSurface,
+    wl_touch::{self, WlTouch},
+};
+use wayland_client::{
+    Connection, Dispatch, DispatchError, Proxy, QueueHandle, WEnum, delegate_noop,
+};
+use wayland_protocols::xdg::shell::client::{
+    xdg_surface::{self, XdgSurface},
+    xdg_toplevel::{self, XdgToplevel},
+    xdg_wm_base::{self, XdgWmBase},
+};
+
+const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH]";
+
+/// Prints one line and flushes at once: tests read stdout through a pipe and
+/// wait for specific lines, so nothing may sit in a buffer.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        // A reader that went away must not kill the client mid-test.
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
+/// Implements `Dispatch<$iface, ()>` for App; the trait's long signature would
+/// otherwise outweigh the handlers themselves.
+macro_rules! handle {
+    ($iface:ty, |$app:pat_param, $proxy:pat_param, $event:pat_param, $qh:pat_param| $body:block) => {
+        impl Dispatch<$iface, ()> for App {
+            fn event(
+                $app: &mut Self,
+                $proxy: &$iface,
+                $event: <$iface as Proxy>::Event,
+                _: &(),
+                _: &Connection,
+                $qh: &QueueHandle<Self>,
+            ) $body
+        }
+    };
+}
+
+#[derive(Clone, Copy)]
+enum Pattern {
+    Quadrants,
+    Solid(u32),
+}
+
+impl Pattern {
+    fn parse(name: &str) -> Option<Self> {
+        if name == "quadrants" {
+            return Some(Self::Quadrants);
+        }
+        let hex = name.strip_prefix("solid:")?;
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(Self::Solid(
+            0xFF00_0000 | u32::from_str_radix(hex, 16).ok()?,
+        ))
+    }
+
+    fn pixel(self, x: i32, y: i32, w: i32, h: i32) -> u32 {
+        match self {
+            Self::Solid(c) => c,
+            Self::Quadrants => match (x < w / 2, y < h / 2) {
+                (true, true) => 0xFFFF_0000,
+                (false, true) => 0xFF00_FF00,
+                (true, false) => 0xFF00_00FF,
+                (false, false) => 0xFFFF_FFFF,
+            },
+        }
+    }
+}
+
+struct Args {
+    pattern: Pattern,
+    size: (i32, i32),
+}
+
+fn parse_size(s: &str) -> Option<(i32, i32)> {
+    let (w, h) = s.split_once('x')?;
+    let (w, h) = (w.parse().ok()?, h.parse().ok()?);
+    (w > 0 && h > 0).then_some((w, h))
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        pattern: Pattern::Quadrants,
+        size: (320, 240),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--pattern" => {
+                let v = it.next().ok_or("--pattern needs a value")?;
+                args.pattern = Pattern::parse(&v).ok_or(format!("bad pattern: {v}"))?;
+            }
+            "--size" => {
+                let v = it.next().ok_or("--size needs a value")?;
+                args.size = parse_size(&v).ok_or(format!("bad size: {v}"))?;
+            }
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(args)
+}
+
+struct App {
+    args: Args,
+    shm: WlShm,
+    surface: WlSurface,
+    /// Size from the latest xdg_toplevel.configure; applied on xdg_surface.configure.
+    pending_size: (i32, i32),
+    drawn: Option<(i32, i32)>,
+    buffer: Option<WlBuffer>,
+    pointer: Option<WlPointer>,
+    keyboard: Option<WlKeyboard>,
+    touch: Option<WlTouch>,
+    closed: bool,
+    /// Set from inside a callback, which cannot return an error itself.
+    error: Option<String>,
+}
+
+impl App {
+    fn draw(&mut self, qh: &QueueHandle<Self>, (w, h): (i32, i32)) -> std::io::Result<()> {
+        let len = w as usize * h as usize * 4;
+        let mut pixels = Vec::with_capacity(len);
+        for y in 0..h {
+            for x in 0..w {
+                pixels.extend_from_slice(&self.args.pattern.pixel(x, y, w, h).to_le_bytes());
+            }
+        }
+        // Writing through the fd instead of mapping it keeps this file free of unsafe.
+        let fd = memfd_create("wayland-test-client", MemfdFlags::CLOEXEC)?;
+        ftruncate(&fd, len as u64)?;
+        let mut file = File::from(fd);
+        file.write_all(&pixels)?;
+
+        let pool = self.shm.create_pool(file.as_fd(), len as i32, qh, ());
+        let buffer = pool.create_buffer(0, w, h, w * 4, wl_shm::Format::Argb8888, qh, ());
+        // The buffer keeps the memory alive; neither the pool nor our fd is needed any more.
+        pool.destroy();
+        drop(file);
+
+        self.surface.attach(Some(&buffer), 0, 0);
+        self.surface.damage_buffer(0, 0, w, h);
+        self.surface.commit();
+        // The old buffer is no longer attached, so it can go even if unreleased.
+        if let Some(old) = self.buffer.replace(buffer) {
+            old.destroy();
+        }
+        self.drawn = Some((w, h));
+        say!("drawn {w} {h}");
+        Ok(())
+    }
+}
+
+handle!(XdgSurface, |app, xdg, event, qh| {
+    let xdg_surface::Event::Configure { serial } = event else {
+        return;
+    };
+    xdg.ack_configure(serial);
+    let (pw, ph) = app.pending_size;
+    let size = (
+        if pw > 0 { pw } else { app.args.size.0 },
+        if ph > 0 { ph } else { app.args.size.1 },
+    );
+    say!("configured {} {}", size.0, size.1);
+    if app.drawn != Some(size)
+        && let Err(e) = app.draw(qh, size)
+    {
+        app.error = Some(format!("drawing {}x{}: {e}", size.0, size.1));
+    }
+});
+
+handle!(XdgToplevel, |app, _, event, _| {
+    match event {
+        xdg_toplevel::Event::Configure { width, height, .. } => app.pending_size = (width, height),
+        xdg_toplevel::Event::Close => app.closed = true,
+        _ => {}
+    }
+});
+
+handle!(XdgWmBase, |_, wm, event, _| {
+    if let xdg_wm_base::Event::Ping { serial } = event {
+        wm.pong(serial);
+    }
+});
+
+handle!(WlBuffer, |app, buffer, event, _| {
+    // The current buffer stays alive so the compositor may re-read it.
+    if matches!(event, wl_buffer::Event::Release) && app.buffer.as_ref() != Some(buffer) {
+        buffer.destroy();
+    }
+});
+
+/// Gets or releases a device so our handles follow the seat's capabilities.
+fn follow<T: Proxy>(
+    slot: &mut Option<T>,
+    has: bool,
+    get: impl FnOnce() -> T,
+    release: impl FnOnce(&T),
+) {
+    match slot.take() {
+        None if has => *slot = Some(get()),
+        // The release request only exists from wl_seat v3 on; before, dropping is all we can do.
+        Some(dev) if !has && dev.version() >= 3 => release(&dev),
+        Some(dev) if has => *slot = Some(dev),
+        _ => {}
+    }
+}
+
+handle!(WlSeat, |app, seat, event, qh| {
+    let wl_seat::Event::Capabilities {
+        capabilities: WEnum::Value(caps),
+    } = event
+    else {
+        return;
+    };
+    let has = |c| caps.contains(c);
+    follow(
+        &mut app.pointer,
+        has(Capability::Pointer),
+        || seat.get_pointer(qh, ()),
+        WlPointer::release,
+    );
+    follow(
+        &mut app.keyboard,
+        has(Capability::Keyboard),
+        || seat.get_keyboard(qh, ()),
+        WlKeyboard::release,
+    );
+    follow(
+        &mut app.touch,
+        has(Capability::Touch),
+        || seat.get_touch(qh, ()),
+        WlTouch::release,
+    );
+});
+
+fn axis_name(axis: WEnum<Axis>) -> &'static str {
+    match axis {
+        WEnum::Value(Axis::HorizontalScroll) => "horizontal",
+        _ => "vertical",
+    }
+}
+
+handle!(WlPointer, |_, _, event, _| {
+    use wl_pointer::Event as E;
+    match event {
+        E::Enter {
+            surface_x: x,
+            surface_y: y,
+            ..
+        } => say!("pointer enter {x:.1} {y:.1}"),
+        E::Leave { .. } => say!("pointer leave"),
+        E::Motion {
+            surface_x: x,
+            surface_y: y,
+            ..
+        } => say!("pointer motion {x:.1} {y:.1}"),
+        E::Button { button, state, .. } => {
+            let pressed = state == WEnum::Value(ButtonState::Pressed);
+            say!(
+                "pointer button {button} {}",
+                if pressed { "pressed" } else { "released" }
+            );
+        }
+        E::Axis { axis, value, .. } => say!("pointer axis {} {value:.1}", axis_name(axis)),
+        E::AxisValue120 { axis, value120 } => {
+            say!("pointer axis120 {} {value120}", axis_name(axis))
+        }
+        _ => {}
+    }
+});
+
+handle!(WlKeyboard, |_, _, event, _| {
+    use wl_keyboard::Event as E;
+    match event {
+        // The fd is an OwnedFd and is closed when dropped here.
+        E::Keymap { size, .. } => say!("keyboard keymap {size}"),
+        E::Enter { .. } => say!("keyboard enter"),
+        E::Leave { .. } => say!("keyboard leave"),
+        E::Key { key, state, .. } => {
+            let pressed = state == WEnum::Value(KeyState::Pressed);
+            say!("key {key} {}", if pressed { "pressed" } else { "released" });
+        }
+        E::Modifiers {
+            mods_depressed,
+            mods_latched,
+            mods_locked,
+            group,
+            ..
+        } => {
+            say!("keyboard modifiers {mods_depressed} {mods_latched} {mods_locked} {group}")
+        }
+        _ => {}
+    }
+});
+
+handle!(WlTouch, |_, _, event, _| {
+    use wl_touch::Event as E;
+    match event {
+        E::Down { id, x, y, .. } => say!("touch down {id} {x:.1} {y:.1}"),
+        E::Motion { id, x, y, .. } => say!("touch motion {id} {x:.1} {y:.1}"),
+        E::Up { id, .. } => say!("touch up {id}"),
+        E::Frame => say!("touch frame"),
+        E::Cancel => say!("touch cancel"),
+        _ => {}
+    }
+});
+
+impl Dispatch<WlRegistry, GlobalListContents> for App {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: <WlRegistry as Proxy>::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        // Globals appearing later are of no interest.
+    }
+}
+
+delegate_noop!(App: WlCompositor);
+delegate_noop!(App: WlShmPool);
+delegate_noop!(App: ignore WlShm);
+delegate_noop!(App: ignore WlSurface);
+
+/// Whether a dispatch error means the compositor went away rather than a bug.
+fn is_disconnect(err: &DispatchError) -> bool {
+    let DispatchError::Backend(WaylandError::Io(io)) = err else {
+        return false;
+    };
+    matches!(
+        io.kind(),
+        ErrorKind::BrokenPipe
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::UnexpectedEof
+    )
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let conn = Connection::connect_to_env().map_err(|e| format!("connect: {e}"))?;
+    let (globals, mut queue) =
+        registry_queue_init::<App>(&conn).map_err(|e| format!("registry: {e}"))?;
+    let qh = queue.handle();
+    let bind_err = |name: &'static str| move |e| format!("bind {name}: {e}");
+
+    let compositor: WlCompositor = globals
+        .bind(&qh, 1..=4, ())
+        .map_err(bind_err("wl_compositor"))?;
+    let shm: WlShm = globals.bind(&qh, 1..=1, ()).map_err(bind_err("wl_shm"))?;
+    let wm: XdgWmBase = globals
+        .bind(&qh, 1..=3, ())
+        .map_err(bind_err("xdg_wm_base"))?;
+    let _seat: WlSeat = globals.bind(&qh, 1..=7, ()).map_err(bind_err("wl_seat"))?;
+
+    let surface = compositor.create_surface(&qh, ());
+    let xdg = wm.get_xdg_surface(&surface, &qh, ());
+    let toplevel = xdg.get_toplevel(&qh, ());
+    toplevel.set_title("wayland-test-client".into());
+    toplevel.set_app_id("wayland-test-client".into());
+    // The first commit carries no buffer: it asks the compositor for a configure.
+    surface.commit();
+
+    let mut app = App {
+        args,
+        shm,
+        surface,
+        pending_size: (0, 0),
+        drawn: None,
+        buffer: None,
+        pointer: None,
+        keyboard: None,
+        touch: None,
+        closed: false,
+        error: None,
+    };
+    while !app.closed {
+        match queue.blocking_dispatch(&mut app) {
+            Ok(_) => {}
+            Err(e) if is_disconnect(&e) => break,
+            Err(e) => return Err(format!("dispatch: {e}")),
+        }
+        if let Some(e) = app.error.take() {
+            return Err(e);
+        }
+    }
+    say!("closed");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("wayland-test-client: {msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("wayland-test-client: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

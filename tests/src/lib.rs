@@ -1,0 +1,410 @@
+//! Shared helpers for the integration tests: the built plugin, child processes that are
+//! always reaped, bounded waits, and resource counts for leak checks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Once, OnceLock};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
+pub fn runtime_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("gwd-test-xdg")
+            .tempdir()
+            .unwrap()
+    })
+    .path()
+}
+
+/// Initialises GStreamer with the plugin registered in-process, and `XDG_RUNTIME_DIR`
+/// pointing at [`runtime_dir`]. Call first in every in-process test.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let dir = runtime_dir().to_owned();
+        // SAFETY: runs once, before any test in this process has started GStreamer or
+        // anything else that reads the environment; other tests wait on this Once.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        gst::init().unwrap();
+        gstwaylanddisplaysrc::plugin_register_static().unwrap();
+    });
+}
+
+/// `target/<profile>`, where cargo put the plugin and our binaries.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test binary>
+    exe.parent().and_then(Path::parent).unwrap().to_owned()
+}
+
+/// The directory holding `libgstwaylanddisplaysrc.so`, for `GST_PLUGIN_PATH`.
+pub fn plugin_dir() -> PathBuf {
+    let dir = target_dir();
+    let so = dir.join("libgstwaylanddisplaysrc.so");
+    assert!(
+        so.exists(),
+        "{} missing: run `cargo build --workspace` first",
+        so.display()
+    );
+    dir
+}
+
+/// A child process that is killed and reaped when the guard goes, pass or fail.
+pub struct ChildGuard {
+    pub child: Child,
+    lines: Option<Receiver<String>>,
+    pub name: String,
+}
+
+impl ChildGuard {
+    /// Starts `cmd` with stdout piped into a line reader.
+    pub fn spawn(mut cmd: Command) -> Self {
+        let name = format!("{:?}", cmd.get_program());
+        cmd.stdout(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            lines: Some(rx),
+            name,
+        }
+    }
+
+    /// The next stdout line satisfying `pred`, waiting at most `timeout`.
+    pub fn wait_line(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let rx = self.lines.as_ref()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match rx.recv_timeout(left) {
+                Ok(line) if pred(&line) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Like [`wait_line`](Self::wait_line) but fails the test with what was expected.
+    pub fn expect_line(&self, timeout: Duration, what: &str) -> String {
+        self.wait_line(timeout, |l| l.starts_with(what))
+            .unwrap_or_else(|| panic!("{} did not print `{what}` within {timeout:?}", self.name))
+    }
+
+    /// Waits for the process to exit on its own, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Wayland client connected to `socket` in `dir`.
+pub fn client(program: &str, args: &[&str], dir: &Path, socket: &str) -> ChildGuard {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("WAYLAND_DISPLAY", socket)
+        .env("XDG_RUNTIME_DIR", dir)
+        .stderr(Stdio::null());
+    ChildGuard::spawn(cmd)
+}
+
+/// What a finished command printed.
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `cmd` to completion, killing it (and failing the test) after `timeout`.
+pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+    let name = format!("{cmd:?}");
+    let out = tempfile::tempfile().unwrap();
+    let err = tempfile::tempfile().unwrap();
+    cmd.stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap());
+    let mut guard = ChildGuard {
+        child: cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}")),
+        lines: None,
+        name: name.clone(),
+    };
+    let status = guard
+        .wait_exit(timeout)
+        .unwrap_or_else(|| panic!("{name} did not finish within {timeout:?}"));
+    let read = |mut f: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut s = String::new();
+        f.rewind().unwrap();
+        f.read_to_string(&mut s).unwrap();
+        s
+    };
+    Output {
+        status,
+        stdout: read(out),
+        stderr: read(err),
+    }
+}
+
+/// `gst-launch-1.0 -m ARGS` with our plugin, in the given runtime dir (`None`: unset).
+pub fn gst_launch(args: &str, xdg_runtime_dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new("gst-launch-1.0");
+    cmd.arg("-m")
+        .args(args.split_whitespace())
+        .env("GST_PLUGIN_PATH", plugin_dir())
+        .env("GST_REGISTRY", target_dir().join("gst-registry-tests.bin"))
+        .env_remove("XDG_RUNTIME_DIR");
+    if let Some(dir) = xdg_runtime_dir {
+        cmd.env("XDG_RUNTIME_DIR", dir);
+    }
+    cmd
+}
+
+/// A private runtime directory, as a login session would have.
+pub fn private_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
+/// Counts of what a leak would grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub fds: usize,
+    pub threads: usize,
+    pub runtime_entries: usize,
+    /// Mappings of shared-memory files (client shm pools, keymaps).
+    pub memfd_maps: usize,
+}
+
+pub fn counts(runtime_dir: &Path) -> Counts {
+    let count = |p: &str| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    Counts {
+        fds: count("/proc/self/fd"),
+        threads: count("/proc/self/task"),
+        runtime_entries: std::fs::read_dir(runtime_dir)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        memfd_maps: maps.lines().filter(|l| l.contains("/memfd:")).count(),
+    }
+}
+
+/// Waits (bounded) for the counts to come back to `baseline` or below: threads and fds are
+/// released a moment after the call that ends them returns.
+pub fn settle(runtime_dir: &Path, baseline: Counts) -> Counts {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = counts(runtime_dir);
+        let settled = now.fds <= baseline.fds
+            && now.threads <= baseline.threads
+            && now.runtime_entries <= baseline.runtime_entries
+            && now.memfd_maps <= baseline.memfd_maps;
+        if settled || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running in-process pipeline: `waylanddisplaysrc PROPS ! CAPS ! appsink`.
+pub struct Lobby {
+    pub pipeline: gst::Pipeline,
+    pub src: gst::Element,
+    pub sink: gst_app::AppSink,
+    pub socket: String,
+    pub dir: PathBuf,
+}
+
+impl Lobby {
+    pub fn start(props: &str, caps: &str) -> Self {
+        Self::start_launch(&format!(
+            "waylanddisplaysrc name=src {props} ! {caps} ! appsink name=sink"
+        ))
+    }
+
+    pub fn start_launch(launch: &str) -> Self {
+        init();
+        let pipeline = gst::parse::launch(launch)
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let src = pipeline.by_name("src").unwrap();
+        let sink = pipeline
+            .by_name("sink")
+            .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+            .unwrap();
+        let bus = pipeline.bus().unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let (socket, dir) = wait_for_socket(&bus, Duration::from_secs(10));
+        Self {
+            pipeline,
+            src,
+            sink,
+            socket,
+            dir,
+        }
+    }
+
+    /// Pulls frames until `pred` holds (at most `timeout`) and returns that frame.
+    pub fn frame_until(&self, timeout: Duration, pred: impl Fn(&VideoFrame) -> bool) -> VideoFrame {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        while Instant::now() < deadline {
+            if let Some(err) = bus_error(&self.pipeline) {
+                panic!("pipeline error while waiting for a frame: {err}");
+            }
+            let Some(sample) = self
+                .sink
+                .try_pull_sample(gst::ClockTime::from_mseconds(200))
+            else {
+                continue;
+            };
+            let frame = VideoFrame::from_sample(&sample);
+            if pred(&frame) {
+                return frame;
+            }
+            last = Some(frame);
+        }
+        let summary = last.map(|f| format!("{}x{} {}", f.width, f.height, f.format));
+        panic!("no matching frame within {timeout:?}; last: {summary:?}");
+    }
+
+    pub fn client(&self, program: &str, args: &[&str]) -> ChildGuard {
+        client(program, args, &self.dir, &self.socket)
+    }
+
+    /// Sends one of the element's input events the way applications do.
+    pub fn send_input(&self, structure: gst::Structure) -> bool {
+        self.src
+            .send_event(gst::event::CustomUpstream::new(structure))
+    }
+}
+
+impl Drop for Lobby {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// The `wayland.src` announcement: (WAYLAND_DISPLAY, XDG_RUNTIME_DIR).
+pub fn wait_for_socket(bus: &gst::Bus, timeout: Duration) -> (String, PathBuf) {
+    let deadline = Instant::now() + timeout;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) else {
+            break;
+        };
+        match msg.view() {
+            gst::MessageView::Application(app) => {
+                if let Some(s) = app.structure().filter(|s| s.name() == "wayland.src") {
+                    let socket = s.get::<String>("WAYLAND_DISPLAY").unwrap();
+                    let dir = s.get::<String>("XDG_RUNTIME_DIR").unwrap();
+                    return (socket, PathBuf::from(dir));
+                }
+            }
+            gst::MessageView::Error(err) => panic!("pipeline error before ready: {err:?}"),
+            _ => {}
+        }
+    }
+    panic!("no wayland.src message within {timeout:?}");
+}
+
+/// The first error message waiting on the pipeline's bus, if any.
+pub fn bus_error(pipeline: &gst::Pipeline) -> Option<String> {
+    let bus = pipeline.bus()?;
+    let msg = bus.pop_filtered(&[gst::MessageType::Error])?;
+    match msg.view() {
+        gst::MessageView::Error(err) => Some(format!("{} ({:?})", err.error(), err.debug())),
+        _ => None,
+    }
+}
+
+/// A copy of a sample's pixels with what is needed to read them.
+pub struct VideoFrame {
+    pub width: u32,
+    pub height: u32,
+    pub stride: usize,
+    pub format: String,
+    pub data: Vec<u8>,
+    pub pts: Option<gst::ClockTime>,
+}
+
+impl VideoFrame {
+    pub fn from_sample(sample: &gst::Sample) -> Self {
+        let caps = sample.caps().unwrap();
+        let info = gst_video::VideoInfo::from_caps(caps).unwrap();
+        let buffer = sample.buffer().unwrap();
+        let stride = buffer
+            .meta::<gst_video::VideoMeta>()
+            .map(|m| m.stride()[0] as usize)
+            .unwrap_or(info.stride()[0] as usize);
+        let map = buffer.map_readable().unwrap();
+        Self {
+            width: info.width(),
+            height: info.height(),
+            stride,
+            format: info.format().to_str().to_string(),
+            data: map.as_slice().to_vec(),
+            pts: buffer.pts(),
+        }
+    }
+
+    /// (R, G, B) at (x, y), whatever the byte order of the format.
+    pub fn rgb(&self, x: u32, y: u32) -> (u8, u8, u8) {
+        let at = y as usize * self.stride + x as usize * 4;
+        let p = &self.data[at..at + 4];
+        match self.format.as_str() {
+            "BGRx" | "BGRA" => (p[2], p[1], p[0]),
+            "RGBx" | "RGBA" => (p[0], p[1], p[2]),
+            other => panic!("unexpected format {other}"),
+        }
+    }
+
+    pub fn non_black_in(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> usize {
+        let mut n = 0;
+        for y in y0..y1.min(self.height) {
+            for x in x0..x1.min(self.width) {
+                if self.rgb(x, y) != (0, 0, 0) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}

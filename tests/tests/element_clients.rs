@@ -1,0 +1,258 @@
+//! Real Wayland clients drawn through the element, exact pixels from our deterministic
+//! client, and the element's input events arriving at a client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use gst::prelude::*;
+use gwd_tests::{Lobby, VideoFrame};
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
+const WAIT: Duration = Duration::from_secs(15);
+
+const RED: (u8, u8, u8) = (255, 0, 0);
+const GREEN: (u8, u8, u8) = (0, 255, 0);
+const BLUE: (u8, u8, u8) = (0, 0, 255);
+const WHITE: (u8, u8, u8) = (255, 255, 255);
+
+fn caps(format: &str, w: u32, h: u32) -> String {
+    format!("video/x-raw,format={format},width={w},height={h},framerate=30/1")
+}
+
+#[test]
+fn test_client_pixels_are_exact_in_every_format() {
+    for format in ["BGRx", "RGBx", "BGRA", "RGBA"] {
+        let lobby = Lobby::start("render-node=software", &caps(format, 320, 240));
+        let client = lobby.client(CLIENT, &[]);
+        client.expect_line(WAIT, "drawn 320 240");
+        let frame = lobby.frame_until(WAIT, |f| f.rgb(0, 0) == RED);
+        assert_eq!(frame.format, format);
+        for (x, y, expected) in [
+            (0, 0, RED),
+            (159, 119, RED),
+            (160, 0, GREEN),
+            (319, 119, GREEN),
+            (0, 120, BLUE),
+            (159, 239, BLUE),
+            (160, 120, WHITE),
+            (319, 239, WHITE),
+        ] {
+            assert_eq!(frame.rgb(x, y), expected, "{format} at ({x},{y})");
+        }
+        if format.ends_with('A') {
+            let alpha = frame.data[3];
+            assert_eq!(
+                alpha, 255,
+                "{format}: opaque client must give opaque output"
+            );
+        }
+    }
+}
+
+#[test]
+fn toplevels_are_configured_to_the_output_size() {
+    let lobby = Lobby::start("", &caps("BGRx", 400, 300));
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "configured 400 300");
+    client.expect_line(WAIT, "drawn 400 300");
+    let frame = lobby.frame_until(WAIT, |f| f.rgb(399, 299) == WHITE);
+    assert_eq!(frame.rgb(0, 0), RED);
+}
+
+#[test]
+fn weston_simple_shm_is_drawn_where_it_draws() {
+    let lobby = Lobby::start("", &caps("BGRx", 640, 480));
+    let _client = lobby.client("weston-simple-shm", &[]);
+    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(0, 0, 250, 250) > 10_000);
+    // simple-shm's window is 250x250 at the origin; nothing is drawn beyond it.
+    assert_eq!(frame.non_black_in(260, 0, 640, 480), 0);
+    assert_eq!(frame.non_black_in(0, 260, 640, 480), 0);
+    // It animates: the picture keeps changing.
+    let first = frame.data.clone();
+    lobby.frame_until(WAIT, |f| f.data != first);
+}
+
+#[test]
+fn weston_terminal_is_drawn() {
+    let lobby = Lobby::start("", &caps("BGRx", 640, 480));
+    let _client = lobby.client("weston-terminal", &["--shell=/bin/sh"]);
+    // The prompt appears in the top-left corner of the full-screen terminal.
+    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(0, 0, 200, 20) > 20);
+    assert!(
+        frame.non_black_in(0, 100, 640, 480) < 50,
+        "terminal body should be empty"
+    );
+}
+
+fn input(name: &str) -> gst::structure::Builder {
+    gst::Structure::builder(name)
+}
+
+#[test]
+fn input_events_reach_the_client() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 320 240");
+    lobby.frame_until(WAIT, |f| f.rgb(0, 0) == RED);
+    client.expect_line(WAIT, "keyboard enter");
+
+    let send = |s: gst::Structure| assert!(lobby.send_input(s), "event not handled");
+    send(
+        input("MouseMoveAbsolute")
+            .field("pointer_x", 100.0)
+            .field("pointer_y", 50.0)
+            .build(),
+    );
+    client.expect_line(WAIT, "pointer enter 100.0 50.0");
+    send(
+        input("MouseMoveRelative")
+            .field("pointer_x", 10.0)
+            .field("pointer_y", 5.0)
+            .build(),
+    );
+    client.expect_line(WAIT, "pointer motion 110.0 55.0");
+    send(
+        input("MouseButton")
+            .field("button", 272u32)
+            .field("pressed", true)
+            .build(),
+    );
+    client.expect_line(WAIT, "pointer button 272 pressed");
+    send(
+        input("MouseButton")
+            .field("button", 272u32)
+            .field("pressed", false)
+            .build(),
+    );
+    client.expect_line(WAIT, "pointer button 272 released");
+    send(input("MouseAxis").field("x", 0.0).field("y", 120.0).build());
+    client.expect_line(WAIT, "pointer axis vertical 15.0");
+    send(
+        input("KeyboardKey")
+            .field("key", 30u32)
+            .field("pressed", true)
+            .build(),
+    );
+    client.expect_line(WAIT, "key 30 pressed");
+    send(
+        input("KeyboardKey")
+            .field("key", 30u32)
+            .field("pressed", false)
+            .build(),
+    );
+    client.expect_line(WAIT, "key 30 released");
+
+    // A malformed event is dropped and the next one still arrives.
+    send(input("KeyboardKey").field("key", "a").build());
+    send(
+        input("KeyboardKey")
+            .field("key", 31u32)
+            .field("pressed", true)
+            .build(),
+    );
+    client.expect_line(WAIT, "key 31 pressed");
+}
+
+#[test]
+fn input_events_from_downstream_reach_the_client() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 320 240");
+    lobby.frame_until(WAIT, |f| f.rgb(0, 0) == RED);
+
+    // Upstream events travel from the sink to the source, as a player's navigation would.
+    let pad = lobby.sink.static_pad("sink").unwrap();
+    let push = |s: gst::Structure| assert!(pad.push_event(gst::event::CustomUpstream::new(s)));
+    push(
+        input("MouseMoveAbsolute")
+            .field("pointer_x", 40.0)
+            .field("pointer_y", 30.0)
+            .build(),
+    );
+    client.expect_line(WAIT, "pointer enter 40.0 30.0");
+    push(
+        input("TouchDown")
+            .field("id", 7u32)
+            .field("x", 0.5)
+            .field("y", 0.25)
+            .build(),
+    );
+    client.expect_line(WAIT, "touch down 7 160.0 60.0");
+    push(
+        input("TouchMotion")
+            .field("id", 7u32)
+            .field("x", 0.25)
+            .field("y", 0.5)
+            .build(),
+    );
+    client.expect_line(WAIT, "touch motion 7 80.0 120.0");
+    push(input("TouchUp").field("id", 7u32).build());
+    client.expect_line(WAIT, "touch up 7");
+    push(input("TouchFrame").build());
+    client.expect_line(WAIT, "touch frame");
+    push(
+        input("TouchDown")
+            .field("id", 8u32)
+            .field("x", 0.1)
+            .field("y", 0.1)
+            .build(),
+    );
+    client.expect_line(WAIT, "touch down 8");
+    push(input("TouchCancel").build());
+    client.expect_line(WAIT, "touch cancel");
+}
+
+#[test]
+fn cursor_is_drawn_once_the_pointer_moves() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    // Nothing has moved the pointer: no cursor in the picture.
+    let black = lobby.frame_until(WAIT, |f| f.width == 320);
+    assert_eq!(black.non_black_in(0, 0, 320, 240), 0);
+    lobby.send_input(
+        input("MouseMoveAbsolute")
+            .field("pointer_x", 200.0)
+            .field("pointer_y", 100.0)
+            .build(),
+    );
+    let frame = lobby.frame_until(WAIT, |f: &VideoFrame| {
+        f.non_black_in(195, 95, 215, 125) > 20
+    });
+    // The arrow's tip is at the pointer position and nothing else is drawn.
+    assert_eq!(frame.non_black_in(0, 0, 190, 240), 0);
+}
+
+#[test]
+fn idle_frames_are_repeated_not_redrawn() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    lobby.frame_until(WAIT, |_| true);
+    // With nothing changing, consecutive buffers share one memory block.
+    let a = lobby.sink.pull_sample().unwrap();
+    let b = lobby.sink.pull_sample().unwrap();
+    let (a, b) = (a.buffer().unwrap(), b.buffer().unwrap());
+    let ptr = |buf: &gst::BufferRef| buf.map_readable().unwrap().as_slice().as_ptr();
+    assert_eq!(ptr(a), ptr(b));
+    assert!(b.pts() > a.pts());
+}
+
+#[test]
+fn timestamps_follow_the_framerate() {
+    let lobby = Lobby::start("", &caps("BGRx", 64, 48));
+    let samples: Vec<_> = (0..10).map(|_| lobby.sink.pull_sample().unwrap()).collect();
+    let pts: Vec<_> = samples
+        .iter()
+        .map(|s| s.buffer().unwrap().pts().unwrap())
+        .collect();
+    for pair in pts.windows(2) {
+        let step = pair[1] - pair[0];
+        // 30 fps: 33.3 ms apart (a late frame may skip ahead, never go back).
+        assert!(step >= gst::ClockTime::from_mseconds(33), "{pts:?}");
+    }
+    let dur = samples[0].buffer().unwrap().duration().unwrap();
+    assert_eq!(dur, gst::ClockTime::from_nseconds(33_333_333));
+
+    let mut q = gst::query::Latency::new();
+    assert!(lobby.src.static_pad("src").unwrap().query(&mut q));
+    let (live, min, _max) = q.result();
+    assert!(live);
+    assert!(min >= dur, "{min} < one frame");
+}
