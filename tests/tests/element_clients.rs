@@ -203,6 +203,56 @@ fn input_events_from_downstream_reach_the_client() {
 }
 
 #[test]
+fn a_window_mapped_under_a_resting_pointer_gets_pointer_focus() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    lobby.frame_until(WAIT, |_| true);
+    lobby.send_input(
+        input("MouseMoveAbsolute")
+            .field("pointer_x", 30.0)
+            .field("pointer_y", 20.0)
+            .build(),
+    );
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 320 240");
+    // No further motion: the enter comes with the next frame.
+    client.expect_line(WAIT, "pointer enter 30.0 20.0");
+}
+
+#[test]
+fn wayland_info_lists_every_protocol() {
+    let lobby = Lobby::start("", &caps("BGRx", 320, 240));
+    let mut info = lobby.client("wayland-info", &[]);
+    info.wait_exit(WAIT).expect("wayland-info did not finish");
+    let mut out = String::new();
+    while let Some(line) = info.wait_line(Duration::from_millis(100), |_| true) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for interface in [
+        "wl_compositor",
+        "wl_subcompositor",
+        "wl_shm",
+        "xdg_wm_base",
+        "wl_seat",
+        "wl_data_device_manager",
+        "wl_output",
+        "zxdg_output_manager_v1",
+        "wp_presentation",
+        "wp_viewporter",
+        "zwp_relative_pointer_manager_v1",
+        "zwp_pointer_constraints_v1",
+        "wp_single_pixel_buffer_manager_v1",
+    ] {
+        assert!(
+            out.contains(&format!("'{interface}'")),
+            "{interface} missing:\n{out}"
+        );
+    }
+    // The output is announced with the negotiated mode.
+    assert!(out.contains("width: 320 px, height: 240 px"), "{out}");
+}
+
+#[test]
 fn cursor_is_drawn_once_the_pointer_moves() {
     let lobby = Lobby::start("", &caps("BGRx", 320, 240));
     // Nothing has moved the pointer: no cursor in the picture.

@@ -21,6 +21,7 @@ impl State {
         {
             return Ok(frame);
         }
+        self.refresh_pointer_focus();
         let cursor = CursorState {
             visible: self.cursor_visible,
             status: &self.cursor_status,

@@ -358,4 +358,33 @@ impl State {
             TouchTarget::cancel(&surface, &seat, self, SERIAL_COUNTER.next_serial());
         }
     }
+
+    /// Gives pointer focus to whatever is now under a pointer that did not move: a window
+    /// that maps (or goes away) under it must get its enter without waiting for motion.
+    pub(crate) fn refresh_pointer_focus(&mut self) {
+        if !self.cursor_visible {
+            return;
+        }
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        if pointer.is_grabbed() {
+            return;
+        }
+        let under = self.surface_under(self.pointer_location);
+        if under.as_ref().map(|(s, _)| s) == pointer.current_focus().as_ref() {
+            return;
+        }
+        let time = self.now_ms();
+        pointer.motion(
+            self,
+            under,
+            &MotionEvent {
+                location: self.pointer_location,
+                serial: SERIAL_COUNTER.next_serial(),
+                time,
+            },
+        );
+        pointer.frame(self);
+    }
 }
