@@ -31,6 +31,18 @@ fn child_cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// Calls `f` for every buffer reaching the element named `sink`.
+fn on_sink_buffer(
+    pipeline: &gst::Pipeline,
+    f: impl Fn() -> gst::PadProbeReturn + Send + Sync + 'static,
+) {
+    pipeline
+        .by_name("sink")
+        .and_then(|sink| sink.static_pad("sink"))
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| f());
+}
+
 struct Pipeline {
     pipeline: gst::Pipeline,
     buffers: Arc<AtomicU64>,
@@ -48,15 +60,10 @@ fn start(width: u32, height: u32, fps: u32, live: bool) -> Pipeline {
     .unwrap();
     let buffers = Arc::new(AtomicU64::new(0));
     let counter = buffers.clone();
-    pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+    on_sink_buffer(&pipeline, move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
     pipeline.set_state(gst::State::Playing).unwrap();
     let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
     Pipeline {
@@ -192,15 +199,10 @@ fn main() {
         .downcast::<gst::Pipeline>()
         .unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        pipeline
-            .by_name("sink")
-            .unwrap()
-            .static_pad("sink")
-            .unwrap()
-            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                let _ = tx.try_send(Instant::now());
-                gst::PadProbeReturn::Remove
-            });
+        on_sink_buffer(&pipeline, move || {
+            let _ = tx.try_send(Instant::now());
+            gst::PadProbeReturn::Remove
+        });
         let t0 = Instant::now();
         pipeline.set_state(gst::State::Playing).unwrap();
         let first = rx

@@ -102,16 +102,27 @@ fn input_events_from_downstream_are_consumed() {
 
 #[test]
 fn renegotiation_changes_the_output_size() {
-    let mut h = harness("video/x-raw,width=32,height=32,framerate=30/1");
-    assert_eq!(h.pull().unwrap().size(), 32 * 32 * 4);
+    let mut h = harness("video/x-raw,width=32,height=32,framerate=100/1");
+    let mut last = h.pull().unwrap();
+    for _ in 0..20 {
+        last = h.pull().unwrap();
+    }
+    assert_eq!(last.size(), 32 * 32 * 4);
     h.set_sink_caps_str("video/x-raw,width=48,height=16,framerate=30/1");
     h.push_upstream_event(gst::event::Reconfigure::new());
-    let mut size = 0;
+    let mut resized = None;
     for _ in 0..10 {
-        size = h.pull().unwrap().size();
-        if size == 48 * 16 * 4 {
+        let buffer = h.pull().unwrap();
+        if buffer.size() == 48 * 16 * 4 {
+            resized = Some(buffer);
             break;
         }
     }
-    assert_eq!(size, 48 * 16 * 4);
+    let resized = resized.expect("no buffer of the new size");
+    // Pacing restarts at the new rate from now, not from where the old run would be.
+    let gap = resized.pts().unwrap() - last.pts().unwrap();
+    assert!(
+        gap < gst::ClockTime::from_mseconds(500),
+        "next frame stamped {gap} later"
+    );
 }

@@ -366,74 +366,54 @@ fn claim(paths: &NamePaths, dir: &Path, display_name: String, stale_removed: &mu
             });
         }
     };
-    // The lock is ours, so whatever lies at the socket path is a leftover of a dead owner.
-    match fs::symlink_metadata(&paths.socket) {
+    match bind_locked(&paths.socket, stale_removed) {
+        Ok((listener, socket_id)) => Claim::Bound(Box::new(WaylandSocket {
+            listener,
+            display_name,
+            runtime_dir: dir.to_path_buf(),
+            socket_path: paths.socket.clone(),
+            socket_id,
+            lock,
+        })),
+        Err(source) => {
+            lock.remove_file_if_created();
+            Claim::Failed(SocketError::Bind {
+                path: paths.socket.clone(),
+                source,
+            })
+        }
+    }
+}
+
+/// Binds `socket` for a name whose lock we hold, so whatever lies there is a leftover of
+/// a dead owner. On failure nothing of ours is left at the path.
+fn bind_locked(socket: &Path, stale_removed: &mut u32) -> io::Result<(UnixListener, FileId)> {
+    match fs::symlink_metadata(socket) {
         Ok(m) if m.file_type().is_socket() || m.file_type().is_file() => {
-            if let Err(source) = fs::remove_file(&paths.socket) {
-                lock.remove_file_if_created();
-                return Claim::Failed(SocketError::Bind {
-                    path: paths.socket.clone(),
-                    source,
-                });
-            }
+            fs::remove_file(socket)?;
             *stale_removed += 1;
-            tracing::debug!(path = %paths.socket.display(), "removed stale socket");
+            tracing::debug!(path = %socket.display(), "removed stale socket");
         }
         Ok(_) => {
-            lock.remove_file_if_created();
-            return Claim::Failed(SocketError::Bind {
-                path: paths.socket.clone(),
-                source: io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    "a directory or other non-socket file is in the way",
-                ),
-            });
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a directory or other non-socket file is in the way",
+            ));
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => {
-            lock.remove_file_if_created();
-            return Claim::Failed(SocketError::Bind {
-                path: paths.socket.clone(),
-                source,
-            });
+        Err(err) => return Err(err),
+    }
+    let listener = UnixListener::bind(socket)?;
+    let ready = fs::symlink_metadata(socket)
+        .map(|m| FileId::of_metadata(&m))
+        .and_then(|id| listener.set_nonblocking(true).map(|()| id));
+    match ready {
+        Ok(id) => Ok((listener, id)),
+        Err(err) => {
+            let _ = fs::remove_file(socket);
+            Err(err)
         }
     }
-    let listener = match UnixListener::bind(&paths.socket) {
-        Ok(listener) => listener,
-        Err(source) => {
-            lock.remove_file_if_created();
-            return Claim::Failed(SocketError::Bind {
-                path: paths.socket.clone(),
-                source,
-            });
-        }
-    };
-    let socket_id = match fs::symlink_metadata(&paths.socket) {
-        Ok(m) => FileId::of_metadata(&m),
-        Err(source) => {
-            lock.remove_file_if_created();
-            return Claim::Failed(SocketError::Bind {
-                path: paths.socket.clone(),
-                source,
-            });
-        }
-    };
-    if let Err(source) = listener.set_nonblocking(true) {
-        let _ = fs::remove_file(&paths.socket);
-        lock.remove_file_if_created();
-        return Claim::Failed(SocketError::Bind {
-            path: paths.socket.clone(),
-            source,
-        });
-    }
-    Claim::Bound(Box::new(WaylandSocket {
-        listener,
-        display_name,
-        runtime_dir: dir.to_path_buf(),
-        socket_path: paths.socket.clone(),
-        socket_id,
-        lock,
-    }))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use waylanddisplaycore::{
 };
 
 use super::input_event::{self, ElementEvent, ParseError};
+use super::pacing::Pacer;
 use crate::gst_log::{CAT, dispatch};
 
 /// Name of the application message that announces the socket, as upstream posts it.
@@ -50,10 +51,7 @@ struct Running {
     info: Option<gst_video::VideoInfo>,
     /// Frames pushed so far (buffer offsets).
     pushed: u64,
-    /// Pacing: running time of frame 0 of the current run of frames, and frames since.
-    epoch: Option<gst::ClockTime>,
-    since_epoch: u64,
-    discont: bool,
+    pacer: Pacer,
 }
 
 #[derive(Default)]
@@ -253,6 +251,16 @@ impl ElementImpl for WaylandDisplaySrc {
 }
 
 impl BaseSrcImpl for WaylandDisplaySrc {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        // The compositor outlives READY<->PAUSED cycles; each streaming session counts
+        // and paces its frames afresh.
+        if let Some(running) = lock(&self.running).as_mut() {
+            running.pacer = Pacer::default();
+            running.pushed = 0;
+        }
+        Ok(())
+    }
+
     fn is_seekable(&self) -> bool {
         false
     }
@@ -282,8 +290,7 @@ impl BaseSrcImpl for WaylandDisplaySrc {
             .map_err(|err| gst::loggable_error!(CAT, "could not change the output mode: {err}"))?;
         gst::debug!(CAT, imp = self, "output is now {caps}");
         running.info = Some(info);
-        // The pacing starts over at the new rate.
-        running.epoch = None;
+        running.pacer.restart();
         Ok(())
     }
 
@@ -439,9 +446,7 @@ impl WaylandDisplaySrc {
             display: Arc::new(display),
             info: None,
             pushed: 0,
-            epoch: None,
-            since_epoch: 0,
-            discont: false,
+            pacer: Pacer::default(),
         });
         let obj = self.obj();
         if obj
@@ -478,7 +483,7 @@ impl WaylandDisplaySrc {
             let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
             let offset = running.pushed;
             running.pushed += 1;
-            (offset, std::mem::take(&mut running.discont))
+            (offset, running.pacer.take_discont())
         };
         let Some(b) = buffer.get_mut() else {
             return Err(gst::FlowError::Error);
@@ -509,19 +514,14 @@ impl WaylandDisplaySrc {
         Ok(buffer)
     }
 
-    /// Running time of the next frame when not live: frames are numbered back to back.
+    /// Running time of the next frame when not live: frames are stamped back to back.
     fn next_unpaced_time(&self, duration: gst::ClockTime) -> Option<gst::ClockTime> {
         let mut running = lock(&self.running);
-        let running = running.as_mut()?;
-        let epoch = *running.epoch.get_or_insert(gst::ClockTime::ZERO);
-        let t = epoch + duration * running.since_epoch;
-        running.since_epoch += 1;
-        Some(t)
+        Some(running.as_mut()?.pacer.next_unpaced(duration))
     }
 
     /// Waits until the next frame is due on the pipeline clock and returns its running
-    /// time. A source that fell more than a frame behind (slow downstream) skips ahead
-    /// instead of bursting, and marks the next buffer discontinuous.
+    /// time (see [`Pacer`]).
     fn wait_for_next_frame(
         &self,
         duration: gst::ClockTime,
@@ -535,17 +535,7 @@ impl WaylandDisplaySrc {
         let due = {
             let mut running = lock(&self.running);
             let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
-            let epoch = *running.epoch.get_or_insert(now);
-            let mut due = epoch + duration * running.since_epoch;
-            if now > due + duration {
-                gst::debug!(CAT, imp = self, "{} behind, skipping ahead", now - due);
-                running.epoch = Some(now);
-                running.since_epoch = 0;
-                running.discont = true;
-                due = now;
-            }
-            running.since_epoch += 1;
-            due
+            running.pacer.next_live(now, duration)
         };
         let id = clock.new_single_shot_id(base_time + due);
         {

@@ -7,6 +7,7 @@ use gst::prelude::*;
 
 mod imp;
 mod input_event;
+mod pacing;
 
 glib::wrapper! {
     pub struct WaylandDisplaySrc(ObjectSubclass<imp::WaylandDisplaySrc>)
