@@ -8,8 +8,9 @@ packages=(
   build-essential pkg-config curl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libwayland-dev libxkbcommon-dev
   libinput-dev libudev-dev libgbm-dev libdrm-dev libpixman-1-dev libegl-dev
-  # run and test
-  xkb-data util-linux procps
+  # run and test (libegl-mesa0 + libgl1-mesa-dri: GLES on llvmpipe without a GPU;
+  # pci.ids: GPU names)
+  xkb-data util-linux procps pci.ids libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   weston wayland-utils

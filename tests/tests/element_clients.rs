@@ -50,6 +50,81 @@ fn test_client_pixels_are_exact_in_every_format() {
 }
 
 #[test]
+fn gles_on_llvmpipe_matches_pixman() {
+    let mut frames = Vec::new();
+    for node in ["software", "llvmpipe"] {
+        let lobby = Lobby::start(&format!("render-node={node}"), &caps("BGRx", 320, 240));
+        assert_eq!(
+            lobby
+                .src
+                .property::<Option<String>>("render-node-in-use")
+                .as_deref(),
+            Some(node)
+        );
+        let client = lobby.client(CLIENT, &[]);
+        client.expect_line(WAIT, "drawn 320 240");
+        frames.push(lobby.frame_until(WAIT, |f| f.rgb(319, 239) == WHITE));
+    }
+    let (pixman, gles) = (&frames[0], &frames[1]);
+    let mut worst = 0;
+    for y in 0..240 {
+        for x in 0..320 {
+            let (a, b) = (pixman.rgb(x, y), gles.rgb(x, y));
+            let diff =
+                a.0.abs_diff(b.0)
+                    .max(a.1.abs_diff(b.1))
+                    .max(a.2.abs_diff(b.2));
+            worst = worst.max(diff);
+        }
+    }
+    assert!(
+        worst <= 2,
+        "GLES differs from Pixman by up to {worst} per channel"
+    );
+    assert_eq!(gles.rgb(0, 0), RED);
+    assert_eq!(gles.rgb(160, 120), WHITE);
+}
+
+#[test]
+fn empty_render_node_means_auto() {
+    let lobby = Lobby::start("render-node=\"\"", &caps("BGRx", 64, 48));
+    assert_eq!(
+        lobby
+            .src
+            .property::<Option<String>>("render-node-in-use")
+            .as_deref(),
+        Some("software")
+    );
+    lobby.frame_until(WAIT, |_| true);
+}
+
+#[test]
+fn resolution_change_reconfigures_the_client_without_restart() {
+    let lobby = Lobby::start_launch(
+        "waylanddisplaysrc name=src ! capsfilter name=caps caps=video/x-raw,format=BGRx,width=1280,height=720,framerate=30/1 \
+         ! appsink name=sink",
+    );
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 1280 720");
+    lobby.frame_until(WAIT, |f| f.width == 1280 && f.rgb(1279, 719) == WHITE);
+
+    let filter = lobby.pipeline.by_name("caps").unwrap();
+    let new_caps: gst::Caps = "video/x-raw,format=BGRx,width=1920,height=1080,framerate=30/1"
+        .parse()
+        .unwrap();
+    filter.set_property("caps", &new_caps);
+    client.expect_line(WAIT, "configured 1920 1080");
+    client.expect_line(WAIT, "drawn 1920 1080");
+    let frame = lobby.frame_until(WAIT, |f| f.width == 1920 && f.rgb(1919, 1079) == WHITE);
+    assert_eq!((frame.width, frame.height), (1920, 1080));
+    assert_eq!(frame.rgb(959, 539), RED);
+    // Same compositor, same client: nothing was restarted.
+    let mut client = client;
+    assert!(client.child.try_wait().unwrap().is_none(), "client exited");
+    assert!(lobby.dir.join(&lobby.socket).exists());
+}
+
+#[test]
 fn toplevels_are_configured_to_the_output_size() {
     let lobby = Lobby::start("", &caps("BGRx", 400, 300));
     let client = lobby.client(CLIENT, &[]);

@@ -176,6 +176,51 @@ fn live_explicit_socket_name_is_a_bus_error() {
 }
 
 #[test]
+fn auto_renders_in_software_here_and_says_so() {
+    let dir = private_dir("gwd-auto");
+    let out = run(
+        gst_launch(
+            "waylanddisplaysrc render-node=auto num-buffers=3 ! video/x-raw,width=64,height=48 ! fakesink",
+            Some(dir.path()),
+        ),
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "{}", out.all());
+    // An INFO message on the bus says what was picked and why.
+    assert!(
+        out.stdout.contains("(info): GstMessageInfo"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.all().contains("no DRM render nodes found"),
+        "{}",
+        out.all()
+    );
+    assert!(out.all().contains("rendering in software"), "{}", out.all());
+}
+
+#[test]
+fn absent_default_node_of_the_old_element_is_a_bus_error() {
+    let dir = private_dir("gwd-d128");
+    let out = run(
+        gst_launch(
+            "waylanddisplaysrc render-node=/dev/dri/renderD128 ! fakesink",
+            Some(dir.path()),
+        ),
+        TIMEOUT,
+    );
+    assert_fails_with(
+        &out,
+        &[
+            "/dev/dri/renderD128",
+            "does not exist",
+            "render-node=software",
+        ],
+    );
+}
+
+#[test]
 fn missing_render_node_is_a_bus_error() {
     let dir = private_dir("gwd-node");
     let out = run(

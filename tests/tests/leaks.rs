@@ -77,6 +77,16 @@ fn pipeline_cycles() -> Result<(), String> {
     })
 }
 
+fn gles_pipeline_cycles() -> Result<(), String> {
+    check("pipeline on GLES/llvmpipe NULL->PLAYING->NULL", 30, |_| {
+        let lobby = Lobby::start("render-node=llvmpipe", CAPS);
+        let _client = lobby.client("weston-simple-shm", &[]);
+        lobby.frame_until(Duration::from_secs(10), |f| {
+            f.non_black_in(0, 0, 64, 48) > 100
+        });
+    })
+}
+
 fn failing_downstream() -> Result<(), String> {
     check(
         "pipeline failing downstream (identity error-after=3)",
@@ -143,17 +153,37 @@ fn same_pipeline_restarted() -> Result<(), String> {
 
 type Check = (&'static str, fn() -> Result<(), String>);
 
+fn renegotiation_cycles() -> Result<(), String> {
+    let lobby = Lobby::start_launch(
+        "waylanddisplaysrc name=src ! capsfilter name=caps caps=video/x-raw,width=64,height=48,framerate=60/1 \
+         ! appsink name=sink max-buffers=2 drop=true",
+    );
+    let filter = lobby.pipeline.by_name("caps").unwrap();
+    let result = check("renegotiation 64x48 <-> 128x96 in one pipeline", 50, |i| {
+        let (w, h) = if i % 2 == 0 { (128, 96) } else { (64, 48) };
+        let caps: gst::Caps = format!("video/x-raw,width={w},height={h},framerate=60/1")
+            .parse()
+            .unwrap();
+        filter.set_property("caps", &caps);
+        lobby.frame_until(Duration::from_secs(10), |f| f.width == w);
+    });
+    drop(lobby);
+    result
+}
+
 fn main() {
     init();
-    let checks: [Check; 5] = [
+    let checks: [Check; 7] = [
         ("display_cycles", display_cycles),
         ("pipeline_cycles", pipeline_cycles),
+        ("gles_pipeline_cycles", gles_pipeline_cycles),
         ("failing_downstream", failing_downstream),
         (
             "stopped_with_client_connected",
             stopped_with_client_connected,
         ),
         ("same_pipeline_restarted", same_pipeline_restarted),
+        ("renegotiation_cycles", renegotiation_cycles),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)

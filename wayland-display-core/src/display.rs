@@ -16,8 +16,8 @@ use smithay::reexports::wayland_server::Display;
 use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
 
 use crate::comp::{State, add_evdev_device, new_client_data, new_evdev_context};
-use crate::device::{RenderChoice, RenderTarget};
-use crate::render::{Frame, OutputFormat, RenderError};
+use crate::device::{RenderChoice, RenderTarget, RendererKind};
+use crate::render::{Frame, GlDevice, OutputFormat, RenderBackend, RenderError};
 use crate::socket::{self, SocketSpec, WaylandSocket};
 use crate::{DisplayError, InputEvent};
 
@@ -116,13 +116,27 @@ impl WaylandDisplay {
     /// connect to [`socket_name`](Self::socket_name).
     pub fn new(config: DisplayConfig) -> Result<Self, DisplayError> {
         let render = config.render_target.resolve()?;
+        let backend = backend_for(&render);
+        Self::start(config, render, backend)
+    }
+
+    fn start(
+        config: DisplayConfig,
+        render: RenderChoice,
+        backend: RenderBackend,
+    ) -> Result<Self, DisplayError> {
         let socket = socket::allocate(&config.socket)?;
         let listener = socket.listener().try_clone().map_err(|err| {
             DisplayError::Setup(format!("could not duplicate the listener: {err}"))
         })?;
         // On any error below, `socket` drops and takes its files with it.
-        let thread =
-            CompositorThread::spawn(listener, config.mode, config.format, config.timeouts)?;
+        let thread = CompositorThread::spawn(
+            listener,
+            backend,
+            config.mode,
+            config.format,
+            config.timeouts,
+        )?;
         tracing::info!(
             socket = socket.display_name(),
             renderer = %render.renderer,
@@ -188,6 +202,15 @@ impl WaylandDisplay {
     }
 }
 
+/// The renderer that realises a device choice.
+fn backend_for(choice: &RenderChoice) -> RenderBackend {
+    match (&choice.renderer, &choice.node) {
+        (RendererKind::Gpu, Some(node)) => RenderBackend::Gles(GlDevice::Node(node.clone())),
+        (RendererKind::SoftwareGl, _) => RenderBackend::Gles(GlDevice::Software),
+        (RendererKind::Software | RendererKind::Gpu, _) => RenderBackend::Pixman,
+    }
+}
+
 /// How the compositor thread ended, for the calls that come after.
 #[derive(Clone, Debug)]
 enum ThreadEnd {
@@ -209,6 +232,7 @@ struct CompositorThread {
 impl CompositorThread {
     fn spawn(
         listener: UnixListener,
+        backend: RenderBackend,
         mode: VideoMode,
         format: OutputFormat,
         timeouts: Timeouts,
@@ -229,6 +253,7 @@ impl CompositorThread {
                 tracing::dispatcher::with_default(&dispatch, || {
                     let setup = Setup {
                         listener,
+                        backend,
                         mode,
                         format,
                         commands: command_rx,
@@ -355,6 +380,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 struct Setup {
     listener: UnixListener,
+    backend: RenderBackend,
     mode: VideoMode,
     format: OutputFormat,
     commands: channel::Channel<Command>,
@@ -381,7 +407,7 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
         EventLoop::try_new().map_err(|e| setup_err("event loop", &e))?;
     let mut display: Display<State> =
         Display::new().map_err(|e| setup_err("wayland display", &e))?;
-    let state = State::new(&display.handle(), setup.mode, setup.format)?;
+    let state = State::new(&display.handle(), setup.mode, setup.format, &setup.backend)?;
     let handle = event_loop.handle();
     let mut data = LoopData {
         state,

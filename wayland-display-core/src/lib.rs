@@ -15,4 +15,4 @@ pub use device::{RenderChoice, RenderTarget, RendererKind};
 pub use display::{DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
 pub use error::DisplayError;
 pub use input::InputEvent;
-pub use render::{Frame, OutputFormat, RenderError};
+pub use render::{Frame, GlDevice, OutputFormat, RenderBackend, RenderError};

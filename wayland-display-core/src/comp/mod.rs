@@ -31,7 +31,7 @@ use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::viewporter::ViewporterState;
 
-use crate::render::{OutputFormat, Renderer};
+use crate::render::{OutputFormat, RenderBackend, Renderer};
 use crate::{DisplayError, VideoMode};
 
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
@@ -82,6 +82,7 @@ impl State {
         dh: &DisplayHandle,
         mode: VideoMode,
         format: OutputFormat,
+        backend: &RenderBackend,
     ) -> Result<Self, DisplayError> {
         let compositor_state = CompositorState::new::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
@@ -106,7 +107,7 @@ impl State {
         let mut space = Space::default();
         space.map_output(&output, (0, 0));
 
-        let renderer = Renderer::new(&output, format)?;
+        let renderer = Renderer::new(backend, &output, format)?;
 
         Ok(Self {
             dh: dh.clone(),

@@ -171,3 +171,33 @@ fn missing_input_device_is_an_error_naming_it() {
     // The compositor carries on.
     display.frame().unwrap();
 }
+
+fn start_gles(dir: &Path, width: u32, height: u32, format: OutputFormat) -> WaylandDisplay {
+    let mut config = config(dir, width, height);
+    config.format = format;
+    let render = RenderTarget::Software.resolve().unwrap();
+    WaylandDisplay::start(
+        config,
+        render,
+        RenderBackend::Gles(crate::GlDevice::Software),
+    )
+    .expect("GLES on Mesa's software EGL device (llvmpipe) must work here")
+}
+
+#[test]
+fn gles_on_llvmpipe_renders_clients() {
+    let dir = tmp();
+    for format in OutputFormat::ALL {
+        let display = start_gles(dir.path(), 320, 240, format);
+        let black = display.frame().unwrap();
+        assert_eq!(black.format, format);
+        assert_eq!(black.pixel(5, 5).map(|p| p[..3] == [0, 0, 0]), Some(true));
+        let _client = spawn_client(&display, "weston-simple-shm", &[]);
+        let frame = frame_until(&display, Duration::from_secs(10), |f| {
+            non_black_pixels(f) > 1000
+        });
+        assert_ne!(frame.pixel(100, 100).unwrap()[..3], [0, 0, 0]);
+        // Nothing beyond simple-shm's 250x250 window.
+        assert_eq!(frame.pixel(300, 200).unwrap()[..3], [0, 0, 0]);
+    }
+}

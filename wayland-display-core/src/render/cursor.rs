@@ -11,16 +11,16 @@ use smithay::backend::renderer::element::memory::{
 use smithay::backend::renderer::element::surface::{
     WaylandSurfaceRenderElement, render_elements_from_surface_tree,
 };
-use smithay::backend::renderer::pixman::PixmanRenderer;
+use smithay::backend::renderer::{ImportAll, ImportMem, Renderer};
 use smithay::input::pointer::{CursorImageAttributes, CursorImageStatus};
 use smithay::render_elements;
 use smithay::utils::{Logical, Point, Transform};
 use smithay::wayland::compositor::with_states;
 
 render_elements! {
-    pub CursorElement<=PixmanRenderer>;
-    Surface=WaylandSurfaceRenderElement<PixmanRenderer>,
-    Arrow=MemoryRenderBufferRenderElement<PixmanRenderer>,
+    pub CursorElement<R> where R: ImportAll + ImportMem;
+    Surface=WaylandSurfaceRenderElement<R>,
+    Arrow=MemoryRenderBufferRenderElement<R>,
 }
 
 /// What the cursor looks like and where it is, as the compositor state knows it.
@@ -52,11 +52,15 @@ impl Cursor {
         }
     }
 
-    pub(crate) fn elements(
+    pub(crate) fn elements<R>(
         &self,
-        renderer: &mut PixmanRenderer,
+        renderer: &mut R,
         state: &CursorState<'_>,
-    ) -> Vec<CursorElement> {
+    ) -> Vec<CursorElement<R>>
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Send + Clone + 'static,
+    {
         if !state.visible {
             return Vec::new();
         }

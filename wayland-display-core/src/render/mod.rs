@@ -1,27 +1,28 @@
-//! Turning the space of windows into output frames: damage-tracked Pixman rendering into a
-//! small pool of system-memory images that downstream can keep while we draw the next one.
+//! Turning the space of windows into output frames: damage-tracked rendering with Pixman
+//! (software) or GLES (an EGL device), into a small pool of system-memory images that
+//! downstream can keep while the next frame is drawn.
 
+mod compose;
 mod cursor;
 mod frame;
+mod gles;
+mod pixman;
 mod pool;
 
-use smithay::backend::renderer::damage::OutputDamageTracker;
-use smithay::backend::renderer::pixman::PixmanRenderer;
-use smithay::backend::renderer::{Bind, Color32F};
-use smithay::desktop::space::render_output;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
 pub use cursor::CursorState;
 pub use frame::{Frame, OutputFormat};
-use pool::OutputPool;
+pub use gles::GlDevice;
 
-/// Opaque black: what is shown where no window is.
-const CLEAR_COLOR: Color32F = Color32F::new(0.0, 0.0, 0.0, 1.0);
+use cursor::Cursor;
+use gles::GlesOutput;
+use pixman::PixmanOutput;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("could not create the Pixman software renderer: {0}")]
+    #[error("could not set up rendering: {0}")]
     Init(String),
     #[error("could not allocate a {width}x{height} {format:?} output image")]
     Alloc {
@@ -33,66 +34,68 @@ pub enum RenderError {
     Draw(String),
 }
 
+/// Which renderer to build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenderBackend {
+    Pixman,
+    Gles(GlDevice),
+}
+
+// One per compositor, never moved on a hot path: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Pixman(PixmanOutput),
+    Gles(GlesOutput),
+}
+
 pub(crate) struct Renderer {
-    pixman: PixmanRenderer,
-    damage: OutputDamageTracker,
-    pool: OutputPool,
-    cursor: cursor::Cursor,
+    backend: Backend,
+    cursor: Cursor,
 }
 
 impl Renderer {
-    pub(crate) fn new(output: &Output, format: OutputFormat) -> Result<Self, RenderError> {
-        let pixman = PixmanRenderer::new().map_err(|err| RenderError::Init(err.to_string()))?;
-        let (width, height) = output_size(output);
+    pub(crate) fn new(
+        backend: &RenderBackend,
+        output: &Output,
+        format: OutputFormat,
+    ) -> Result<Self, RenderError> {
+        let backend = match backend {
+            RenderBackend::Pixman => Backend::Pixman(PixmanOutput::new(output, format)?),
+            RenderBackend::Gles(device) => Backend::Gles(GlesOutput::new(device, output, format)?),
+        };
         Ok(Self {
-            pixman,
-            damage: OutputDamageTracker::from_output(output),
-            pool: OutputPool::new(format, width, height),
-            cursor: cursor::Cursor::new(),
+            backend,
+            cursor: Cursor::new(),
         })
     }
 
     /// Starts over after a mode or format change: old images stay with whoever holds them.
     pub(crate) fn reconfigure(&mut self, output: &Output, format: OutputFormat) {
-        let (width, height) = output_size(output);
-        self.pool = OutputPool::new(format, width, height);
-        self.damage = OutputDamageTracker::from_output(output);
+        match &mut self.backend {
+            Backend::Pixman(b) => b.reconfigure(output, format),
+            Backend::Gles(b) => b.reconfigure(output, format),
+        }
     }
 
     /// The last frame again, if nothing changed since: no drawing, no copy.
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
-        self.pool.last_frame()
+        match &self.backend {
+            Backend::Pixman(b) => b.repeat_last(),
+            Backend::Gles(b) => b.repeat_last(),
+        }
     }
 
-    /// Draws the current state into a free output image, redrawing only what changed since
-    /// that image was last drawn.
+    /// Draws the current state, redrawing only what changed.
     pub(crate) fn render(
         &mut self,
         space: &Space<Window>,
         output: &Output,
-        cursor: &CursorState,
+        cursor: &CursorState<'_>,
     ) -> Result<Frame, RenderError> {
-        let cursor_elements = self.cursor.elements(&mut self.pixman, cursor);
-        let (slot, age) = self.pool.acquire()?;
-        let image = self.pool.image_mut(slot)?;
-        let mut target = self
-            .pixman
-            .bind(image)
-            .map_err(|err| RenderError::Draw(err.to_string()))?;
-        render_output(
-            output,
-            &mut self.pixman,
-            &mut target,
-            1.0,
-            age,
-            [space],
-            &cursor_elements,
-            &mut self.damage,
-            CLEAR_COLOR,
-        )
-        .map_err(|err| RenderError::Draw(format!("{err:?}")))?;
-        drop(target);
-        self.pool.rendered(slot)
+        match &mut self.backend {
+            Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor),
+            Backend::Gles(b) => b.render(space, output, &self.cursor, cursor),
+        }
     }
 }
 

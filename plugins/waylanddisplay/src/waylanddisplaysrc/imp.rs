@@ -9,7 +9,8 @@ use gst_base::subclass::prelude::*;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
-    DisplayConfig, DisplayError, Frame, OutputFormat, RenderTarget, VideoMode, WaylandDisplay,
+    DisplayConfig, DisplayError, Frame, OutputFormat, RenderChoice, RenderTarget, VideoMode,
+    WaylandDisplay,
 };
 
 use super::input_event::{self, ElementEvent, ParseError};
@@ -101,11 +102,21 @@ impl ObjectImpl for WaylandDisplaySrc {
                 glib::ParamSpecString::builder("render-node")
                     .nick("Render node")
                     .blurb(
-                        "Where to render: \"auto\" (default; empty means the same), \"software\", \
-                         or a DRM node such as /dev/dri/renderD128",
+                        "Where to render: \"auto\" (default; empty means the same: a discrete GPU \
+                         over an integrated one, else software), \"software\" (Pixman), \
+                         \"llvmpipe\" (GLES on Mesa's software EGL device), a DRM node such as \
+                         /dev/dri/renderD128, \"vendor:nvidia|amd|intel\" or \"pci:0000:01:00.0\"",
                     )
                     .default_value(Some(DEFAULT_RENDER_NODE))
                     .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("render-node-in-use")
+                    .nick("Render node in use")
+                    .blurb(
+                        "What renders while the element runs: \"software\", \"llvmpipe\" or the \
+                         DRM render node; null when stopped",
+                    )
+                    .read_only()
                     .build(),
                 glib::ParamSpecString::builder("socket-name")
                     .nick("Socket name")
@@ -160,6 +171,12 @@ impl ObjectImpl for WaylandDisplaySrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "render-node-in-use" {
+            return lock(&self.running)
+                .as_ref()
+                .map(|r| render_in_use(r.display.render_choice()))
+                .to_value();
+        }
         let settings = lock(&self.settings);
         match pspec.name() {
             "render-node" => settings.render_node.to_value(),
@@ -413,16 +430,19 @@ impl WaylandDisplaySrc {
             tracing::dispatcher::with_default(&dispatch(), || WaylandDisplay::new(config))
                 .map_err(|err| start_error_message(&err))?;
 
+        // Say on the bus what renders and why: an INFO message, or a WARNING when it is
+        // not what was asked for.
         let choice = display.render_choice().clone();
         if choice.fallback {
             gst::element_imp_warning!(self, gst::ResourceError::Settings, ("{}", choice.reason));
         } else {
-            gst::info!(
-                CAT,
-                imp = self,
-                "rendering with {}: {}",
-                choice.renderer,
-                choice.reason
+            // gst-launch prints only the debug text of INFO messages, so it carries the
+            // reason too.
+            gst::element_imp_info!(
+                self,
+                gst::ResourceError::Settings,
+                ("{}", choice.reason),
+                ["{}", choice.reason]
             );
         }
         for device in [&settings.mouse, &settings.keyboard].into_iter().flatten() {
@@ -607,6 +627,13 @@ impl WaylandDisplaySrc {
             ElementEvent::AddDevice(path) => self.add_input_device(&display, &path),
         }
         true
+    }
+}
+
+fn render_in_use(choice: &RenderChoice) -> String {
+    match (&choice.renderer, &choice.node) {
+        (_, Some(node)) => node.display().to_string(),
+        (kind, None) => kind.to_string(),
     }
 }
 

@@ -1,0 +1,7 @@
+//! Tests of the whole module against fake machines.
+
+mod container;
+mod enumerate;
+pub(crate) mod fake;
+mod parse;
+mod select;

@@ -1,0 +1,68 @@
+//! Software rendering: Pixman draws straight into the output images handed downstream.
+
+use smithay::backend::renderer::Bind;
+use smithay::backend::renderer::damage::OutputDamageTracker;
+use smithay::backend::renderer::pixman::PixmanRenderer;
+use smithay::desktop::{Space, Window};
+use smithay::output::Output;
+
+use super::compose::compose;
+use super::cursor::{Cursor, CursorState};
+use super::pool::OutputPool;
+use super::{Frame, OutputFormat, RenderError};
+
+pub(crate) struct PixmanOutput {
+    renderer: PixmanRenderer,
+    damage: OutputDamageTracker,
+    pool: OutputPool,
+}
+
+impl PixmanOutput {
+    pub(crate) fn new(output: &Output, format: OutputFormat) -> Result<Self, RenderError> {
+        let renderer = PixmanRenderer::new().map_err(|err| RenderError::Init(err.to_string()))?;
+        let (width, height) = super::output_size(output);
+        Ok(Self {
+            renderer,
+            damage: OutputDamageTracker::from_output(output),
+            pool: OutputPool::new(format, width, height),
+        })
+    }
+
+    pub(crate) fn reconfigure(&mut self, output: &Output, format: OutputFormat) {
+        let (width, height) = super::output_size(output);
+        self.pool = OutputPool::new(format, width, height);
+        self.damage = OutputDamageTracker::from_output(output);
+    }
+
+    pub(crate) fn repeat_last(&self) -> Option<Frame> {
+        self.pool.last_frame()
+    }
+
+    /// Redraws, into a free output image, only what changed since that image was drawn.
+    pub(crate) fn render(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &Cursor,
+        cursor_state: &CursorState<'_>,
+    ) -> Result<Frame, RenderError> {
+        let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
+        let (slot, age) = self.pool.acquire()?;
+        let image = self.pool.image_mut(slot)?;
+        let mut target = self
+            .renderer
+            .bind(image)
+            .map_err(|err| RenderError::Draw(err.to_string()))?;
+        compose(
+            &mut self.renderer,
+            &mut target,
+            age,
+            space,
+            output,
+            &cursor_elements,
+            &mut self.damage,
+        )?;
+        drop(target);
+        self.pool.rendered(slot)
+    }
+}
