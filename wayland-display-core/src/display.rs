@@ -130,13 +130,28 @@ impl WaylandDisplay {
             DisplayError::Setup(format!("could not duplicate the listener: {err}"))
         })?;
         // On any error below, `socket` drops and takes its files with it.
-        let thread = CompositorThread::spawn(
+        let fallback = config.render_target == RenderTarget::Auto;
+        let (thread, fell_back) = CompositorThread::spawn(
             listener,
             backend,
+            fallback,
             config.mode,
             config.format,
             config.timeouts,
         )?;
+        let render = match fell_back {
+            None => render,
+            Some(err) => RenderChoice {
+                renderer: RendererKind::Software,
+                node: None,
+                device: None,
+                reason: format!(
+                    "{}; but GLES failed there ({err}), so rendering in software",
+                    render.reason
+                ),
+                fallback: true,
+            },
+        };
         tracing::info!(
             socket = socket.display_name(),
             renderer = %render.renderer,
@@ -233,10 +248,11 @@ impl CompositorThread {
     fn spawn(
         listener: UnixListener,
         backend: RenderBackend,
+        fallback: bool,
         mode: VideoMode,
         format: OutputFormat,
         timeouts: Timeouts,
-    ) -> Result<Self, DisplayError> {
+    ) -> Result<(Self, Option<RenderError>), DisplayError> {
         let (commands, command_rx) = channel::channel();
         let (frame_tx, frames) = mpsc::sync_channel(2);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
@@ -254,6 +270,7 @@ impl CompositorThread {
                     let setup = Setup {
                         listener,
                         backend,
+                        fallback,
                         mode,
                         format,
                         commands: command_rx,
@@ -291,7 +308,7 @@ impl CompositorThread {
             timeouts,
         };
         let err = match ready_rx.recv_timeout(timeouts.start) {
-            Ok(Ok(())) => return Ok(thread),
+            Ok(Ok(fell_back)) => return Ok((thread, fell_back)),
             Ok(Err(err)) => err,
             Err(RecvTimeoutError::Timeout) => DisplayError::StartTimeout(timeouts.start),
             Err(RecvTimeoutError::Disconnected) => thread.ended_error(),
@@ -378,9 +395,15 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// What the thread reports once it serves: a renderer that had to be replaced, or why it
+/// could not start.
+type Ready = Result<Option<RenderError>, DisplayError>;
+
 struct Setup {
     listener: UnixListener,
     backend: RenderBackend,
+    /// Replace a GLES renderer that fails by Pixman (the user asked for `auto`).
+    fallback: bool,
     mode: VideoMode,
     format: OutputFormat,
     commands: channel::Channel<Command>,
@@ -400,14 +423,20 @@ struct LoopData {
 }
 
 /// The compositor thread: serve clients and commands until told to stop.
-fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(), DisplayError> {
+fn run(setup: Setup, ready: &SyncSender<Ready>) -> Result<(), DisplayError> {
     let setup_err =
         |what: &str, err: &dyn std::fmt::Display| DisplayError::Setup(format!("{what}: {err}"));
     let mut event_loop: EventLoop<'static, LoopData> =
         EventLoop::try_new().map_err(|e| setup_err("event loop", &e))?;
     let mut display: Display<State> =
         Display::new().map_err(|e| setup_err("wayland display", &e))?;
-    let state = State::new(&display.handle(), setup.mode, setup.format, &setup.backend)?;
+    let (state, fell_back) = State::new(
+        &display.handle(),
+        setup.mode,
+        setup.format,
+        &setup.backend,
+        setup.fallback,
+    )?;
     let handle = event_loop.handle();
     let mut data = LoopData {
         state,
@@ -450,7 +479,7 @@ fn run(setup: Setup, ready: &SyncSender<Result<(), DisplayError>>) -> Result<(),
         )
         .map_err(|e| setup_err("command channel", &e.error))?;
 
-    let _ = ready.try_send(Ok(()));
+    let _ = ready.try_send(Ok(fell_back));
     while !data.stop {
         event_loop
             .dispatch(None, &mut data)

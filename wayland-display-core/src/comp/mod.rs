@@ -31,7 +31,7 @@ use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::viewporter::ViewporterState;
 
-use crate::render::{OutputFormat, RenderBackend, Renderer};
+use crate::render::{OutputFormat, RenderBackend, RenderError, Renderer};
 use crate::{DisplayError, VideoMode};
 
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
@@ -78,12 +78,29 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The state with a renderer for `backend`. With `fallback`, a GLES renderer that
+    /// cannot start is replaced by Pixman, and the reason returned.
     pub(crate) fn new(
         dh: &DisplayHandle,
         mode: VideoMode,
         format: OutputFormat,
         backend: &RenderBackend,
-    ) -> Result<Self, DisplayError> {
+        fallback: bool,
+    ) -> Result<(Self, Option<RenderError>), DisplayError> {
+        // The renderer comes first: if it fails, no global has been announced yet.
+        let output = new_output(mode);
+        let (renderer, fell_back) = match Renderer::new(backend, &output, format) {
+            Ok(renderer) => (renderer, None),
+            Err(err) if fallback && *backend != RenderBackend::Pixman => {
+                tracing::warn!(%err, "GLES renderer failed, rendering in software");
+                (
+                    Renderer::new(&RenderBackend::Pixman, &output, format)?,
+                    Some(err),
+                )
+            }
+            Err(err) => return Err(err.into()),
+        };
+
         let compositor_state = CompositorState::new::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
         let shm_state = ShmState::new::<Self>(dh, Vec::new());
@@ -103,13 +120,11 @@ impl State {
         seat.add_pointer();
         seat.add_touch();
 
-        let output = new_output::<Self>(dh, mode);
+        output.create_global::<Self>(dh);
         let mut space = Space::default();
         space.map_output(&output, (0, 0));
 
-        let renderer = Renderer::new(backend, &output, format)?;
-
-        Ok(Self {
+        let state = Self {
             dh: dh.clone(),
             started: Instant::now(),
             clock,
@@ -136,7 +151,8 @@ impl State {
             _relative_pointer_state: relative_pointer_state,
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
-        })
+        };
+        Ok((state, fell_back))
     }
 
     /// Time since start-up, the timeline of frame callbacks and input events.

@@ -1,20 +1,14 @@
 //! The single virtual output and changes of its mode.
 
 use smithay::output::{Mode, Output, PhysicalProperties, Scale, Subpixel};
-use smithay::reexports::wayland_server::DisplayHandle;
 use smithay::utils::{Logical, Size, Transform};
 
 use crate::VideoMode;
 use crate::comp::State;
 use crate::render::OutputFormat;
 
-pub(crate) fn new_output<D>(dh: &DisplayHandle, mode: VideoMode) -> Output
-where
-    D: smithay::reexports::wayland_server::GlobalDispatch<
-            smithay::reexports::wayland_server::protocol::wl_output::WlOutput,
-            smithay::wayland::output::WlOutputData,
-        > + 'static,
-{
+/// The output, not yet announced to clients (see `Output::create_global`).
+pub(crate) fn new_output(mode: VideoMode) -> Output {
     let output = Output::new(
         "HEADLESS-1".to_owned(),
         PhysicalProperties {
@@ -32,7 +26,6 @@ where
         Some((0, 0).into()),
     );
     output.set_preferred(smithay_mode);
-    output.create_global::<D>(dh);
     output
 }
 

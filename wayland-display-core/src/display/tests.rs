@@ -201,3 +201,44 @@ fn gles_on_llvmpipe_renders_clients() {
         assert_eq!(frame.pixel(300, 200).unwrap()[..3], [0, 0, 0]);
     }
 }
+
+fn gpu_choice(node: &str) -> RenderChoice {
+    RenderChoice {
+        renderer: RendererKind::Gpu,
+        node: Some(node.into()),
+        device: None,
+        reason: format!("auto: picked {node}"),
+        fallback: false,
+    }
+}
+
+#[test]
+fn auto_falls_back_to_software_when_gles_cannot_start() {
+    let dir = tmp();
+    let mut config = config(dir.path(), 32, 32);
+    config.render_target = RenderTarget::Auto;
+    let node = "/dev/dri/renderD999";
+    let backend = RenderBackend::Gles(GlDevice::Node(node.into()));
+    let display = WaylandDisplay::start(config, gpu_choice(node), backend).unwrap();
+    let choice = display.render_choice();
+    assert_eq!(choice.renderer, RendererKind::Software);
+    assert!(choice.fallback);
+    assert!(
+        choice.reason.contains(node) && choice.reason.contains("software"),
+        "{}",
+        choice.reason
+    );
+    display.frame().unwrap();
+}
+
+#[test]
+fn an_explicit_gpu_that_cannot_render_is_an_error() {
+    let dir = tmp();
+    let node = "/dev/dri/renderD999";
+    let mut config = config(dir.path(), 32, 32);
+    config.render_target = RenderTarget::Node(node.into());
+    let backend = RenderBackend::Gles(GlDevice::Node(node.into()));
+    let err = WaylandDisplay::start(config, gpu_choice(node), backend).unwrap_err();
+    assert!(err.to_string().contains(node), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
