@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  build-essential pkg-config curl ca-certificates
+  # build (meson + ninja: the distribution route in meson.build)
+  build-essential pkg-config curl ca-certificates meson ninja-build
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libwayland-dev libxkbcommon-dev
   libinput-dev libudev-dev libgbm-dev libdrm-dev libpixman-1-dev libegl-dev
   # run and test (libegl-mesa0 + libgl1-mesa-dri: GLES on llvmpipe without a GPU;

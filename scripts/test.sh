@@ -9,3 +9,12 @@ cargo fmt --all --check
 cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The distribution route: meson builds (reusing cargo's build), installs and loads the plugin.
+mesondir=$(mktemp -d /tmp/gwd-meson-XXXXXX)
+trap 'rm -rf "$mesondir"' EXIT
+meson setup "$mesondir" --prefix=/usr -Dbuildtype=debug -Dcargo-target-dir="$PWD/target" >/dev/null
+meson compile -C "$mesondir" >/dev/null
+DESTDIR="$mesondir/dest" meson install -C "$mesondir" >/dev/null
+test -f "$mesondir/dest/usr/lib/$(gcc -print-multiarch)/gstreamer-1.0/libgstwaylanddisplaysrc.so"
+meson test -C "$mesondir" gst-inspect
