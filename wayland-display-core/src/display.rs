@@ -17,7 +17,7 @@ use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
 
 use crate::comp::{State, add_evdev_device, new_client_data, new_evdev_context};
 use crate::device::{RenderChoice, RenderTarget, RendererKind};
-use crate::render::{Frame, GlDevice, OutputFormat, RenderBackend, RenderError};
+use crate::render::{Frame, GlDevice, OutputFormat, OutputTarget, RenderBackend, RenderError};
 use crate::socket::{self, SocketSpec, WaylandSocket};
 use crate::{DisplayError, InputEvent};
 
@@ -87,7 +87,7 @@ pub struct DisplayConfig {
 enum Command {
     Frame,
     AddDevice(PathBuf, SyncSender<Result<(), String>>),
-    SetMode(VideoMode, OutputFormat),
+    SetMode(VideoMode, OutputTarget, SyncSender<Result<(), RenderError>>),
     Input(InputEvent),
     Stop,
     #[cfg(test)]
@@ -100,6 +100,7 @@ pub struct WaylandDisplay {
     thread: CompositorThread,
     socket: WaylandSocket,
     render: RenderChoice,
+    dmabuf_formats: Vec<(u32, Vec<u64>)>,
 }
 
 impl std::fmt::Debug for WaylandDisplay {
@@ -131,7 +132,7 @@ impl WaylandDisplay {
         })?;
         // On any error below, `socket` drops and takes its files with it.
         let fallback = config.render_target == RenderTarget::Auto;
-        let (thread, fell_back) = CompositorThread::spawn(
+        let (thread, started) = CompositorThread::spawn(
             listener,
             backend,
             fallback,
@@ -139,7 +140,7 @@ impl WaylandDisplay {
             config.format,
             config.timeouts,
         )?;
-        let render = match fell_back {
+        let render = match started.fell_back {
             None => render,
             Some(err) => RenderChoice {
                 renderer: RendererKind::Software,
@@ -162,6 +163,7 @@ impl WaylandDisplay {
             thread,
             socket,
             render,
+            dmabuf_formats: started.dmabuf_formats,
         })
     }
 
@@ -189,9 +191,23 @@ impl WaylandDisplay {
         self.thread.frame()
     }
 
-    /// Changes the output size, refresh rate or pixel format; clients are reconfigured.
-    pub fn set_mode(&self, mode: VideoMode, format: OutputFormat) -> Result<(), DisplayError> {
-        self.thread.send(Command::SetMode(mode, format))
+    /// Changes the output size, refresh rate or what frames are made of; clients are
+    /// reconfigured.
+    pub fn set_mode(
+        &self,
+        mode: VideoMode,
+        target: impl Into<OutputTarget>,
+    ) -> Result<(), DisplayError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.thread
+            .send(Command::SetMode(mode, target.into(), reply))?;
+        self.thread.wait_reply(&answer)?.map_err(DisplayError::from)
+    }
+
+    /// The (DRM fourcc, modifiers) in which frames can be DMABufs; empty when the renderer
+    /// cannot export them (software rendering, llvmpipe).
+    pub fn dmabuf_formats(&self) -> &[(u32, Vec<u64>)] {
+        &self.dmabuf_formats
     }
 
     pub fn input(&self, event: InputEvent) -> Result<(), DisplayError> {
@@ -252,7 +268,7 @@ impl CompositorThread {
         mode: VideoMode,
         format: OutputFormat,
         timeouts: Timeouts,
-    ) -> Result<(Self, Option<RenderError>), DisplayError> {
+    ) -> Result<(Self, Started), DisplayError> {
         let (commands, command_rx) = channel::channel();
         let (frame_tx, frames) = mpsc::sync_channel(2);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
@@ -308,7 +324,7 @@ impl CompositorThread {
             timeouts,
         };
         let err = match ready_rx.recv_timeout(timeouts.start) {
-            Ok(Ok(fell_back)) => return Ok((thread, fell_back)),
+            Ok(Ok(started)) => return Ok((thread, started)),
             Ok(Err(err)) => err,
             Err(RecvTimeoutError::Timeout) => DisplayError::StartTimeout(timeouts.start),
             Err(RecvTimeoutError::Disconnected) => thread.ended_error(),
@@ -319,6 +335,15 @@ impl CompositorThread {
 
     fn send(&self, command: Command) -> Result<(), DisplayError> {
         self.commands.send(command).map_err(|_| self.ended_error())
+    }
+
+    /// The answer to a command, waiting as long as for a frame.
+    fn wait_reply<T>(&self, answer: &Receiver<T>) -> Result<T, DisplayError> {
+        match answer.recv_timeout(self.timeouts.frame) {
+            Ok(value) => Ok(value),
+            Err(RecvTimeoutError::Timeout) => Err(DisplayError::FrameTimeout(self.timeouts.frame)),
+            Err(RecvTimeoutError::Disconnected) => Err(self.ended_error()),
+        }
     }
 
     fn frame(&self) -> Result<Frame, DisplayError> {
@@ -395,9 +420,14 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// What the thread reports once it serves: a renderer that had to be replaced, or why it
-/// could not start.
-type Ready = Result<Option<RenderError>, DisplayError>;
+/// What the thread reports once it serves, or why it could not start.
+type Ready = Result<Started, DisplayError>;
+
+struct Started {
+    /// Why the renderer asked for had to be replaced by software, if it had.
+    fell_back: Option<RenderError>,
+    dmabuf_formats: Vec<(u32, Vec<u64>)>,
+}
 
 struct Setup {
     listener: UnixListener,
@@ -479,7 +509,11 @@ fn run(setup: Setup, ready: &SyncSender<Ready>) -> Result<(), DisplayError> {
         )
         .map_err(|e| setup_err("command channel", &e.error))?;
 
-    let _ = ready.try_send(Ok(fell_back));
+    let dmabuf_formats = data.state.renderer.dmabuf_formats();
+    let _ = ready.try_send(Ok(Started {
+        fell_back,
+        dmabuf_formats,
+    }));
     while !data.stop {
         event_loop
             .dispatch(None, &mut data)
@@ -527,7 +561,9 @@ fn disconnect_clients(display: &mut Display<State>, data: &mut LoopData) {
 fn handle_command(command: Command, data: &mut LoopData) {
     match command {
         Command::Frame => data.frame_requested = true,
-        Command::SetMode(mode, format) => data.state.set_mode(mode, format),
+        Command::SetMode(mode, target, reply) => {
+            let _ = reply.try_send(data.state.set_mode(mode, target));
+        }
         Command::Input(event) => data.state.handle_input(event),
         Command::AddDevice(path, reply) => {
             let _ = reply.try_send(add_device(data, &path));

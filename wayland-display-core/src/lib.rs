@@ -15,4 +15,6 @@ pub use device::{RenderChoice, RenderTarget, RendererKind};
 pub use display::{DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
 pub use error::DisplayError;
 pub use input::InputEvent;
-pub use render::{Frame, GlDevice, OutputFormat, RenderBackend, RenderError};
+pub use render::{
+    DmabufPlane, Frame, GlDevice, OutputFormat, OutputTarget, RenderBackend, RenderError,
+};

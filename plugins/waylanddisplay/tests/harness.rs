@@ -126,3 +126,22 @@ fn renegotiation_changes_the_output_size() {
         "next frame stamped {gap} later"
     );
 }
+
+#[test]
+fn dmabuf_is_offered_only_when_a_gpu_renders() {
+    for node in ["software", "llvmpipe"] {
+        init();
+        let mut h = gst_check::Harness::new("waylanddisplaysrc");
+        h.element().unwrap().set_property("render-node", node);
+        h.use_systemclock();
+        h.set_sink_caps_str("video/x-raw,width=32,height=32,framerate=30/1");
+        h.play();
+        h.pull().unwrap();
+        let src = h.element().unwrap().static_pad("src").unwrap();
+        let caps = src.query_caps(None);
+        assert!(!caps.is_empty());
+        for features in caps.iter_with_features().map(|(_, f)| f) {
+            assert!(!features.contains("memory:DMABuf"), "{node}: {caps}");
+        }
+    }
+}

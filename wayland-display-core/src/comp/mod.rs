@@ -21,6 +21,7 @@ use smithay::reexports::wayland_server::backend::{ClientData, ClientId, Disconne
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
+use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
 use smithay::wayland::output::OutputManagerState;
 use smithay::wayland::pointer_constraints::PointerConstraintsState;
 use smithay::wayland::presentation::PresentationState;
@@ -64,6 +65,9 @@ pub(crate) struct State {
     /// Something on screen may have changed since the last frame.
     pub(crate) dirty: bool,
 
+    pub(crate) dmabuf_state: DmabufState,
+    /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
+    pub(crate) dmabuf_global: Option<DmabufGlobal>,
     pub(crate) compositor_state: CompositorState,
     pub(crate) xdg_shell_state: XdgShellState,
     pub(crate) shm_state: ShmState,
@@ -124,7 +128,7 @@ impl State {
         let mut space = Space::default();
         space.map_output(&output, (0, 0));
 
-        let state = Self {
+        let mut state = Self {
             dh: dh.clone(),
             started: Instant::now(),
             clock,
@@ -140,6 +144,8 @@ impl State {
             touch_points: HashMap::new(),
             renderer,
             dirty: true,
+            dmabuf_state: DmabufState::new(),
+            dmabuf_global: None,
             compositor_state,
             xdg_shell_state,
             shm_state,
@@ -152,6 +158,7 @@ impl State {
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
         };
+        state.offer_dmabuf();
         Ok((state, fell_back))
     }
 

@@ -5,7 +5,7 @@ use smithay::utils::{Logical, Size, Transform};
 
 use crate::VideoMode;
 use crate::comp::State;
-use crate::render::OutputFormat;
+use crate::render::{OutputTarget, RenderError};
 
 /// The output, not yet announced to clients (see `Output::create_global`).
 pub(crate) fn new_output(mode: VideoMode) -> Output {
@@ -43,7 +43,11 @@ impl State {
 
     /// Applies a new output size, refresh rate or pixel format. Clients see a new
     /// `wl_output` mode and every toplevel gets a configure for the new size.
-    pub(crate) fn set_mode(&mut self, mode: VideoMode, format: OutputFormat) {
+    pub(crate) fn set_mode(
+        &mut self,
+        mode: VideoMode,
+        target: OutputTarget,
+    ) -> Result<(), RenderError> {
         if mode != self.mode {
             let old = to_smithay(self.mode);
             let new = to_smithay(mode);
@@ -66,7 +70,7 @@ impl State {
             self.pointer_location = self.clamp_to_output(self.pointer_location);
             tracing::debug!(?mode, "output mode changed");
         }
-        self.renderer.reconfigure(&self.output, format);
         self.dirty = true;
+        self.renderer.reconfigure(&self.output, target)
     }
 }

@@ -2,6 +2,7 @@
 
 use smithay::backend::renderer::damage::OutputDamageTracker;
 use smithay::backend::renderer::element::surface::WaylandSurfaceRenderElement;
+use smithay::backend::renderer::sync::SyncPoint;
 use smithay::backend::renderer::{Color32F, ImportAll, ImportMem, Renderer, Texture};
 use smithay::desktop::space::render_output;
 use smithay::desktop::{Space, Window};
@@ -14,7 +15,7 @@ use super::cursor::CursorElement;
 const CLEAR_COLOR: Color32F = Color32F::new(0.0, 0.0, 0.0, 1.0);
 
 /// Redraws what changed in the last `age` frames (everything for age 0) into
-/// `framebuffer`. Returns whether anything was drawn.
+/// `framebuffer`. Returns the point at which the drawing is complete.
 pub(crate) fn compose<R>(
     renderer: &mut R,
     framebuffer: &mut R::Framebuffer<'_>,
@@ -23,7 +24,7 @@ pub(crate) fn compose<R>(
     output: &Output,
     cursor: &[CursorElement<R>],
     damage: &mut OutputDamageTracker,
-) -> Result<bool, RenderError>
+) -> Result<SyncPoint, RenderError>
 where
     R: Renderer + ImportAll + ImportMem,
     R::TextureId: Texture + Clone + Send + 'static,
@@ -41,5 +42,5 @@ where
         CLEAR_COLOR,
     )
     .map_err(|err| RenderError::Draw(format!("{err:?}")))?;
-    Ok(result.damage.is_some())
+    Ok(result.sync)
 }

@@ -1,8 +1,10 @@
 //! Frames handed out of the compositor: shared, read-only views of an output image.
 
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
-use smithay::backend::allocator::Fourcc;
+use smithay::backend::allocator::dmabuf::Dmabuf;
+use smithay::backend::allocator::{Buffer, Fourcc};
 use smithay::reexports::pixman::{self, FormatCode};
 
 /// Pixel layouts an output image can have, named as GStreamer names them (byte order in
@@ -46,6 +48,10 @@ impl OutputFormat {
         4
     }
 
+    pub fn from_fourcc(fourcc: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.fourcc() as u32 == fourcc)
+    }
+
     pub(crate) fn pixman(self) -> FormatCode {
         match self {
             Self::Bgrx => FormatCode::X8R8G8B8,
@@ -72,18 +78,40 @@ impl OutputImage {
         Some(Self { image, len })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: the image owns `len` bytes at `data()` (stride * height) for as long as it
         // lives, and `&self` rules out the `&mut` through which rendering writes.
         unsafe { std::slice::from_raw_parts(self.image.data() as *const u8, self.len) }
     }
 }
 
+/// One GPU output buffer, exported as a DMABuf. Like [`OutputImage`], the GPU writes it
+/// only while no [`Frame`] shares it.
+#[derive(Debug)]
+pub(crate) struct DmabufImage {
+    pub(crate) dmabuf: Dmabuf,
+}
+
+/// Where a frame's pixels are.
+#[derive(Clone, Debug)]
+pub(crate) enum FrameMemory {
+    System(Arc<OutputImage>),
+    DmaBuf(Arc<DmabufImage>),
+}
+
+/// One plane of a DMABuf frame.
+#[derive(Debug)]
+pub struct DmabufPlane<'a> {
+    pub fd: BorrowedFd<'a>,
+    pub offset: u32,
+    pub stride: u32,
+}
+
 /// A rendered output frame. Cloning is cheap; the pixels stay valid and unchanged while
-/// any clone lives, and the compositor draws into other images meanwhile.
+/// any clone lives, and the compositor draws into other buffers meanwhile.
 #[derive(Clone, Debug)]
 pub struct Frame {
-    pub(crate) image: Arc<OutputImage>,
+    pub(crate) memory: FrameMemory,
     pub format: OutputFormat,
     pub width: u32,
     pub height: u32,
@@ -95,8 +123,35 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The pixels of a system-memory frame; empty for a DMABuf frame.
     pub fn data(&self) -> &[u8] {
-        self.image.bytes()
+        match &self.memory {
+            FrameMemory::System(image) => image.bytes(),
+            FrameMemory::DmaBuf(_) => &[],
+        }
+    }
+
+    /// The DRM format modifier of a DMABuf frame; `None` for system memory.
+    pub fn modifier(&self) -> Option<u64> {
+        match &self.memory {
+            FrameMemory::System(_) => None,
+            FrameMemory::DmaBuf(image) => Some(u64::from(image.dmabuf.format().modifier)),
+        }
+    }
+
+    /// The planes of a DMABuf frame; `None` for system memory.
+    pub fn dmabuf_planes(&self) -> Option<Vec<DmabufPlane<'_>>> {
+        let FrameMemory::DmaBuf(image) = &self.memory else {
+            return None;
+        };
+        let d = &image.dmabuf;
+        Some(
+            d.handles()
+                .zip(d.offsets())
+                .zip(d.strides())
+                .map(|((fd, offset), stride)| DmabufPlane { fd, offset, stride })
+                .collect(),
+        )
     }
 
     /// The pixel at (x, y) as the four bytes in memory order.
@@ -111,7 +166,11 @@ impl Frame {
 
     /// Whether two frames share the same pixels (no copy was made between them).
     pub fn same_memory(&self, other: &Frame) -> bool {
-        Arc::ptr_eq(&self.image, &other.image)
+        match (&self.memory, &other.memory) {
+            (FrameMemory::System(a), FrameMemory::System(b)) => Arc::ptr_eq(a, b),
+            (FrameMemory::DmaBuf(a), FrameMemory::DmaBuf(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 

@@ -1,22 +1,30 @@
 //! GLES rendering through an EGL device: a GPU's render node, or Mesa's software device
-//! (llvmpipe), which runs the same code on a machine without a GPU. Frames are drawn into
-//! an offscreen texture and read back into system-memory output images.
+//! (llvmpipe), which runs the same code on a machine without a GPU.
+//!
+//! For system-memory output, frames are drawn into an offscreen texture and read back into
+//! output images. For DMABuf output (a render node only), they are drawn straight into
+//! GBM buffers allocated on the node, which go downstream without a copy.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use smithay::backend::allocator::Fourcc;
+use smithay::backend::allocator::dmabuf::{AsDmabuf, Dmabuf};
+use smithay::backend::allocator::format::FormatSet;
+use smithay::backend::allocator::gbm::{GbmAllocator, GbmBufferFlags, GbmDevice};
+use smithay::backend::allocator::{Allocator, Fourcc, Modifier};
 use smithay::backend::egl::{EGLContext, EGLDevice, EGLDisplay};
 use smithay::backend::renderer::damage::OutputDamageTracker;
 use smithay::backend::renderer::gles::{GlesRenderer, GlesTexture};
-use smithay::backend::renderer::{Bind, ExportMem, Offscreen, TextureMapping};
+use smithay::backend::renderer::{Bind, ExportMem, ImportDma, Offscreen, TextureMapping};
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 use smithay::utils::{Buffer, Rectangle, Size};
 
 use super::compose::compose;
 use super::cursor::{Cursor, CursorState};
+use super::frame::{DmabufImage, OutputImage};
 use super::pool::OutputPool;
-use super::{Frame, OutputFormat, RenderError};
+use super::{Frame, OutputFormat, OutputTarget, RenderError};
 
 /// Which EGL device renders.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,14 +35,28 @@ pub enum GlDevice {
     Node(PathBuf),
 }
 
+/// What frames are drawn into.
+enum Target {
+    System {
+        pool: OutputPool<OutputImage>,
+        /// Offscreen framebuffer; its contents persist, so each frame redraws only damage.
+        texture: Option<GlesTexture>,
+    },
+    DmaBuf {
+        pool: OutputPool<DmabufImage>,
+        modifier: Modifier,
+    },
+}
+
 pub(crate) struct GlesOutput {
     renderer: GlesRenderer,
+    /// Present when rendering on a render node: allocates DMABuf output buffers there.
+    gbm: Option<GbmAllocator<File>>,
+    /// The render node, announced to clients as the device for their DMABufs.
+    node: Option<PathBuf>,
     damage: OutputDamageTracker,
-    pool: OutputPool,
-    format: OutputFormat,
+    target: Target,
     size: Size<i32, Buffer>,
-    /// Offscreen framebuffer; its contents persist, so each frame redraws only damage.
-    target: Option<GlesTexture>,
 }
 
 impl GlesOutput {
@@ -56,28 +78,104 @@ impl GlesOutput {
         // it is only ever made current on this (the compositor's) thread.
         let renderer = unsafe { GlesRenderer::new(context) }
             .map_err(|err| RenderError::Init(format!("GLES renderer on {device:?}: {err}")))?;
+        let (gbm, node) = match device {
+            GlDevice::Node(path) => (open_gbm(path), Some(path.clone())),
+            GlDevice::Software => (None, None),
+        };
         let (width, height) = super::output_size(output);
         Ok(Self {
             renderer,
+            gbm,
+            node,
             damage: OutputDamageTracker::from_output(output),
-            pool: OutputPool::new(format, width, height),
-            format,
+            target: Target::System {
+                pool: OutputPool::new(format, width, height),
+                texture: None,
+            },
             size: (width as i32, height as i32).into(),
-            target: None,
         })
     }
 
-    pub(crate) fn reconfigure(&mut self, output: &Output, format: OutputFormat) {
+    /// The (fourcc, modifiers) DMABuf output can be negotiated in. Only linear buffers for
+    /// now: every consumer imports them, and they are always a single plane.
+    pub(crate) fn dmabuf_formats(&self) -> Vec<(u32, Vec<u64>)> {
+        if self.gbm.is_none() {
+            return Vec::new();
+        }
+        let renderable = self.renderer.egl_context().dmabuf_render_formats();
+        OutputFormat::ALL
+            .into_iter()
+            .filter(|f| {
+                renderable.contains(&smithay::backend::allocator::Format {
+                    code: f.fourcc(),
+                    modifier: Modifier::Linear,
+                })
+            })
+            .map(|f| (f.fourcc() as u32, vec![u64::from(Modifier::Linear)]))
+            .collect()
+    }
+
+    /// The render node's device number and the formats clients may send DMABufs in;
+    /// `None` without a render node (llvmpipe: clients have nothing to allocate on).
+    pub(crate) fn client_dmabuf(&self) -> Option<(u64, FormatSet)> {
+        let node = self.node.as_ref()?;
+        let dev = rustix::fs::stat(node).ok()?.st_rdev;
+        Some((dev, ImportDma::dmabuf_formats(&self.renderer)))
+    }
+
+    /// Whether a client's DMABuf can be drawn (imported into a texture).
+    pub(crate) fn import_client_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
+        match self.renderer.import_dmabuf(dmabuf, None) {
+            Ok(_) => true,
+            Err(err) => {
+                tracing::debug!(%err, "client DMABuf refused");
+                false
+            }
+        }
+    }
+
+    pub(crate) fn reconfigure(
+        &mut self,
+        output: &Output,
+        target: OutputTarget,
+    ) -> Result<(), RenderError> {
         let (width, height) = super::output_size(output);
-        self.pool = OutputPool::new(format, width, height);
+        self.target = match target {
+            OutputTarget::System(format) => Target::System {
+                pool: OutputPool::new(format, width, height),
+                texture: None,
+            },
+            OutputTarget::DmaBuf { format, modifier } => {
+                if self.gbm.is_none() {
+                    return Err(RenderError::Init(
+                        "DMABuf output needs a GPU render node; this renderer has none".to_owned(),
+                    ));
+                }
+                let offered = self.dmabuf_formats();
+                if !offered
+                    .iter()
+                    .any(|(f, m)| *f == format.fourcc() as u32 && m.contains(&modifier))
+                {
+                    return Err(RenderError::Init(format!(
+                        "DMABuf output in {format:?} with modifier {modifier:#x} is not offered"
+                    )));
+                }
+                Target::DmaBuf {
+                    pool: OutputPool::new(format, width, height),
+                    modifier: Modifier::from(modifier),
+                }
+            }
+        };
         self.damage = OutputDamageTracker::from_output(output);
-        self.format = format;
         self.size = (width as i32, height as i32).into();
-        self.target = None;
+        Ok(())
     }
 
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
-        self.pool.last_frame()
+        match &self.target {
+            Target::System { pool, .. } => pool.last_frame(),
+            Target::DmaBuf { pool, .. } => pool.last_frame(),
+        }
     }
 
     pub(crate) fn render(
@@ -88,64 +186,164 @@ impl GlesOutput {
         cursor_state: &CursorState<'_>,
     ) -> Result<Frame, RenderError> {
         let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
-        let (age, mut texture) = match self.target.take() {
-            Some(texture) => (1, texture),
-            None => {
-                let texture = Offscreen::<GlesTexture>::create_buffer(
-                    &mut self.renderer,
-                    Fourcc::Abgr8888,
-                    self.size,
-                )
-                .map_err(|err| RenderError::Draw(format!("offscreen texture: {err}")))?;
-                (0, texture)
-            }
-        };
-        let drawn = self.draw_and_read(&mut texture, age, space, output, &cursor_elements);
-        // The texture keeps its contents for the next frame only if this one completed.
-        if drawn.is_ok() {
-            self.target = Some(texture);
-        }
-        drawn
-    }
-
-    fn draw_and_read(
-        &mut self,
-        texture: &mut GlesTexture,
-        age: usize,
-        space: &Space<Window>,
-        output: &Output,
-        cursor_elements: &[super::cursor::CursorElement<GlesRenderer>],
-    ) -> Result<Frame, RenderError> {
-        let gl_err =
-            |what: &str, err: &dyn std::fmt::Display| RenderError::Draw(format!("{what}: {err}"));
-        let mut target = self
-            .renderer
-            .bind(texture)
-            .map_err(|e| gl_err("bind", &e))?;
-        compose(
-            &mut self.renderer,
-            &mut target,
-            age,
+        let scene = Scene {
             space,
             output,
-            cursor_elements,
-            &mut self.damage,
-        )?;
-        let region = Rectangle::from_size(self.size);
-        let mapping = self
-            .renderer
-            .copy_framebuffer(&target, region, self.format.fourcc())
-            .map_err(|e| gl_err("read back", &e))?;
-        let flipped = mapping.flipped();
-        let pixels = self
-            .renderer
-            .map_texture(&mapping)
-            .map_err(|e| gl_err("map", &e))?;
-        let (slot, _) = self.pool.acquire()?;
-        let image = self.pool.image_mut(slot)?;
-        copy_rows(pixels, image, flipped)?;
-        drop(target);
-        self.pool.rendered(slot)
+            cursor: &cursor_elements,
+        };
+        match &mut self.target {
+            Target::System { pool, texture } => {
+                let (age, mut tex) = match texture.take() {
+                    Some(tex) => (1, tex),
+                    None => {
+                        let tex = Offscreen::<GlesTexture>::create_buffer(
+                            &mut self.renderer,
+                            Fourcc::Abgr8888,
+                            self.size,
+                        )
+                        .map_err(|err| RenderError::Draw(format!("offscreen texture: {err}")))?;
+                        (0, tex)
+                    }
+                };
+                let drawn = draw_and_read(
+                    &mut self.renderer,
+                    &mut self.damage,
+                    &mut tex,
+                    age,
+                    &scene,
+                    pool,
+                    self.size,
+                );
+                // The texture keeps its contents for the next frame only if this one completed.
+                if drawn.is_ok() {
+                    *texture = Some(tex);
+                }
+                drawn
+            }
+            Target::DmaBuf { pool, modifier } => {
+                let Some(gbm) = self.gbm.as_mut() else {
+                    return Err(RenderError::Draw(
+                        "no GBM device for DMABuf output".to_owned(),
+                    ));
+                };
+                let (format, (width, height)) = (pool.format(), pool.size());
+                let (slot, age) =
+                    pool.acquire(|| allocate_dmabuf(gbm, width, height, format, *modifier))?;
+                let image = pool.image_mut(slot)?;
+                let mut target = self
+                    .renderer
+                    .bind(&mut image.dmabuf)
+                    .map_err(|err| RenderError::Draw(format!("bind DMABuf: {err}")))?;
+                let sync = compose(
+                    &mut self.renderer,
+                    &mut target,
+                    age,
+                    scene.space,
+                    scene.output,
+                    scene.cursor,
+                    &mut self.damage,
+                )?;
+                drop(target);
+                // Downstream may read the buffer as soon as it has it: finish drawing first.
+                sync.wait().map_err(|_| {
+                    RenderError::Draw("waiting for the GPU was interrupted".to_owned())
+                })?;
+                pool.rendered(slot)
+            }
+        }
+    }
+}
+
+/// What one frame shows.
+struct Scene<'a> {
+    space: &'a Space<Window>,
+    output: &'a Output,
+    cursor: &'a [super::cursor::CursorElement<GlesRenderer>],
+}
+
+fn draw_and_read(
+    renderer: &mut GlesRenderer,
+    damage: &mut OutputDamageTracker,
+    texture: &mut GlesTexture,
+    age: usize,
+    scene: &Scene<'_>,
+    pool: &mut OutputPool<OutputImage>,
+    size: Size<i32, Buffer>,
+) -> Result<Frame, RenderError> {
+    let gl_err =
+        |what: &str, err: &dyn std::fmt::Display| RenderError::Draw(format!("{what}: {err}"));
+    let mut target = renderer.bind(texture).map_err(|e| gl_err("bind", &e))?;
+    // No wait: the read-back below is queued after the drawing on the same context.
+    let _drawn = compose(
+        renderer,
+        &mut target,
+        age,
+        scene.space,
+        scene.output,
+        scene.cursor,
+        damage,
+    )?;
+    let mapping = renderer
+        .copy_framebuffer(&target, Rectangle::from_size(size), pool.format().fourcc())
+        .map_err(|e| gl_err("read back", &e))?;
+    let flipped = mapping.flipped();
+    let pixels = renderer
+        .map_texture(&mapping)
+        .map_err(|e| gl_err("map", &e))?;
+    let (slot, _) = pool.acquire_system()?;
+    let image = &mut pool.image_mut(slot)?.image;
+    copy_rows(pixels, image, flipped)?;
+    drop(target);
+    pool.rendered(slot)
+}
+
+/// A single-plane GBM buffer on the render node, exported as a DMABuf.
+fn allocate_dmabuf(
+    gbm: &mut GbmAllocator<File>,
+    width: u32,
+    height: u32,
+    format: OutputFormat,
+    modifier: Modifier,
+) -> Result<DmabufImage, RenderError> {
+    let buffer = gbm
+        .create_buffer(width, height, format.fourcc(), &[modifier])
+        .map_err(|err| {
+            RenderError::Draw(format!(
+                "GBM allocation of {width}x{height} {format:?}: {err}"
+            ))
+        })?;
+    let dmabuf = buffer
+        .export()
+        .map_err(|err| RenderError::Draw(format!("exporting the GBM buffer as a DMABuf: {err}")))?;
+    if dmabuf.num_planes() != 1 {
+        return Err(RenderError::Draw(format!(
+            "the driver gave a {}-plane buffer for a linear {format:?} frame",
+            dmabuf.num_planes()
+        )));
+    }
+    Ok(DmabufImage { dmabuf })
+}
+
+/// GBM on the render node, or `None` (logged) when it cannot be opened: the renderer still
+/// works, only DMABuf output is not offered.
+fn open_gbm(node: &Path) -> Option<GbmAllocator<File>> {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(node)
+    {
+        Ok(file) => file,
+        Err(err) => {
+            tracing::warn!(node = %node.display(), %err, "cannot open the render node for GBM; no DMABuf output");
+            return None;
+        }
+    };
+    match GbmDevice::new(file) {
+        Ok(device) => Some(GbmAllocator::new(device, GbmBufferFlags::RENDERING)),
+        Err(err) => {
+            tracing::warn!(node = %node.display(), %err, "no GBM on the render node; no DMABuf output");
+            None
+        }
     }
 }
 

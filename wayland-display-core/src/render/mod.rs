@@ -9,11 +9,13 @@ mod gles;
 mod pixman;
 mod pool;
 
+use smithay::backend::allocator::dmabuf::Dmabuf;
+use smithay::backend::allocator::format::FormatSet;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
 pub use cursor::CursorState;
-pub use frame::{Frame, OutputFormat};
+pub use frame::{DmabufPlane, Frame, OutputFormat};
 pub use gles::GlDevice;
 
 use cursor::Cursor;
@@ -32,6 +34,29 @@ pub enum RenderError {
     },
     #[error("rendering failed: {0}")]
     Draw(String),
+}
+
+/// What output frames are made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// Images in system memory.
+    System(OutputFormat),
+    /// GPU buffers handed out as DMABufs, with this DRM format modifier.
+    DmaBuf { format: OutputFormat, modifier: u64 },
+}
+
+impl From<OutputFormat> for OutputTarget {
+    fn from(format: OutputFormat) -> Self {
+        Self::System(format)
+    }
+}
+
+impl OutputTarget {
+    pub fn format(self) -> OutputFormat {
+        match self {
+            Self::System(format) | Self::DmaBuf { format, .. } => format,
+        }
+    }
 }
 
 /// Which renderer to build.
@@ -69,11 +94,45 @@ impl Renderer {
         })
     }
 
-    /// Starts over after a mode or format change: old images stay with whoever holds them.
-    pub(crate) fn reconfigure(&mut self, output: &Output, format: OutputFormat) {
+    /// Starts over after a mode or target change: old images stay with whoever holds them.
+    pub(crate) fn reconfigure(
+        &mut self,
+        output: &Output,
+        target: OutputTarget,
+    ) -> Result<(), RenderError> {
+        match (&mut self.backend, target) {
+            (Backend::Pixman(b), OutputTarget::System(format)) => {
+                b.reconfigure(output, format);
+                Ok(())
+            }
+            (Backend::Pixman(_), OutputTarget::DmaBuf { .. }) => Err(RenderError::Init(
+                "DMABuf output needs a GPU render node; software rendering gives system memory"
+                    .to_owned(),
+            )),
+            (Backend::Gles(b), target) => b.reconfigure(output, target),
+        }
+    }
+
+    /// See [`GlesOutput::client_dmabuf`].
+    pub(crate) fn client_dmabuf(&self) -> Option<(u64, FormatSet)> {
+        match &self.backend {
+            Backend::Pixman(_) => None,
+            Backend::Gles(b) => b.client_dmabuf(),
+        }
+    }
+
+    pub(crate) fn import_client_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match &mut self.backend {
-            Backend::Pixman(b) => b.reconfigure(output, format),
-            Backend::Gles(b) => b.reconfigure(output, format),
+            Backend::Pixman(_) => false,
+            Backend::Gles(b) => b.import_client_dmabuf(dmabuf),
+        }
+    }
+
+    /// The (fourcc, modifiers) DMABuf output is offered in; empty without a GPU.
+    pub(crate) fn dmabuf_formats(&self) -> Vec<(u32, Vec<u64>)> {
+        match &self.backend {
+            Backend::Pixman(_) => Vec::new(),
+            Backend::Gles(b) => b.dmabuf_formats(),
         }
     }
 

@@ -8,13 +8,14 @@ use smithay::output::Output;
 
 use super::compose::compose;
 use super::cursor::{Cursor, CursorState};
+use super::frame::OutputImage;
 use super::pool::OutputPool;
 use super::{Frame, OutputFormat, RenderError};
 
 pub(crate) struct PixmanOutput {
     renderer: PixmanRenderer,
     damage: OutputDamageTracker,
-    pool: OutputPool,
+    pool: OutputPool<OutputImage>,
 }
 
 impl PixmanOutput {
@@ -47,13 +48,14 @@ impl PixmanOutput {
         cursor_state: &CursorState<'_>,
     ) -> Result<Frame, RenderError> {
         let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
-        let (slot, age) = self.pool.acquire()?;
-        let image = self.pool.image_mut(slot)?;
+        let (slot, age) = self.pool.acquire_system()?;
+        let image = &mut self.pool.image_mut(slot)?.image;
         let mut target = self
             .renderer
             .bind(image)
             .map_err(|err| RenderError::Draw(err.to_string()))?;
-        compose(
+        // Pixman draws synchronously: the image is complete when compose returns.
+        let _done = compose(
             &mut self.renderer,
             &mut target,
             age,

@@ -1,39 +1,65 @@
-//! A few output images reused in turn, each remembering which frame it last held so the
-//! damage tracker redraws only what changed since then.
+//! A few output buffers reused in turn, each remembering which frame it last held so the
+//! damage tracker redraws only what changed since then. The same bookkeeping serves
+//! system-memory images and GPU DMABufs.
 
 use std::sync::Arc;
 
-use smithay::reexports::pixman;
-
 use super::RenderError;
-use super::frame::{Frame, OutputFormat, OutputImage};
+use super::frame::{DmabufImage, Frame, FrameMemory, OutputFormat, OutputImage};
+
+/// What a pool holds.
+pub(crate) trait PoolImage: Sized {
+    fn memory(image: &Arc<Self>) -> FrameMemory;
+    /// Bytes per row of the first plane.
+    fn stride(&self) -> u32;
+}
+
+impl PoolImage for OutputImage {
+    fn memory(image: &Arc<Self>) -> FrameMemory {
+        FrameMemory::System(image.clone())
+    }
+
+    fn stride(&self) -> u32 {
+        self.image.stride() as u32
+    }
+}
+
+impl PoolImage for DmabufImage {
+    fn memory(image: &Arc<Self>) -> FrameMemory {
+        FrameMemory::DmaBuf(image.clone())
+    }
+
+    fn stride(&self) -> u32 {
+        self.dmabuf.strides().next().unwrap_or(0)
+    }
+}
 
 /// Free images kept for reuse; more than this are released once downstream returns them.
 const IDLE_KEEP: usize = 3;
 
-struct Slot {
-    image: Arc<OutputImage>,
+struct Slot<I> {
+    image: Arc<I>,
     /// Number of the frame whose content the image holds.
     rendered: u64,
 }
 
-impl Slot {
+impl<I> Slot<I> {
     /// No [`Frame`] shares the image (the pool never makes weak references).
     fn is_free(&self) -> bool {
         Arc::strong_count(&self.image) == 1
     }
 }
 
-pub(crate) struct OutputPool {
+pub(crate) struct OutputPool<I> {
     format: OutputFormat,
     width: u32,
     height: u32,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<I>>,
     /// Frames rendered so far; the newest image holds frame number `rendered`.
     rendered: u64,
 }
 
-impl OutputPool {
+impl<I: PoolImage> OutputPool<I> {
     pub(crate) fn new(format: OutputFormat, width: u32, height: u32) -> Self {
         Self {
             format,
@@ -44,8 +70,20 @@ impl OutputPool {
         }
     }
 
-    /// A free image and its age in frames (0: contents unknown, draw everything).
-    pub(crate) fn acquire(&mut self) -> Result<(usize, usize), RenderError> {
+    pub(crate) fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    pub(crate) fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// A free image and its age in frames (0: contents unknown, draw everything); a new
+    /// one from `alloc` when all are in use downstream.
+    pub(crate) fn acquire(
+        &mut self,
+        alloc: impl FnOnce() -> Result<I, RenderError>,
+    ) -> Result<(usize, usize), RenderError> {
         self.trim_idle();
         // The freshest free image needs the least redrawing.
         let best = (0..self.slots.len())
@@ -55,14 +93,8 @@ impl OutputPool {
             let age = (self.rendered + 1 - self.slots[i].rendered) as usize;
             return Ok((i, age));
         }
-        let image =
-            OutputImage::new(self.format, self.width, self.height).ok_or(RenderError::Alloc {
-                width: self.width,
-                height: self.height,
-                format: self.format,
-            })?;
         self.slots.push(Slot {
-            image: Arc::new(image),
+            image: Arc::new(alloc()?),
             rendered: 0,
         });
         Ok((self.slots.len() - 1, 0))
@@ -88,14 +120,10 @@ impl OutputPool {
         }
     }
 
-    pub(crate) fn image_mut(
-        &mut self,
-        slot: usize,
-    ) -> Result<&mut pixman::Image<'static, 'static>, RenderError> {
+    pub(crate) fn image_mut(&mut self, slot: usize) -> Result<&mut I, RenderError> {
         self.slots
             .get_mut(slot)
             .and_then(|s| Arc::get_mut(&mut s.image))
-            .map(|image| &mut image.image)
             .ok_or_else(|| RenderError::Draw("output image is in use downstream".to_owned()))
     }
 
@@ -125,14 +153,28 @@ impl OutputPool {
     fn frame(&self, slot: usize, repeated: bool) -> Frame {
         let s = &self.slots[slot];
         Frame {
-            image: s.image.clone(),
+            memory: I::memory(&s.image),
             format: self.format,
             width: self.width,
             height: self.height,
-            stride: s.image.image.stride() as u32,
+            stride: s.image.stride(),
             seq: s.rendered,
             repeated,
         }
+    }
+}
+
+impl OutputPool<OutputImage> {
+    /// [`acquire`](Self::acquire) allocating system-memory images.
+    pub(crate) fn acquire_system(&mut self) -> Result<(usize, usize), RenderError> {
+        let (format, width, height) = (self.format, self.width, self.height);
+        self.acquire(|| {
+            OutputImage::new(format, width, height).ok_or(RenderError::Alloc {
+                width,
+                height,
+                format,
+            })
+        })
     }
 }
 
@@ -140,32 +182,34 @@ impl OutputPool {
 mod tests {
     use super::*;
 
+    type Pool = OutputPool<OutputImage>;
+
     #[test]
     fn reuses_free_images_and_reports_ages() {
-        let mut pool = OutputPool::new(OutputFormat::Bgrx, 8, 4);
-        let (a, age) = pool.acquire().unwrap();
+        let mut pool = Pool::new(OutputFormat::Bgrx, 8, 4);
+        let (a, age) = pool.acquire_system().unwrap();
         assert_eq!(age, 0);
         let first = pool.rendered(a).unwrap();
         assert_eq!(first.data().len(), 8 * 4 * 4);
 
         // Downstream holds the first frame: the next one goes to a new image.
-        let (b, age) = pool.acquire().unwrap();
+        let (b, age) = pool.acquire_system().unwrap();
         assert_ne!(a, b);
         assert_eq!(age, 0);
         let second = pool.rendered(b).unwrap();
 
         // Both released: the newest image is reused, one frame old.
         drop((first, second));
-        let (c, age) = pool.acquire().unwrap();
+        let (c, age) = pool.acquire_system().unwrap();
         assert_eq!(c, b);
         assert_eq!(age, 1);
     }
 
     #[test]
     fn last_frame_shares_memory() {
-        let mut pool = OutputPool::new(OutputFormat::Rgba, 2, 2);
+        let mut pool = Pool::new(OutputFormat::Rgba, 2, 2);
         assert!(pool.last_frame().is_none());
-        let (a, _) = pool.acquire().unwrap();
+        let (a, _) = pool.acquire_system().unwrap();
         let frame = pool.rendered(a).unwrap();
         let again = pool.last_frame().unwrap();
         assert!(again.repeated);
@@ -175,16 +219,16 @@ mod tests {
 
     #[test]
     fn idle_images_are_trimmed() {
-        let mut pool = OutputPool::new(OutputFormat::Bgrx, 2, 2);
+        let mut pool = Pool::new(OutputFormat::Bgrx, 2, 2);
         let held: Vec<_> = (0..6)
             .map(|_| {
-                let (i, _) = pool.acquire().unwrap();
+                let (i, _) = pool.acquire_system().unwrap();
                 pool.rendered(i).unwrap()
             })
             .collect();
         assert_eq!(pool.slots.len(), 6);
         drop(held);
-        pool.acquire().unwrap();
+        pool.acquire_system().unwrap();
         assert_eq!(pool.slots.len(), IDLE_KEEP);
     }
 }

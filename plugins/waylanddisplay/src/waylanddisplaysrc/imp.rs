@@ -3,16 +3,18 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_allocators::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_src::CreateSuccess;
 use gst_base::subclass::prelude::*;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
-    DisplayConfig, DisplayError, Frame, OutputFormat, RenderChoice, RenderTarget, VideoMode,
-    WaylandDisplay,
+    DisplayConfig, DisplayError, DmabufPlane, Frame, OutputFormat, OutputTarget, RenderChoice,
+    RenderTarget, VideoMode, WaylandDisplay,
 };
 
+use super::dmabuf_caps;
 use super::input_event::{self, ElementEvent, ParseError};
 use super::pacing::Pacer;
 use crate::gst_log::{CAT, dispatch};
@@ -49,7 +51,7 @@ impl Default for Settings {
 /// Everything that exists between `start` and `stop`.
 struct Running {
     display: Arc<WaylandDisplay>,
-    info: Option<gst_video::VideoInfo>,
+    negotiated: Option<Negotiated>,
     /// Frames pushed so far (buffer offsets).
     pushed: u64,
     pacer: Pacer,
@@ -83,16 +85,53 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn frame_duration(info: &gst_video::VideoInfo) -> Option<gst::ClockTime> {
-    let fps = info.fps();
-    let (num, den) = (
-        u64::try_from(fps.numer()).ok()?,
-        u64::try_from(fps.denom()).ok()?,
-    );
-    if num == 0 {
-        return None;
+/// What the caps settled on. Kept apart from `gst_video::VideoInfo`, which cannot describe
+/// `DMA_DRM` caps.
+#[derive(Clone, Debug)]
+struct Negotiated {
+    width: u32,
+    height: u32,
+    fps: gst::Fraction,
+    target: OutputTarget,
+}
+
+impl Negotiated {
+    fn from_caps(caps: &gst::CapsRef) -> Option<Self> {
+        let s = caps.structure(0)?;
+        let width = u32::try_from(s.get::<i32>("width").ok()?).ok()?;
+        let height = u32::try_from(s.get::<i32>("height").ok()?).ok()?;
+        let fps = s.get::<gst::Fraction>("framerate").ok()?;
+        let target = match dmabuf_caps::negotiated_dmabuf(caps) {
+            Some((fourcc, modifier)) => OutputTarget::DmaBuf {
+                format: OutputFormat::from_fourcc(fourcc)?,
+                modifier,
+            },
+            None => {
+                OutputTarget::System(OutputFormat::from_gst_name(s.get::<&str>("format").ok()?)?)
+            }
+        };
+        Some(Self {
+            width,
+            height,
+            fps,
+            target,
+        })
     }
-    gst::ClockTime::SECOND.mul_div_floor(den, num)
+
+    fn frame_duration(&self) -> Option<gst::ClockTime> {
+        let (num, den) = (
+            u64::try_from(self.fps.numer()).ok()?,
+            u64::try_from(self.fps.denom()).ok()?,
+        );
+        if num == 0 {
+            return None;
+        }
+        gst::ClockTime::SECOND.mul_div_floor(den, num)
+    }
+
+    fn video_format(&self) -> gst_video::VideoFormat {
+        gst_video::VideoFormat::from_string(self.target.format().gst_name())
+    }
 }
 
 impl ObjectImpl for WaylandDisplaySrc {
@@ -214,19 +253,7 @@ impl ElementImpl for WaylandDisplaySrc {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let formats = OutputFormat::ALL.map(|f| f.gst_name());
-            let caps = gst::Caps::builder("video/x-raw")
-                .field("format", gst::List::new(formats))
-                .field("width", gst::IntRange::new(1, i32::MAX))
-                .field("height", gst::IntRange::new(1, i32::MAX))
-                .field(
-                    "framerate",
-                    gst::FractionRange::new(
-                        gst::Fraction::new(1, i32::MAX),
-                        gst::Fraction::new(i32::MAX, 1),
-                    ),
-                )
-                .build();
+            let caps = dmabuf_caps::template_caps();
             gst::PadTemplate::new(
                 "src",
                 gst::PadDirection::Src,
@@ -292,21 +319,37 @@ impl BaseSrcImpl for WaylandDisplaySrc {
         self.parent_fixate(caps)
     }
 
+    fn caps(&self, filter: Option<&gst::Caps>) -> Option<gst::Caps> {
+        let dmabuf_formats = lock(&self.running)
+            .as_ref()
+            .map(|r| r.display.dmabuf_formats().to_vec())
+            .unwrap_or_default();
+        let caps = dmabuf_caps::offered_caps(&dmabuf_formats, dmabuf_caps::CapsStyle::running());
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+            None => caps,
+        })
+    }
+
     fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(caps)
-            .map_err(|_| gst::loggable_error!(CAT, "caps {caps} are not raw video"))?;
-        let format = OutputFormat::from_gst_name(info.format().to_str())
-            .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {}", info.format()))?;
-        let fps = info.fps();
-        let mode = VideoMode::from_fps(info.width(), info.height(), fps.numer(), fps.denom());
+        let negotiated = Negotiated::from_caps(caps)
+            .ok_or_else(|| gst::loggable_error!(CAT, "cannot produce {caps}"))?;
+        let mode = VideoMode::from_fps(
+            negotiated.width,
+            negotiated.height,
+            negotiated.fps.numer(),
+            negotiated.fps.denom(),
+        );
         let mut running = lock(&self.running);
         let Some(running) = running.as_mut() else {
             return Err(gst::loggable_error!(CAT, "caps set while stopped"));
         };
-        tracing::dispatcher::with_default(&dispatch(), || running.display.set_mode(mode, format))
-            .map_err(|err| gst::loggable_error!(CAT, "could not change the output mode: {err}"))?;
+        tracing::dispatcher::with_default(&dispatch(), || {
+            running.display.set_mode(mode, negotiated.target)
+        })
+        .map_err(|err| gst::loggable_error!(CAT, "could not produce {caps}: {err}"))?;
         gst::debug!(CAT, imp = self, "output is now {caps}");
-        running.info = Some(info);
+        running.negotiated = Some(negotiated);
         running.pacer.restart();
         Ok(())
     }
@@ -316,7 +359,7 @@ impl BaseSrcImpl for WaylandDisplaySrc {
             let is_live = lock(&self.settings).is_live;
             let duration = lock(&self.running)
                 .as_ref()
-                .and_then(|r| r.info.as_ref().and_then(frame_duration));
+                .and_then(|r| r.negotiated.as_ref().and_then(Negotiated::frame_duration));
             return match (is_live, duration) {
                 // A frame is stamped with the moment it is due and ready within its interval;
                 // produced later, it just shows newer content, so there is no upper bound.
@@ -362,13 +405,18 @@ impl PushSrcImpl for WaylandDisplaySrc {
         _buffer: Option<&mut gst::BufferRef>,
     ) -> Result<CreateSuccess, gst::FlowError> {
         let is_live = lock(&self.settings).is_live;
-        let (display, info) = {
+        let (display, negotiated) = {
             let running = lock(&self.running);
             let running = running.as_ref().ok_or(gst::FlowError::Flushing)?;
-            let info = running.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
-            (running.display.clone(), info)
+            let negotiated = running
+                .negotiated
+                .clone()
+                .ok_or(gst::FlowError::NotNegotiated)?;
+            (running.display.clone(), negotiated)
         };
-        let duration = frame_duration(&info).ok_or(gst::FlowError::NotNegotiated)?;
+        let duration = negotiated
+            .frame_duration()
+            .ok_or(gst::FlowError::NotNegotiated)?;
         let pts = if is_live {
             self.wait_for_next_frame(duration)?
         } else {
@@ -385,7 +433,7 @@ impl PushSrcImpl for WaylandDisplaySrc {
                 );
                 gst::FlowError::Error
             })?;
-        if frame.width != info.width() || frame.height != info.height() {
+        if frame.width != negotiated.width || frame.height != negotiated.height {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
@@ -393,13 +441,13 @@ impl PushSrcImpl for WaylandDisplaySrc {
                     "Frame is {}x{} but caps say {}x{}",
                     frame.width,
                     frame.height,
-                    info.width(),
-                    info.height()
+                    negotiated.width,
+                    negotiated.height
                 )
             );
             return Err(gst::FlowError::Error);
         }
-        let buffer = self.wrap_frame(frame, &info, pts, duration)?;
+        let buffer = self.wrap_frame(frame, &negotiated, pts, duration)?;
         Ok(CreateSuccess::NewBuffer(buffer))
     }
 }
@@ -464,7 +512,7 @@ impl WaylandDisplaySrc {
         );
         *lock(&self.running) = Some(Running {
             display: Arc::new(display),
-            info: None,
+            negotiated: None,
             pushed: 0,
             pacer: Pacer::default(),
         });
@@ -488,16 +536,23 @@ impl WaylandDisplaySrc {
         drop(running);
     }
 
-    /// Turns a frame into a buffer that shares its memory (no copy).
+    /// Turns a frame into a buffer that shares its memory (no copy): the image itself, or
+    /// the DMABuf's planes.
     fn wrap_frame(
         &self,
         frame: Frame,
-        info: &gst_video::VideoInfo,
+        negotiated: &Negotiated,
         pts: Option<gst::ClockTime>,
         duration: gst::ClockTime,
     ) -> Result<gst::Buffer, gst::FlowError> {
-        let (width, height, stride) = (frame.width, frame.height, frame.stride as i32);
-        let mut buffer = gst::Buffer::from_slice(frame);
+        let (width, height) = (frame.width, frame.height);
+        let (mut buffer, offsets, strides) = match frame.dmabuf_planes() {
+            Some(planes) => self.dmabuf_buffer(&frame, &planes)?,
+            None => {
+                let stride = frame.stride as i32;
+                (gst::Buffer::from_slice(frame), vec![0], vec![stride])
+            }
+        };
         let (offset, discont) = {
             let mut running = lock(&self.running);
             let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
@@ -521,17 +576,57 @@ impl WaylandDisplaySrc {
         gst_video::VideoMeta::add_full(
             b,
             gst_video::VideoFrameFlags::empty(),
-            info.format(),
+            negotiated.video_format(),
             width,
             height,
-            &[0],
-            &[stride],
+            &offsets,
+            &strides,
         )
         .map_err(|err| {
             gst::element_imp_error!(self, gst::CoreError::Failed, ("Adding video meta: {}", err));
             gst::FlowError::Error
         })?;
         Ok(buffer)
+    }
+
+    /// A buffer of DMABuf memories for the frame's planes, each with its own duplicate of
+    /// the plane's fd, and the frame itself kept alive (so the compositor does not draw
+    /// into it) for as long as the buffer lives.
+    fn dmabuf_buffer(
+        &self,
+        frame: &Frame,
+        planes: &[DmabufPlane<'_>],
+    ) -> Result<(gst::Buffer, Vec<usize>, Vec<i32>), gst::FlowError> {
+        let fail = |what: &str, err: &dyn std::fmt::Display| {
+            gst::element_imp_error!(self, gst::ResourceError::Failed, ("{}: {}", what, err));
+            gst::FlowError::Error
+        };
+        let allocator = gst_allocators::DmaBufAllocator::new();
+        let mut buffer = gst::Buffer::new();
+        let mut offsets = Vec::with_capacity(planes.len());
+        let mut strides = Vec::with_capacity(planes.len());
+        {
+            let Some(b) = buffer.get_mut() else {
+                return Err(gst::FlowError::Error);
+            };
+            for plane in planes {
+                let fd = plane
+                    .fd
+                    .try_clone_to_owned()
+                    .map_err(|e| fail("Duplicating a DMABuf fd", &e))?;
+                let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
+                    .map_err(|e| fail("Sizing a DMABuf", &e))?;
+                // SAFETY: `fd` is a DMABuf of `size` bytes that we own (a fresh duplicate);
+                // the memory takes it over and closes it.
+                let memory = unsafe { allocator.alloc_dmabuf(fd, size as usize) }
+                    .map_err(|e| fail("Wrapping a DMABuf", &e))?;
+                b.append_memory(memory);
+                offsets.push(plane.offset as usize);
+                strides.push(plane.stride as i32);
+            }
+            gst::ParentBufferMeta::add(b, &gst::Buffer::from_slice(frame.clone()));
+        }
+        Ok((buffer, offsets, strides))
     }
 
     /// Running time of the next frame when not live: frames are stamped back to back.
@@ -661,4 +756,59 @@ fn start_error_message(err: &DisplayError) -> gst::ErrorMessage {
         ("Could not start the Wayland compositor: {}", err),
         ["{:?}", err]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn negotiated(caps: &str) -> Option<Negotiated> {
+        gst::init().unwrap();
+        Negotiated::from_caps(&caps.parse::<gst::Caps>().unwrap())
+    }
+
+    #[test]
+    fn caps_of_every_kind_become_an_output_target() {
+        let n =
+            negotiated("video/x-raw, format=RGBA, width=64, height=48, framerate=30/1").unwrap();
+        assert_eq!((n.width, n.height), (64, 48));
+        assert_eq!(n.target, OutputTarget::System(OutputFormat::Rgba));
+        assert_eq!(
+            n.frame_duration(),
+            Some(gst::ClockTime::from_nseconds(33_333_333))
+        );
+
+        let n = negotiated(
+            "video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=XR24, width=64, height=48, framerate=60/1",
+        )
+        .unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::DmaBuf {
+                format: OutputFormat::Bgrx,
+                modifier: 0
+            }
+        );
+        assert_eq!(n.video_format(), gst_video::VideoFormat::Bgrx);
+
+        let n =
+            negotiated("video/x-raw(memory:DMABuf), format=BGRA, width=8, height=8, framerate=1/1")
+                .unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::DmaBuf {
+                format: OutputFormat::Bgra,
+                modifier: 0
+            }
+        );
+    }
+
+    #[test]
+    fn caps_we_cannot_produce_are_refused() {
+        assert!(
+            negotiated("video/x-raw, format=NV12, width=64, height=48, framerate=30/1").is_none()
+        );
+        assert!(negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=64, height=48, framerate=30/1").is_none());
+        assert!(negotiated("video/x-raw, format=RGBA, width=64, framerate=30/1").is_none());
+    }
 }

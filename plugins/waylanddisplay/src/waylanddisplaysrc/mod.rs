@@ -5,6 +5,7 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod dmabuf_caps;
 mod imp;
 mod input_event;
 mod pacing;

@@ -3,6 +3,7 @@
 
 mod compositor;
 mod data_device;
+mod dmabuf;
 mod output;
 mod pointer_constraints;
 mod presentation;
