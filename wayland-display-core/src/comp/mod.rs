@@ -6,6 +6,7 @@ mod frame;
 mod handlers;
 pub(crate) mod input;
 mod output;
+mod protocols;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -158,7 +159,7 @@ impl State {
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
         };
-        state.offer_dmabuf();
+        state.offer_gpu_buffers();
         Ok((state, fell_back))
     }
 

@@ -26,6 +26,14 @@ use super::frame::{DmabufImage, OutputImage};
 use super::pool::OutputPool;
 use super::{Frame, OutputFormat, OutputTarget, RenderError};
 
+/// What clients need to share GPU buffers with us.
+pub(crate) struct ClientDmabuf {
+    pub(crate) node: PathBuf,
+    /// The node's device number (`st_rdev`), as linux-dmabuf feedback names devices.
+    pub(crate) device: u64,
+    pub(crate) formats: FormatSet,
+}
+
 /// Which EGL device renders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GlDevice {
@@ -115,12 +123,16 @@ impl GlesOutput {
             .collect()
     }
 
-    /// The render node's device number and the formats clients may send DMABufs in;
-    /// `None` without a render node (llvmpipe: clients have nothing to allocate on).
-    pub(crate) fn client_dmabuf(&self) -> Option<(u64, FormatSet)> {
-        let node = self.node.as_ref()?;
-        let dev = rustix::fs::stat(node).ok()?.st_rdev;
-        Some((dev, ImportDma::dmabuf_formats(&self.renderer)))
+    /// The render node and the formats clients may send DMABufs in; `None` without a
+    /// render node (llvmpipe: clients have nothing to allocate on).
+    pub(crate) fn client_dmabuf(&self) -> Option<ClientDmabuf> {
+        let node = self.node.clone()?;
+        let device = rustix::fs::stat(&node).ok()?.st_rdev;
+        Some(ClientDmabuf {
+            node,
+            device,
+            formats: ImportDma::dmabuf_formats(&self.renderer),
+        })
     }
 
     /// Whether a client's DMABuf can be drawn (imported into a texture).

@@ -10,7 +10,6 @@ mod pixman;
 mod pool;
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
-use smithay::backend::allocator::format::FormatSet;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
@@ -19,6 +18,7 @@ pub use frame::{DmabufPlane, Frame, OutputFormat};
 pub use gles::GlDevice;
 
 use cursor::Cursor;
+pub(crate) use gles::ClientDmabuf;
 use gles::GlesOutput;
 use pixman::PixmanOutput;
 
@@ -114,7 +114,7 @@ impl Renderer {
     }
 
     /// See [`GlesOutput::client_dmabuf`].
-    pub(crate) fn client_dmabuf(&self) -> Option<(u64, FormatSet)> {
+    pub(crate) fn client_dmabuf(&self) -> Option<ClientDmabuf> {
         match &self.backend {
             Backend::Pixman(_) => None,
             Backend::Gles(b) => b.client_dmabuf(),

@@ -26,13 +26,18 @@ impl DmabufHandler for State {
 }
 
 impl State {
-    /// Offers `zwp_linux_dmabuf_v1` (v4, with feedback naming the render node) when a GPU
-    /// renders; without one, clients have no device to allocate DMABufs on.
-    pub(crate) fn offer_dmabuf(&mut self) {
-        let Some((device, formats)) = self.renderer.client_dmabuf() else {
+    /// Offers `zwp_linux_dmabuf_v1` (v4, with feedback naming the render node) and the
+    /// legacy `wl_drm` when a GPU renders; without one, clients have no device to allocate
+    /// GPU buffers on.
+    pub(crate) fn offer_gpu_buffers(&mut self) {
+        let Some(client) = self.renderer.client_dmabuf() else {
             return;
         };
-        match DmabufFeedbackBuilder::new(device, formats).build() {
+        let mut fourccs: Vec<u32> = client.formats.iter().map(|f| f.code as u32).collect();
+        fourccs.sort_unstable();
+        fourccs.dedup();
+        self.offer_wl_drm(client.node.display().to_string(), fourccs);
+        match DmabufFeedbackBuilder::new(client.device, client.formats).build() {
             Ok(feedback) => {
                 let global = self
                     .dmabuf_state

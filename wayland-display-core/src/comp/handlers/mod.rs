@@ -12,4 +12,5 @@ mod seat;
 mod shm;
 mod single_pixel_buffer;
 mod viewporter;
+mod wl_drm;
 mod xdg_shell;
