@@ -1,5 +1,6 @@
-//! `gwd-bench [--seconds S] [--runs N]`: what frames cost in this process, and how long a
-//! pipeline takes to its first buffer. Prints a Markdown table; no pass/fail.
+//! `gwd-bench [--seconds S] [--runs N] [--render-node NODE]`: what frames cost in this
+//! process, and how long a pipeline takes to its first buffer. Prints a Markdown table; no
+//! pass/fail.
 //!
 //! CPU is the whole process (compositor thread, element, sink) from
 //! CLOCK_PROCESS_CPUTIME_ID, divided by the buffers that reached the sink. Client CPU is
@@ -50,10 +51,10 @@ struct Pipeline {
     dir: std::path::PathBuf,
 }
 
-fn start(width: u32, height: u32, fps: u32, live: bool) -> Pipeline {
+fn start(node: &str, width: u32, height: u32, fps: u32, live: bool) -> Pipeline {
     let pipeline = gst::parse::launch(&format!(
-        "waylanddisplaysrc is-live={live} ! video/x-raw,format=BGRx,width={width},height={height},\
-         framerate={fps}/1 ! fakesink name=sink sync=false"
+        "waylanddisplaysrc render-node={node} is-live={live} ! video/x-raw,format=BGRx,\
+         width={width},height={height},framerate={fps}/1 ! fakesink name=sink sync=false"
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
@@ -129,13 +130,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn main() {
     let mut seconds = 5.0;
     let mut runs = 20;
+    let mut node = "software".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
             "--runs" => runs = args.next().and_then(|s| s.parse().ok()).unwrap_or(runs),
+            "--render-node" => node = args.next().unwrap_or(node),
             _ => {
-                eprintln!("usage: gwd-bench [--seconds S] [--runs N]");
+                eprintln!("usage: gwd-bench [--seconds S] [--runs N] [--render-node NODE]");
                 std::process::exit(2);
             }
         }
@@ -144,7 +147,7 @@ fn main() {
     let floor = memcpy_floor_ms(1920, 1080);
     let mut rows = Vec::new();
 
-    let p = start(1920, 1080, 60, true);
+    let p = start(&node, 1920, 1080, 60, true);
     rows.push(measure("idle, 1920x1080@60", &p, None, seconds));
     let client = ChildGuard::spawn({
         let mut cmd = std::process::Command::new("weston-simple-damage");
@@ -163,7 +166,7 @@ fn main() {
     drop(client);
     p.pipeline.set_state(gst::State::Null).unwrap();
 
-    let p = start(1920, 1080, 60, false);
+    let p = start(&node, 1920, 1080, 60, false);
     rows.push(measure(
         "idle, 1920x1080, unpaced (is-live=false)",
         &p,
@@ -172,7 +175,7 @@ fn main() {
     ));
     p.pipeline.set_state(gst::State::Null).unwrap();
 
-    println!("memcpy of one 1920x1080 BGRx frame (the floor): {floor:.3} ms\n");
+    println!("render-node={node}; memcpy of one 1920x1080 BGRx frame (the floor): {floor:.3} ms\n");
     println!("| scenario | fps | CPU per frame (ms) | × memcpy | process CPU | client CPU |");
     println!("|---|---|---|---|---|---|");
     for r in &rows {
@@ -192,9 +195,10 @@ fn main() {
     // Start-up: PLAYING to the first buffer at the sink, new pipeline each run.
     let mut startup = Vec::new();
     for _ in 0..runs {
-        let pipeline = gst::parse::launch(
-            "waylanddisplaysrc ! video/x-raw,width=1920,height=1080,framerate=60/1 ! fakesink name=sink",
-        )
+        let pipeline = gst::parse::launch(&format!(
+            "waylanddisplaysrc render-node={node} ! video/x-raw,width=1920,height=1080,framerate=60/1 \
+             ! fakesink name=sink"
+        ))
         .unwrap()
         .downcast::<gst::Pipeline>()
         .unwrap();
