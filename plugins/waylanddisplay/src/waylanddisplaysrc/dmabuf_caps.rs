@@ -114,22 +114,10 @@ pub(crate) fn dmabuf_caps(formats: &[(u32, Vec<u64>)], style: CapsStyle) -> Opti
             gst::Caps::builder("video/x-raw").field("format", gst::List::new(names))
         }
     };
-    Some(
-        builder
-            .field("width", gst::IntRange::new(1, i32::MAX))
-            .field("height", gst::IntRange::new(1, i32::MAX))
-            .field(
-                "framerate",
-                gst::FractionRange::new(
-                    gst::Fraction::new(1, i32::MAX),
-                    gst::Fraction::new(i32::MAX, 1),
-                ),
-            )
-            .features([MEMORY_DMABUF])
-            .build(),
-    )
+    Some(full_ranges(builder).features([MEMORY_DMABUF]).build())
 }
 
+/// Any size and frame rate.
 fn full_ranges(
     builder: gst::caps::Builder<gst::caps::NoFeature>,
 ) -> gst::caps::Builder<gst::caps::NoFeature> {

@@ -55,6 +55,8 @@ struct Running {
     /// Frames pushed so far (buffer offsets).
     pushed: u64,
     pacer: Pacer,
+    /// Wraps DMABuf frames; made once, on the first one.
+    dmabuf_allocator: Option<gst_allocators::DmaBufAllocator>,
 }
 
 #[derive(Default)]
@@ -515,6 +517,7 @@ impl WaylandDisplaySrc {
             negotiated: None,
             pushed: 0,
             pacer: Pacer::default(),
+            dmabuf_allocator: None,
         });
         let obj = self.obj();
         if obj
@@ -601,7 +604,12 @@ impl WaylandDisplaySrc {
             gst::element_imp_error!(self, gst::ResourceError::Failed, ("{}: {}", what, err));
             gst::FlowError::Error
         };
-        let allocator = gst_allocators::DmaBufAllocator::new();
+        let allocator = lock(&self.running)
+            .as_mut()
+            .ok_or(gst::FlowError::Flushing)?
+            .dmabuf_allocator
+            .get_or_insert_with(gst_allocators::DmaBufAllocator::new)
+            .clone();
         let mut buffer = gst::Buffer::new();
         let mut offsets = Vec::with_capacity(planes.len());
         let mut strides = Vec::with_capacity(planes.len());
