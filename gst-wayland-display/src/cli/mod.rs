@@ -1,0 +1,4 @@
+//! Subcommands that run once and print to the terminal.
+
+pub(crate) mod devices;
+pub(crate) mod sweep;

@@ -1,0 +1,51 @@
+//! `gst-wayland-display`: the lobby host (`serve`), its per-lobby worker (`lobby`), one
+//! lobby in the foreground (`run`), and tools (`devices`, `sweep`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "gst-wayland-display", version, about)]
+struct Cli {
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `gst_wayland_display=debug`.
+    #[arg(long, global = true, env = "GWD_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the render devices and what `render-node=auto` picks.
+    Devices(cli::devices::DevicesArgs),
+    /// Remove stale Wayland sockets (never live ones) and print what was done.
+    Sweep(cli::sweep::SweepArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Devices(args) => cli::devices::run(&args),
+        Command::Sweep(args) => cli::sweep::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
