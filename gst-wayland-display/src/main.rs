@@ -2,6 +2,7 @@
 //! lobby in the foreground (`run`), and tools (`devices`, `sweep`).
 
 mod cli;
+mod lobby;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,11 @@ enum Command {
     Devices(cli::devices::DevicesArgs),
     /// Remove stale Wayland sockets (never live ones) and print what was done.
     Sweep(cli::sweep::SweepArgs),
+    /// Run one lobby in the foreground: an app streamed to a file, with a screenshot.
+    Run(cli::run::RunArgs),
+    /// The per-lobby worker the host starts (spec on stdin, reports on stdout).
+    #[command(hide = true)]
+    Lobby(lobby::worker::LobbyArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +37,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices(args) => cli::devices::run(&args),
         Command::Sweep(args) => cli::sweep::run(&args),
+        Command::Run(args) => cli::run::run(&args),
+        Command::Lobby(args) => lobby::worker::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,211 @@
+//! `run`: one lobby in the foreground — an application streamed to a file, with a
+//! screenshot, progress on the terminal.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::lobby::driver::{self, Outcome, Policy, Report};
+use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec};
+use crate::lobby::worker::forward_signals;
+
+#[derive(clap::Args)]
+pub(crate) struct RunArgs {
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    #[arg(long, default_value_t = 720)]
+    height: u32,
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    #[arg(long, default_value = "auto")]
+    render_node: String,
+    /// Encoder element (e.g. `x264enc`) or a gst-launch fragment that encodes; default:
+    /// the first of nvh264enc, vah264enc, qsvh264enc, x264enc present.
+    #[arg(long)]
+    encoder: Option<String>,
+    /// Where the stream goes: `.mp4` or `.mkv` (muxed H.264); none: encoded and dropped.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Seconds to stream; default: until the app exits or Ctrl-C.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write the last frame as PNG here.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Seconds allowed until the compositor listens.
+    #[arg(long, default_value_t = 10.0)]
+    start_timeout: f64,
+    /// The application and its arguments.
+    #[arg(last = true)]
+    app: Vec<String>,
+}
+
+struct Terminal;
+
+impl Report for Terminal {
+    fn report(&mut self, message: FromWorker) {
+        match message {
+            FromWorker::Socket {
+                wayland_display,
+                runtime_dir,
+                render_node,
+            } => println!(
+                "compositor listening: WAYLAND_DISPLAY={wayland_display} XDG_RUNTIME_DIR={} (render-node={render_node})",
+                runtime_dir.display()
+            ),
+            FromWorker::Ready { app_pid, encoder } => match app_pid {
+                Some(pid) => println!("app started (pid {pid}); encoding with {encoder}"),
+                None => println!("streaming without an app; encoding with {encoder}"),
+            },
+            FromWorker::Stats { frames, fps } => println!("{frames} frames, {fps:.1} fps"),
+            FromWorker::Screenshot { error: Some(err) } => eprintln!("screenshot failed: {err}"),
+            FromWorker::Screenshot { error: None } => {}
+            FromWorker::Failed { error } => eprintln!("failed: {error}"),
+            FromWorker::Stopped => println!("stopped"),
+        }
+    }
+}
+
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    gst::init().context("initialising GStreamer")?;
+    gstwaylanddisplaysrc::plugin_register_static().context("registering waylanddisplaysrc")?;
+    let _runtime_dir = PrivateRuntimeDir::ensure()?;
+    let spec = LobbySpec {
+        id: "run".to_owned(),
+        name: "run".to_owned(),
+        width: args.width,
+        height: args.height,
+        fps: args.fps,
+        render_node: args.render_node.clone(),
+        buffer_caps: None,
+        encoder_pipeline: args.encoder.as_deref().map(encoder_fragment),
+        sink_pipeline: sink(args.output.as_deref())?,
+        app: (!args.app.is_empty()).then(|| AppSpec {
+            command: shell_join(&args.app),
+            env: Vec::new(),
+        }),
+        start_timeout_ms: (args.start_timeout * 1000.0) as u64,
+        stop_grace_ms: 3000,
+    };
+    let policy = Policy {
+        app_exit_is_failure: false,
+        duration: args.duration.map(Duration::from_secs_f64),
+        screenshot_at_end: args.screenshot.clone(),
+        finish_with_eos: true,
+    };
+    let (tx, rx) = mpsc::channel();
+    forward_signals(tx.clone())?;
+    match driver::drive(&spec, &policy, (tx, rx), &mut Terminal) {
+        Outcome::Stopped => {
+            if let Some(output) = &args.output {
+                let size = std::fs::metadata(output).map(|m| m.len()).unwrap_or(0);
+                println!("wrote {} ({size} bytes)", output.display());
+            }
+            if let Some(shot) = &args.screenshot {
+                println!("wrote {}", shot.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Failed(_) => Ok(ExitCode::FAILURE),
+    }
+}
+
+/// A bare element name gets the usual plumbing around it (4:2:0 input, parsed output).
+fn encoder_fragment(encoder: &str) -> String {
+    if encoder.contains('!') || encoder.contains(' ') {
+        encoder.to_owned()
+    } else {
+        format!("videoconvert ! video/x-raw,format=I420 ! {encoder} ! h264parse")
+    }
+}
+
+fn sink(output: Option<&Path>) -> anyhow::Result<String> {
+    let Some(path) = output else {
+        return Ok("fakesink sync=false".to_owned());
+    };
+    let muxer = match path.extension().and_then(|e| e.to_str()) {
+        Some("mp4") | Some("m4v") => "mp4mux",
+        Some("mkv") => "matroskamux",
+        _ => bail!("--output {}: use a .mp4 or .mkv file", path.display()),
+    };
+    let location = path.to_str().context("--output must be UTF-8")?;
+    if location.contains('"') {
+        bail!("--output must not contain a double quote");
+    }
+    Ok(format!("{muxer} ! filesink location=\"{location}\""))
+}
+
+/// The app's argv as one `sh -c` command line, each argument quoted.
+fn shell_join(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `XDG_RUNTIME_DIR` for the run: the user's, or a private one made (and removed) here.
+struct PrivateRuntimeDir(Option<PathBuf>);
+
+impl PrivateRuntimeDir {
+    fn ensure() -> anyhow::Result<Self> {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| !d.is_empty()) {
+            return Ok(Self(None));
+        }
+        let dir =
+            std::env::temp_dir().join(format!("gst-wayland-display-run-{}", std::process::id()));
+        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        println!("XDG_RUNTIME_DIR is not set; using {}", dir.display());
+        // SAFETY: set before any thread is started; GStreamer and the compositor read it
+        // later on this same thread or on threads started after.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        Ok(Self(Some(dir)))
+    }
+}
+
+impl Drop for PrivateRuntimeDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_arguments_survive_the_shell() {
+        let argv = ["echo".to_owned(), "it's".to_owned(), "a b".to_owned()];
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(shell_join(&argv))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "it's a b\n");
+    }
+
+    #[test]
+    fn outputs_pick_a_muxer() {
+        assert!(
+            sink(Some(Path::new("/tmp/a.mp4")))
+                .unwrap()
+                .starts_with("mp4mux")
+        );
+        assert!(
+            sink(Some(Path::new("/tmp/a.mkv")))
+                .unwrap()
+                .starts_with("matroskamux")
+        );
+        assert!(sink(Some(Path::new("/tmp/a.avi"))).is_err());
+        assert_eq!(sink(None).unwrap(), "fakesink sync=false");
+        assert_eq!(
+            encoder_fragment("x264enc"),
+            "videoconvert ! video/x-raw,format=I420 ! x264enc ! h264parse"
+        );
+    }
+}

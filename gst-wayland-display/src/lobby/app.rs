@@ -1,0 +1,300 @@
+//! The lobby's application process. It runs in a process group of its own, so that it and
+//! everything it starts can be stopped together; it dies with the worker (parent-death
+//! signal) even when the worker is killed outright.
+
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group};
+
+use super::protocol::AppSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppError {
+    #[error("the runner command is empty")]
+    Empty,
+    #[error("runner command {0:?} not found in PATH")]
+    NotFound(String),
+    #[error("runner command {0} is not an executable file")]
+    NotExecutable(PathBuf),
+    #[error("could not start the runner command {command:?}: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+}
+
+pub(crate) struct AppProcess {
+    child: Child,
+    pgid: Pid,
+    exited: Option<ExitStatus>,
+}
+
+impl AppProcess {
+    /// Starts `spec.command` with `/bin/sh -c`, connected to the lobby's socket. The program
+    /// is looked up first, so a typo is reported as such rather than as a shell exit code.
+    pub(crate) fn spawn(
+        spec: &AppSpec,
+        wayland_display: &str,
+        runtime_dir: &Path,
+    ) -> Result<Self, AppError> {
+        let program = first_word(&spec.command).ok_or(AppError::Empty)?;
+        check_program(&program, spec)?;
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(&spec.command)
+            .env("WAYLAND_DISPLAY", wayland_display)
+            .env("XDG_RUNTIME_DIR", runtime_dir)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            // Our stdout is the channel to the host: the app writes to our stderr instead.
+            .stdout(stderr_handle())
+            .process_group(0);
+        // SAFETY: only an async-signal-safe prctl runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let child = command.spawn().map_err(|source| AppError::Spawn {
+            command: spec.command.clone(),
+            source,
+        })?;
+        let pgid = Pid::from_raw(child.id() as i32).ok_or_else(|| AppError::Spawn {
+            command: spec.command.clone(),
+            source: std::io::Error::other("no process id"),
+        })?;
+        Ok(Self {
+            child,
+            pgid,
+            exited: None,
+        })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, once the app has exited.
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().ok().flatten();
+        }
+        self.exited
+    }
+
+    /// SIGTERM to the whole group, SIGKILL after `grace`, and reaps the leader.
+    pub(crate) fn terminate(&mut self, grace: Duration) {
+        let _ = kill_process_group(self.pgid, Signal::TERM);
+        let deadline = Instant::now() + grace;
+        while self.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Children of the app may outlive its leader: the group goes in any case.
+        let _ = kill_process_group(self.pgid, Signal::KILL);
+        if self.exited.is_none() {
+            self.exited = self.child.wait().ok();
+        }
+        self.reap_orphans();
+    }
+
+    /// Reaps the group's other members. They are our children only when we are a child
+    /// subreaper (the worker is; see [`become_subreaper`]); otherwise this finds none.
+    fn reap_orphans(&self) {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            match rustix::process::waitpgid(self.pgid, rustix::process::WaitOptions::NOHANG) {
+                Ok(Some(_)) => continue,
+                // Some are still dying.
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                // Gone (ECHILD) or given up on.
+                _ => return,
+            }
+        }
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        self.terminate(Duration::ZERO);
+    }
+}
+
+/// Makes orphaned descendants of our apps our children, so that they are reaped here
+/// instead of lingering as zombies under a container's init.
+pub(crate) fn become_subreaper() {
+    if let Err(err) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+        tracing::warn!(%err, "cannot become a child subreaper; orphans of the app go to init");
+    }
+}
+
+fn stderr_handle() -> Stdio {
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
+}
+
+/// The program of a command line, its quotes removed (`'my app' --x` gives `my app`).
+fn first_word(command: &str) -> Option<String> {
+    let command = command.trim_start();
+    let mut chars = command.chars();
+    match chars.next()? {
+        quote @ ('\'' | '"') => Some(chars.take_while(|&c| c != quote).collect()),
+        _ => command.split_whitespace().next().map(str::to_owned),
+    }
+}
+
+fn check_program(program: &str, spec: &AppSpec) -> Result<(), AppError> {
+    // Shell syntax (variables, redirections) cannot be checked without running the shell.
+    if program.contains(['$', '=', '(', '<', '>', '{']) {
+        return Ok(());
+    }
+    let path = if program.contains('/') {
+        PathBuf::from(program)
+    } else {
+        let search = spec
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        match search
+            .split(':')
+            .map(|dir| Path::new(dir).join(program))
+            .find(|candidate| is_executable(candidate))
+        {
+            Some(path) => path,
+            // Shell builtins and keywords are commands too.
+            None if is_shell_word(program) => return Ok(()),
+            None => return Err(AppError::NotFound(program.to_owned())),
+        }
+    };
+    if is_executable(&path) {
+        Ok(())
+    } else {
+        Err(AppError::NotExecutable(path))
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok() && path.is_file()
+}
+
+fn is_shell_word(word: &str) -> bool {
+    matches!(
+        word,
+        "exec"
+            | "while"
+            | "for"
+            | "if"
+            | "until"
+            | "case"
+            | "sleep"
+            | "echo"
+            | "true"
+            | "false"
+            | "cd"
+            | "export"
+            | "."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(command: &str) -> AppSpec {
+        AppSpec {
+            command: command.to_owned(),
+            env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_program_is_the_first_word_unquoted() {
+        assert_eq!(
+            first_word("  weston-terminal --x").as_deref(),
+            Some("weston-terminal")
+        );
+        assert_eq!(first_word("'my app' --x").as_deref(), Some("my app"));
+        assert_eq!(
+            first_word("\"/opt/a b/run\"").as_deref(),
+            Some("/opt/a b/run")
+        );
+        assert_eq!(first_word("   "), None);
+    }
+
+    #[test]
+    fn missing_programs_are_named() {
+        match AppProcess::spawn(
+            &spec("no-such-program-xyz --flag"),
+            "wayland-1",
+            Path::new("/tmp"),
+        ) {
+            Err(AppError::NotFound(name)) => assert_eq!(name, "no-such-program-xyz"),
+            other => panic!("{:?}", other.map(|a| a.pid())),
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(matches!(
+            AppProcess::spawn(
+                &spec(file.path().to_str().unwrap()),
+                "wayland-1",
+                Path::new("/tmp")
+            ),
+            Err(AppError::NotExecutable(_))
+        ));
+        assert!(matches!(
+            AppProcess::spawn(&spec("  "), "w", Path::new("/tmp")),
+            Err(AppError::Empty)
+        ));
+    }
+
+    #[test]
+    fn the_whole_group_is_terminated() {
+        become_subreaper();
+        // The shell starts a grandchild that would outlive a kill of the shell alone.
+        let mut app = AppProcess::spawn(
+            &spec("sleep 60 & sleep 60; wait"),
+            "wayland-1",
+            Path::new("/tmp"),
+        )
+        .unwrap();
+        let pgid = app.pgid;
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(app.exited().is_none());
+        app.terminate(Duration::from_millis(500));
+        assert!(app.exited().is_some());
+        // No process is left in the group, not even a zombie.
+        assert!(kill_process_group(pgid, Signal::CONT).is_err());
+    }
+
+    #[test]
+    fn the_app_sees_the_lobby_socket() {
+        let mut app = AppSpec {
+            command: "test \"$WAYLAND_DISPLAY\" = wayland-9 && test \"$XDG_RUNTIME_DIR\" = /tmp && test \"$EXTRA\" = 1".to_owned(),
+            env: vec![("EXTRA".to_owned(), "1".to_owned())],
+        };
+        let mut process = AppProcess::spawn(&app, "wayland-9", Path::new("/tmp")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(process.exited().unwrap().success());
+        app.env.clear();
+        let mut process = AppProcess::spawn(&app, "wayland-9", Path::new("/tmp")).unwrap();
+        while process.exited().is_none() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!process.exited().unwrap().success());
+    }
+}

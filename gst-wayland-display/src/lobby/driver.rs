@@ -1,0 +1,294 @@
+//! The life of one lobby, shared by the host's worker and `run`: start the pipeline, start
+//! the app once the socket is announced (never before), then react to the bus, the app,
+//! commands and the clock until the lobby ends, stopped or failed.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+use super::pipeline;
+use super::protocol::{FromWorker, LobbySpec, ToWorker};
+use super::session::Session;
+
+/// What wakes the lobby up.
+pub(crate) enum Event {
+    Bus(gst::Message),
+    Command(ToWorker),
+    /// Nobody will send commands any more: the host is gone.
+    CommandsClosed,
+    Signal(i32),
+}
+
+/// Where progress goes: the host's pipe, or the terminal.
+pub(crate) trait Report {
+    fn report(&mut self, message: FromWorker);
+}
+
+/// What ends a lobby besides a stop.
+pub(crate) struct Policy {
+    /// `run`: the app exiting ends the recording. The host: it fails the lobby.
+    pub(crate) app_exit_is_failure: bool,
+    /// `run --duration`.
+    pub(crate) duration: Option<Duration>,
+    /// `run --screenshot`: written just before the end.
+    pub(crate) screenshot_at_end: Option<PathBuf>,
+    /// End with EOS (and wait for it) so that files are finished.
+    pub(crate) finish_with_eos: bool,
+}
+
+/// How a lobby ended.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Outcome {
+    Stopped,
+    Failed(String),
+}
+
+enum Phase {
+    /// Waiting for the `wayland.src` announcement.
+    Starting {
+        deadline: Instant,
+    },
+    Running {
+        since: Instant,
+    },
+    /// EOS sent; waiting for it to come out of the pipeline.
+    Finishing {
+        deadline: Instant,
+    },
+}
+
+const TICK: Duration = Duration::from_millis(100);
+const STATS_EVERY: Duration = Duration::from_secs(5);
+const EOS_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) fn drive(
+    spec: &LobbySpec,
+    policy: &Policy,
+    events: (Sender<Event>, Receiver<Event>),
+    report: &mut dyn Report,
+) -> Outcome {
+    let outcome = run(spec, policy, events, report);
+    report.report(match &outcome {
+        Outcome::Stopped => FromWorker::Stopped,
+        Outcome::Failed(error) => FromWorker::Failed {
+            error: error.clone(),
+        },
+    });
+    outcome
+}
+
+fn run(
+    spec: &LobbySpec,
+    policy: &Policy,
+    (tx, rx): (Sender<Event>, Receiver<Event>),
+    report: &mut dyn Report,
+) -> Outcome {
+    let (encoder, fragment) = match pipeline::pick_encoder(spec.encoder_pipeline.as_deref()) {
+        Ok(choice) => choice,
+        Err(err) => return Outcome::Failed(err),
+    };
+    let description = pipeline::description(spec, &fragment);
+    tracing::debug!(%description, "lobby pipeline");
+    let mut session = match Session::build(spec, &description, tx) {
+        Ok(session) => session,
+        Err(err) => return Outcome::Failed(err),
+    };
+    if let Err(err) = session.play() {
+        // The bus usually holds the reason.
+        let detail = first_error(&rx).unwrap_or(err);
+        return Outcome::Failed(detail);
+    }
+    let start_timeout = Duration::from_millis(spec.start_timeout_ms);
+    let mut phase = Phase::Starting {
+        deadline: Instant::now() + start_timeout,
+    };
+    let mut stats = (Instant::now(), 0u64);
+
+    let outcome = loop {
+        match rx.recv_timeout(TICK) {
+            Ok(Event::Bus(msg)) => match msg.view() {
+                gst::MessageView::Application(app) => {
+                    let Some(s) = app.structure().filter(|s| s.name() == "wayland.src") else {
+                        continue;
+                    };
+                    if !matches!(phase, Phase::Starting { .. }) {
+                        continue;
+                    }
+                    match app_started(spec, &mut session, s, &encoder, report) {
+                        Ok(()) => {
+                            phase = Phase::Running {
+                                since: Instant::now(),
+                            }
+                        }
+                        Err(err) => break Outcome::Failed(err),
+                    }
+                }
+                gst::MessageView::Error(err) => break Outcome::Failed(describe_error(err)),
+                gst::MessageView::Eos(_) => break Outcome::Stopped,
+                gst::MessageView::Warning(w) => {
+                    tracing::warn!(source = ?w.src().map(|s| s.path_string()), "{}", w.error());
+                }
+                _ => {}
+            },
+            Ok(Event::Command(ToWorker::Stop)) => break finish(&session, policy, &mut phase),
+            Ok(Event::Command(ToWorker::Input { events })) => {
+                if let Err(err) = session.input(&events) {
+                    tracing::warn!(%err, "input dropped");
+                }
+            }
+            Ok(Event::Command(ToWorker::Screenshot { path })) => {
+                let error = session.screenshot(&path).err();
+                report.report(FromWorker::Screenshot { error });
+            }
+            Ok(Event::CommandsClosed) => {
+                tracing::info!("the host is gone; stopping the lobby");
+                break Outcome::Stopped;
+            }
+            Ok(Event::Signal(signal)) => {
+                tracing::info!(signal, "signal received; stopping the lobby");
+                break finish(&session, policy, &mut phase);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                break Outcome::Failed("the lobby lost its event sources".to_owned());
+            }
+        }
+
+        // Checks that need no event.
+        match phase {
+            Phase::Starting { deadline } if Instant::now() > deadline => {
+                break Outcome::Failed(format!(
+                    "start-up took longer than {} s (the compositor did not announce its socket)",
+                    start_timeout.as_secs_f64()
+                ));
+            }
+            Phase::Running { since } => {
+                if let Some(status) = session.app_exited() {
+                    if policy.app_exit_is_failure {
+                        break Outcome::Failed(format!(
+                            "the app exited ({})",
+                            describe_exit(status)
+                        ));
+                    }
+                    tracing::info!("the app exited ({}); finishing", describe_exit(status));
+                    if let Some(done) = begin_finish(&session, policy, &mut phase) {
+                        break done;
+                    }
+                } else if policy.duration.is_some_and(|d| since.elapsed() >= d)
+                    && let Some(done) = begin_finish(&session, policy, &mut phase)
+                {
+                    break done;
+                }
+            }
+            Phase::Finishing { deadline } if Instant::now() > deadline => {
+                break Outcome::Failed("the pipeline did not finish its stream in time".to_owned());
+            }
+            _ => {}
+        }
+        if stats.0.elapsed() >= STATS_EVERY {
+            let frames = session.frames();
+            let fps = (frames - stats.1) as f64 / stats.0.elapsed().as_secs_f64();
+            report.report(FromWorker::Stats { frames, fps });
+            stats = (Instant::now(), frames);
+        }
+    };
+    session.stop();
+    outcome
+}
+
+/// Announces the socket, starts the app with it, and says the lobby is ready.
+fn app_started(
+    spec: &LobbySpec,
+    session: &mut Session,
+    announcement: &gst::StructureRef,
+    encoder: &str,
+    report: &mut dyn Report,
+) -> Result<(), String> {
+    let wayland_display = announcement
+        .get::<String>("WAYLAND_DISPLAY")
+        .map_err(|_| "the compositor's announcement has no WAYLAND_DISPLAY".to_owned())?;
+    let runtime_dir = announcement
+        .get::<String>("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .map_err(|_| "the compositor's announcement has no XDG_RUNTIME_DIR".to_owned())?;
+    report.report(FromWorker::Socket {
+        wayland_display: wayland_display.clone(),
+        runtime_dir: runtime_dir.clone(),
+        render_node: spec.render_node.clone(),
+    });
+    let app_pid = match &spec.app {
+        Some(app) => Some(
+            session
+                .start_app(app, &wayland_display, &runtime_dir)
+                .map_err(|err| err.to_string())?,
+        ),
+        None => None,
+    };
+    report.report(FromWorker::Ready {
+        app_pid,
+        encoder: encoder.to_owned(),
+    });
+    Ok(())
+}
+
+/// Ends a running lobby on request: the screenshot, then EOS if files must be finished.
+fn finish(session: &Session, policy: &Policy, phase: &mut Phase) -> Outcome {
+    begin_finish(session, policy, phase).unwrap_or(Outcome::Stopped)
+}
+
+/// Starts the end; `Some` when it is over at once, `None` while EOS travels.
+fn begin_finish(session: &Session, policy: &Policy, phase: &mut Phase) -> Option<Outcome> {
+    if let Some(path) = &policy.screenshot_at_end
+        && let Err(err) = session.screenshot(path)
+    {
+        return Some(Outcome::Failed(format!("screenshot: {err}")));
+    }
+    if policy.finish_with_eos && !matches!(phase, Phase::Starting { .. }) {
+        session.send_eos();
+        *phase = Phase::Finishing {
+            deadline: Instant::now() + EOS_WAIT,
+        };
+        None
+    } else {
+        Some(Outcome::Stopped)
+    }
+}
+
+fn first_error(rx: &Receiver<Event>) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(Event::Bus(msg)) => {
+                if let gst::MessageView::Error(err) = msg.view() {
+                    return Some(describe_error(err));
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn describe_error(err: &gst::message::Error) -> String {
+    let source = err
+        .src()
+        .map(|s| s.name().to_string())
+        .unwrap_or_else(|| "the pipeline".to_owned());
+    match err.debug() {
+        Some(debug) => format!("{source}: {} ({debug})", err.error()),
+        None => format!("{source}: {}", err.error()),
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(127), _) => "exit status 127: the shell could not find a command".to_owned(),
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}

@@ -1,0 +1,167 @@
+//! A running lobby's resources: the pipeline (and with it the compositor and its socket),
+//! the thread that forwards its bus, and the application. Dropping it releases all of
+//! them, in that order of safety: app, pipeline, bus thread.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gst::prelude::*;
+
+use super::app::{AppError, AppProcess};
+use super::driver::Event;
+use super::input;
+use super::protocol::{AppSpec, LobbySpec};
+
+pub(crate) struct Session {
+    pipeline: gst::Pipeline,
+    src: gst::Element,
+    shot: Option<gst_app::AppSink>,
+    frames: Arc<AtomicU64>,
+    bus: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    app: Option<AppProcess>,
+    grace: Duration,
+}
+
+impl Session {
+    /// Builds the pipeline; bus messages go to `events` from now on.
+    pub(crate) fn build(
+        spec: &LobbySpec,
+        description: &str,
+        events: Sender<Event>,
+    ) -> Result<Self, String> {
+        let pipeline = gst::parse::launch(description)
+            .map_err(|err| format!("cannot build the pipeline: {err}"))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "the pipeline description is not a pipeline".to_owned())?;
+        let src = pipeline
+            .by_name("src")
+            .ok_or_else(|| "the pipeline has no waylanddisplaysrc named src".to_owned())?;
+        src.set_property("render-node", spec.render_node.as_str());
+        let shot = pipeline
+            .by_name("shot")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok());
+
+        let frames = Arc::new(AtomicU64::new(0));
+        let counter = frames.clone();
+        if let Some(pad) = src.static_pad("src") {
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| "the pipeline has no bus".to_owned())?;
+        let running = Arc::new(AtomicBool::new(true));
+        let keep = running.clone();
+        let thread = std::thread::Builder::new()
+            .name("lobby-bus".to_owned())
+            .spawn(move || {
+                while keep.load(Ordering::Relaxed) {
+                    if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100))
+                        && events.send(Event::Bus(msg)).is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+            .map_err(|err| format!("cannot start the bus thread: {err}"))?;
+        Ok(Self {
+            pipeline,
+            src,
+            shot,
+            frames,
+            bus: Some((running, thread)),
+            app: None,
+            grace: Duration::from_millis(spec.stop_grace_ms),
+        })
+    }
+
+    pub(crate) fn play(&self) -> Result<(), String> {
+        self.pipeline
+            .set_state(gst::State::Playing)
+            .map(|_| ())
+            .map_err(|_| "the pipeline refused to start".to_owned())
+    }
+
+    pub(crate) fn start_app(
+        &mut self,
+        app: &AppSpec,
+        wayland_display: &str,
+        runtime_dir: &Path,
+    ) -> Result<u32, AppError> {
+        let process = AppProcess::spawn(app, wayland_display, runtime_dir)?;
+        let pid = process.pid();
+        self.app = Some(process);
+        Ok(pid)
+    }
+
+    /// The app's exit status, once it has exited.
+    pub(crate) fn app_exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.app.as_mut().and_then(AppProcess::exited)
+    }
+
+    pub(crate) fn frames(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    /// Delivers input events (already in JSON form) to the compositor.
+    pub(crate) fn input(&self, events: &[serde_json::Value]) -> Result<(), String> {
+        for value in events {
+            let event = input::parse(value)?;
+            self.src
+                .send_event(gst::event::CustomUpstream::new(event.to_structure()));
+        }
+        Ok(())
+    }
+
+    /// Writes the latest frame to `path` as PNG.
+    pub(crate) fn screenshot(&self, path: &Path) -> Result<(), String> {
+        let shot = self.shot.as_ref().ok_or_else(|| {
+            "screenshots need frames in system memory (this lobby uses GPU buffers)".to_owned()
+        })?;
+        let sample = shot
+            .try_pull_sample(gst::ClockTime::from_seconds(2))
+            .or_else(|| shot.property::<Option<gst::Sample>>("last-sample"))
+            .ok_or_else(|| "no frame has been produced yet".to_owned())?;
+        let png_caps = gst::Caps::builder("image/png").build();
+        let png =
+            gst_video::convert_sample(&sample, &png_caps, Some(gst::ClockTime::from_seconds(5)))
+                .map_err(|err| format!("cannot convert the frame to PNG: {err}"))?;
+        let buffer = png
+            .buffer()
+            .ok_or_else(|| "the PNG conversion gave no data".to_owned())?;
+        let map = buffer
+            .map_readable()
+            .map_err(|err| format!("cannot read the PNG: {err}"))?;
+        std::fs::write(path, map.as_slice())
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))
+    }
+
+    /// Ends the stream so muxers can finish their files; the EOS arrives on the bus.
+    pub(crate) fn send_eos(&self) {
+        self.pipeline.send_event(gst::event::Eos::new());
+    }
+
+    /// Stops the app (grace, then SIGKILL), the pipeline and the bus thread. Idempotent.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut app) = self.app.take() {
+            app.terminate(self.grace);
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some((running, thread)) = self.bus.take() {
+            running.store(false, Ordering::Relaxed);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
