@@ -17,7 +17,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 pub use error::SocketError;
-pub use sweep::{KeptBecause, SweepEntry, SweepReport, sweep, sweep_dry_run};
+pub use sweep::{KeptBecause, SweepEntry, SweepReport, probe_listening, sweep, sweep_dry_run};
 
 use lock::{LockAttempt, NameLock};
 

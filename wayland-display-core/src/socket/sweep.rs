@@ -200,7 +200,7 @@ fn remove(path: &Path, report: &mut SweepReport) -> bool {
 
 /// Whether something accepts connections on the Unix socket at `path`. Non-blocking, so a
 /// listener with a full backlog answers "yes" instead of hanging us.
-pub(crate) fn probe_listening(path: &Path) -> io::Result<bool> {
+pub fn probe_listening(path: &Path) -> io::Result<bool> {
     let fd = rustix::net::socket_with(
         AddressFamily::UNIX,
         SocketType::STREAM,

@@ -1,0 +1,231 @@
+//! Every lobby the host knows, its state (`starting → ready → stopping → stopped`, or
+//! `failed` with the cause), and the broadcast of each state change.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::lobby::protocol::ToWorker;
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LobbyState {
+    Starting,
+    Ready,
+    Stopping,
+    Stopped,
+    Failed,
+}
+
+impl LobbyState {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Ready => "ready",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn ended(self) -> bool {
+        matches!(self, Self::Stopped | Self::Failed)
+    }
+
+    pub(crate) const ALL: [LobbyState; 5] = [
+        Self::Starting,
+        Self::Ready,
+        Self::Stopping,
+        Self::Stopped,
+        Self::Failed,
+    ];
+}
+
+/// What the API shows of a lobby.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct LobbyInfo {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) profile_id: Option<String>,
+    /// Wolf's session settings, kept and shown for its clients.
+    pub(crate) multi_user: bool,
+    pub(crate) stop_when_everyone_leaves: bool,
+    pub(crate) pin: Option<Vec<i16>>,
+    pub(crate) runner_render_node: Option<String>,
+    pub(crate) state: LobbyState,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) refresh_rate: u32,
+    pub(crate) wayland_display: Option<String>,
+    pub(crate) runtime_dir: Option<PathBuf>,
+    pub(crate) render_node: String,
+    pub(crate) encoder: Option<String>,
+    pub(crate) worker_pid: Option<u32>,
+    pub(crate) app_pid: Option<u32>,
+    pub(crate) error: Option<String>,
+    pub(crate) frames: u64,
+    pub(crate) fps: f64,
+    /// Seconds since the Unix epoch.
+    pub(crate) created_at: f64,
+    pub(crate) ready_at: Option<f64>,
+    pub(crate) ended_at: Option<f64>,
+}
+
+/// One state change, as the event stream sends it.
+#[derive(Clone, Debug)]
+pub(crate) struct LobbyEvent {
+    pub(crate) lobby: LobbyInfo,
+}
+
+pub(crate) fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+pub(crate) struct Entry {
+    pub(crate) info: LobbyInfo,
+    /// To the worker's stdin; `None` once it is gone.
+    pub(crate) commands: Option<mpsc::UnboundedSender<ToWorker>>,
+    pub(crate) screenshots: VecDeque<oneshot::Sender<Result<(), String>>>,
+    pub(crate) stop_requested: bool,
+    /// What the worker said went wrong, if it said so before it exited.
+    pub(crate) reported_error: Option<String>,
+    pub(crate) reported_stopped: bool,
+    /// Process start times, to recognise our processes (pids are reused).
+    pub(crate) worker_started: Option<u64>,
+    pub(crate) app_started: Option<u64>,
+}
+
+/// Ended lobbies kept for listing; older ones are forgotten.
+const KEEP_ENDED: usize = 256;
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) created: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) stopped: AtomicU64,
+    pub(crate) swept: AtomicU64,
+}
+
+pub(crate) struct Registry {
+    lobbies: Mutex<HashMap<String, Entry>>,
+    ended: Mutex<VecDeque<String>>,
+    events: broadcast::Sender<LobbyEvent>,
+    pub(crate) counters: Counters,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            lobbies: Mutex::new(HashMap::new()),
+            ended: Mutex::new(VecDeque::new()),
+            events,
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        self.lobbies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LobbyEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn insert(&self, entry: Entry) {
+        let lobby = entry.info.clone();
+        self.lock().insert(lobby.id.clone(), entry);
+        self.counters.created.fetch_add(1, Ordering::Relaxed);
+        let _ = self.events.send(LobbyEvent { lobby });
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<LobbyInfo> {
+        self.lock().get(id).map(|e| e.info.clone())
+    }
+
+    pub(crate) fn list(&self) -> Vec<LobbyInfo> {
+        let mut all: Vec<LobbyInfo> = self.lock().values().map(|e| e.info.clone()).collect();
+        all.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+        all
+    }
+
+    /// Changes a lobby under the lock; sends an event if its state changed.
+    pub(crate) fn update<R>(&self, id: &str, change: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let (result, event, ended) = {
+            let mut lobbies = self.lock();
+            let entry = lobbies.get_mut(id)?;
+            let before = entry.info.state;
+            let result = change(entry);
+            let after = entry.info.state;
+            if after != before && after.ended() {
+                entry.info.ended_at = Some(now());
+                entry.commands = None;
+                for waiter in entry.screenshots.drain(..) {
+                    let _ = waiter.send(Err("the lobby ended".to_owned()));
+                }
+            }
+            let event = (after != before).then(|| LobbyEvent {
+                lobby: entry.info.clone(),
+            });
+            (result, event, after != before && after.ended())
+        };
+        if let Some(event) = event {
+            match event.lobby.state {
+                LobbyState::Failed => self.counters.failed.fetch_add(1, Ordering::Relaxed),
+                LobbyState::Stopped => self.counters.stopped.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+            let _ = self.events.send(event);
+        }
+        if ended {
+            self.remember_ended(id);
+        }
+        Some(result)
+    }
+
+    fn remember_ended(&self, id: &str) {
+        let forget: Vec<String> = {
+            let mut ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+            ended.push_back(id.to_owned());
+            let excess = ended.len().saturating_sub(KEEP_ENDED);
+            ended.drain(..excess).collect()
+        };
+        if !forget.is_empty() {
+            let mut lobbies = self.lock();
+            for id in forget {
+                lobbies.remove(&id);
+            }
+        }
+    }
+
+    /// Sends a command to a lobby's worker.
+    pub(crate) fn command(&self, id: &str, command: ToWorker) -> Result<(), String> {
+        let lobbies = self.lock();
+        let entry = lobbies
+            .get(id)
+            .ok_or_else(|| format!("no lobby with id {id:?}"))?;
+        let sender = entry
+            .commands
+            .as_ref()
+            .ok_or_else(|| format!("lobby {id} is {}", entry.info.state.name()))?;
+        sender
+            .send(command)
+            .map_err(|_| format!("lobby {id}'s worker is gone"))
+    }
+
+    pub(crate) fn counts(&self) -> HashMap<LobbyState, usize> {
+        let mut counts = HashMap::new();
+        for entry in self.lock().values() {
+            *counts.entry(entry.info.state).or_insert(0) += 1;
+        }
+        counts
+    }
+}

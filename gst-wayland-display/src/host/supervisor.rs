@@ -1,0 +1,309 @@
+//! One task per lobby worker: spawn it, feed it its spec and commands, read its reports,
+//! reap it, and clean up whatever it left (its app's process group, its socket) before the
+//! lobby's final state is announced.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::sync::mpsc;
+
+use super::Host;
+use super::records::{Record, same_process, start_time};
+use super::registry::{LobbyState, now};
+use crate::lobby::protocol::{FromWorker, LobbySpec, ToWorker};
+
+/// Extra time given to a worker beyond its own limits before it is killed.
+const MARGIN: Duration = Duration::from_secs(5);
+
+pub(crate) fn launch(
+    host: &Arc<Host>,
+    spec: LobbySpec,
+    commands: mpsc::UnboundedReceiver<ToWorker>,
+) {
+    let host = host.clone();
+    tokio::spawn(async move { supervise(host, spec, commands).await });
+}
+
+async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedReceiver<ToWorker>) {
+    let id = spec.id.clone();
+    let log_path = host.config.state_dir.join("logs").join(format!("{id}.log"));
+    let log = match std::fs::File::create(&log_path) {
+        Ok(file) => Stdio::from(file),
+        Err(err) => {
+            tracing::warn!(%err, path = %log_path.display(), "no worker log");
+            Stdio::null()
+        }
+    };
+    let mut command = Command::new(&host.exe);
+    command
+        .arg("lobby")
+        .env("XDG_RUNTIME_DIR", &host.config.runtime_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        // Its own group: a Ctrl-C meant for the host does not hit the workers directly.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            end(
+                &host,
+                &id,
+                LobbyState::Failed,
+                Some(format!(
+                    "cannot start the lobby worker {}: {err}",
+                    host.exe.display()
+                )),
+            );
+            return;
+        }
+    };
+    let pid = child.id();
+    let started = pid.and_then(start_time);
+    host.registry.update(&id, |e| {
+        e.info.worker_pid = pid;
+        e.worker_started = started;
+    });
+    host.save_record(&id);
+
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill().await;
+        end(
+            &host,
+            &id,
+            LobbyState::Failed,
+            Some("the lobby worker has no pipes".to_owned()),
+        );
+        return;
+    };
+    let spec_line = serde_json::to_string(&spec).unwrap_or_default();
+    tokio::spawn(feed(stdin, spec_line, commands));
+    let reader = tokio::spawn(read_reports(host.clone(), id.clone(), stdout));
+    let start_limit = Duration::from_millis(spec.start_timeout_ms) + MARGIN;
+    let watchdog = tokio::spawn(start_watchdog(host.clone(), id.clone(), start_limit));
+
+    let status = child.wait().await;
+    watchdog.abort();
+    // Reports written just before the exit are still in the pipe.
+    let _ = reader.await;
+    finish(&host, &id, status.ok()).await;
+}
+
+/// The spec first, then every command, one JSON line each; dropping stdin (all senders
+/// gone) tells the worker nobody will talk to it again.
+async fn feed(
+    mut stdin: ChildStdin,
+    spec: String,
+    mut commands: mpsc::UnboundedReceiver<ToWorker>,
+) {
+    if stdin
+        .write_all(format!("{spec}\n").as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    while let Some(command) = commands.recv().await {
+        let Ok(line) = serde_json::to_string(&command) else {
+            continue;
+        };
+        if stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn read_reports(host: Arc<Host>, id: String, stdout: ChildStdout) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        match serde_json::from_str::<FromWorker>(&line) {
+            Ok(report) => on_report(&host, &id, report),
+            Err(err) => tracing::warn!(lobby = %id, %err, line, "unreadable report from a worker"),
+        }
+    }
+}
+
+fn on_report(host: &Host, id: &str, report: FromWorker) {
+    let mut save = false;
+    host.registry.update(id, |e| match report {
+        FromWorker::Socket {
+            wayland_display,
+            runtime_dir,
+            render_node,
+        } => {
+            e.info.wayland_display = Some(wayland_display);
+            e.info.runtime_dir = Some(runtime_dir);
+            e.info.render_node = render_node;
+            save = true;
+        }
+        FromWorker::Ready { app_pid, encoder } => {
+            e.info.app_pid = app_pid;
+            e.app_started = app_pid.and_then(start_time);
+            e.info.encoder = Some(encoder);
+            if e.info.state == LobbyState::Starting {
+                e.info.state = LobbyState::Ready;
+                e.info.ready_at = Some(now());
+            }
+            save = true;
+        }
+        FromWorker::Stats { frames, fps } => {
+            e.info.frames = frames;
+            e.info.fps = fps;
+        }
+        FromWorker::Screenshot { error } => {
+            if let Some(waiter) = e.screenshots.pop_front() {
+                let _ = waiter.send(error.map_or(Ok(()), Err));
+            }
+        }
+        FromWorker::Failed { error } => e.reported_error = Some(error),
+        FromWorker::Stopped => e.reported_stopped = true,
+    });
+    if save {
+        host.save_record(id);
+    }
+}
+
+/// Kills a worker that has not become ready in time (it enforces its own start-up limit;
+/// this catches a worker hung before it could).
+async fn start_watchdog(host: Arc<Host>, id: String, limit: Duration) {
+    tokio::time::sleep(limit).await;
+    let hung = host.registry.update(&id, |e| {
+        if e.info.state == LobbyState::Starting && e.reported_error.is_none() {
+            e.reported_error = Some(format!(
+                "start-up timed out: the lobby was not ready after {} s",
+                limit.as_secs()
+            ));
+            Some((e.info.worker_pid, e.worker_started))
+        } else {
+            None
+        }
+    });
+    if let Some(Some((Some(pid), started))) = hung {
+        kill_worker(pid, started);
+    }
+}
+
+/// SIGKILLs a worker if `pid` is still that worker.
+pub(crate) fn kill_worker(pid: u32, started: Option<u64>) {
+    if same_process(pid, started)
+        && let Some(pid) = Pid::from_raw(pid as i32)
+    {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+}
+
+/// SIGKILLs an app's process group if its leader is still that app. Orphans of a group
+/// whose leader is gone cannot be told from other processes and are left alone.
+pub(crate) fn kill_app_group(pid: u32, started: Option<u64>) {
+    if same_process(pid, started)
+        && let Some(pgid) = Pid::from_raw(pid as i32)
+    {
+        let _ = kill_process_group(pgid, Signal::KILL);
+    }
+}
+
+/// After the worker exited for whatever reason: end its app, sweep the socket it may have
+/// left, forget the record, then announce the final state.
+async fn finish(host: &Arc<Host>, id: &str, status: Option<ExitStatus>) {
+    let decided = host.registry.update(id, |e| {
+        let (state, error) = if let Some(error) = e.reported_error.clone() {
+            (LobbyState::Failed, Some(error))
+        } else if e.reported_stopped || e.stop_requested {
+            (LobbyState::Stopped, None)
+        } else {
+            (
+                LobbyState::Failed,
+                Some(format!("the lobby's worker died ({})", describe(status))),
+            )
+        };
+        (state, error, e.info.app_pid, e.app_started)
+    });
+    let Some((state, error, app_pid, app_started)) = decided else {
+        return;
+    };
+    if let Some(pid) = app_pid {
+        kill_app_group(pid, app_started);
+    }
+    host.sweep(&format!("lobby {id} ended")).await;
+    host.records.remove(id);
+    end(host, id, state, error);
+}
+
+fn end(host: &Host, id: &str, state: LobbyState, error: Option<String>) {
+    if let Some(error) = &error {
+        tracing::warn!(lobby = %id, %error, "lobby failed");
+    } else {
+        tracing::info!(lobby = %id, "lobby {}", state.name());
+    }
+    host.registry.update(id, |e| {
+        e.info.error = error;
+        e.info.state = state;
+    });
+    host.records.remove(id);
+}
+
+fn describe(status: Option<ExitStatus>) -> String {
+    match status {
+        None => "its exit status is unknown".to_owned(),
+        Some(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(9)) => "killed by SIGKILL".to_owned(),
+            (None, Some(15)) => "killed by SIGTERM".to_owned(),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => status.to_string(),
+        },
+    }
+}
+
+/// Asks a lobby to stop; kills its worker if it has not exited in time.
+pub(crate) fn stop(host: &Arc<Host>, id: &str) -> Option<LobbyState> {
+    let state = host.registry.update(id, |e| {
+        if !e.info.state.ended() {
+            e.stop_requested = true;
+            e.info.state = LobbyState::Stopping;
+        }
+        e.info.state
+    })?;
+    if state == LobbyState::Stopping {
+        let _ = host.registry.command(id, ToWorker::Stop);
+        let host = host.clone();
+        let id = id.to_owned();
+        let limit = Duration::from_millis(host.config.defaults.stop_grace_ms) + MARGIN;
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            let worker = host.registry.update(&id, |e| {
+                (!e.info.state.ended()).then_some((e.info.worker_pid, e.worker_started))
+            });
+            if let Some(Some((Some(pid), started))) = worker {
+                tracing::warn!(lobby = %id, "worker did not stop in time; killing it");
+                kill_worker(pid, started);
+            }
+        });
+    }
+    Some(state)
+}
+
+/// The record of a lobby as it stands now.
+pub(crate) fn record_of(host: &Host, id: &str) -> Option<Record> {
+    host.registry.update(id, |e| Record {
+        id: e.info.id.clone(),
+        name: e.info.name.clone(),
+        created_at: e.info.created_at,
+        worker_pid: e.info.worker_pid,
+        worker_started: e.worker_started,
+        app_pid: e.info.app_pid,
+        app_started: e.app_started,
+        wayland_display: e.info.wayland_display.clone(),
+        runtime_dir: e.info.runtime_dir.clone(),
+    })
+}
