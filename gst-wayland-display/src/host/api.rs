@@ -268,6 +268,8 @@ async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = host.registry.subscribe();
     let shutdown = host.shutdown_watch();
+    // A comment first: it tells a client the subscription is live (parsers ignore it).
+    let hello = futures_util::stream::once(async { Ok(Event::default().comment("connected")) });
     let stream = futures_util::stream::unfold(
         (receiver, shutdown),
         |(mut receiver, mut shutdown)| async move {
@@ -291,7 +293,8 @@ async fn events(
             Some((Ok(event), (receiver, shutdown)))
         },
     );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(futures_util::StreamExt::chain(hello, stream))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 async fn health(State(host): State<Arc<Host>>) -> ApiResult {

@@ -388,7 +388,8 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
-        println!("gst-wayland-display: serving on http://{addr} (bearer token required)");
+        let bound = listener.local_addr().unwrap_or(addr);
+        println!("gst-wayland-display: serving on http://{bound} (bearer token required)");
         let tcp_router = router.layer(axum::middleware::from_fn_with_state(
             token,
             listen::require_token,
