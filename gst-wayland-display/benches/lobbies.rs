@@ -12,7 +12,14 @@ use std::time::{Duration, Instant};
 use common::TestHost;
 use serde_json::json;
 
-fn request(name: &str, width: u32, height: u32, fps: u32, app: &str, encoder: Option<&str>) -> serde_json::Value {
+fn request(
+    name: &str,
+    width: u32,
+    height: u32,
+    fps: u32,
+    app: &str,
+    encoder: Option<&str>,
+) -> serde_json::Value {
     let mut video = json!({"width": width, "height": height, "refresh_rate": fps, "wayland_render_node": "software"});
     if let Some(encoder) = encoder {
         video["encoder_pipeline"] = json!(encoder);
@@ -28,7 +35,14 @@ fn start_latency(host: &TestHost, runs: usize) -> Vec<f64> {
     let mut times = Vec::new();
     for i in 0..runs {
         let t = Instant::now();
-        let id = host.create(request(&format!("start-{i}"), 1280, 720, 30, "weston-simple-shm", None));
+        let id = host.create(request(
+            &format!("start-{i}"),
+            1280,
+            720,
+            30,
+            "weston-simple-shm",
+            None,
+        ));
         host.wait_state(&id, "ready");
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         host.stop(&id);
@@ -40,7 +54,12 @@ fn start_latency(host: &TestHost, runs: usize) -> Vec<f64> {
 
 /// Adds lobbies one by one until one of them falls below `min_fps`; returns how many ran
 /// at full rate, and the rates seen at each step.
-fn density(host: &TestHost, encoder: Option<&str>, max: usize, settle: Duration) -> (usize, Vec<(usize, f64)>) {
+fn density(
+    host: &TestHost,
+    encoder: Option<&str>,
+    max: usize,
+    settle: Duration,
+) -> (usize, Vec<(usize, f64)>) {
     let app = "weston-simple-damage --width=1280 --height=720";
     let mut ids = Vec::new();
     let mut steps = Vec::new();
@@ -76,7 +95,9 @@ fn main() {
     let host = TestHost::start(&[]);
     let runs = if quick { 3 } else { 20 };
     let latency = start_latency(&host, runs);
-    println!("## Lobby start latency (create -> ready), {runs} runs, 1280x720@30, weston-simple-shm\n");
+    println!(
+        "## Lobby start latency (create -> ready), {runs} runs, 1280x720@30, weston-simple-shm\n"
+    );
     println!("| p50 | p99 | max |\n|---|---|---|");
     println!(
         "| {:.0} ms | {:.0} ms | {:.0} ms |\n",
@@ -85,12 +106,29 @@ fn main() {
         latency.last().unwrap()
     );
 
-    let (max, settle) = if quick { (2, Duration::from_secs(6)) } else { (24, Duration::from_secs(11)) };
+    let (max, settle) = if quick {
+        (2, Duration::from_secs(6))
+    } else {
+        (24, Duration::from_secs(11))
+    };
     println!("## Lobbies held at full rate (1280x720@30, weston-simple-damage animating)\n");
     println!("| encoding | lobbies at >= 29 fps | slowest lobby at each step |\n|---|---|---|");
-    for (label, encoder) in [("x264enc (default)", None), ("none (frames dropped after the compositor)", Some("identity"))] {
+    for (label, encoder) in [
+        ("x264enc (default)", None),
+        (
+            "none (frames dropped after the compositor)",
+            Some("identity"),
+        ),
+    ] {
         let (held, steps) = density(&host, encoder, max, settle);
-        let trace: Vec<String> = steps.iter().map(|(n, fps)| format!("{n}: {fps:.1}")).collect();
-        println!("| {label} | {held}{} | {} |", if held == max { "+" } else { "" }, trace.join(", "));
+        let trace: Vec<String> = steps
+            .iter()
+            .map(|(n, fps)| format!("{n}: {fps:.1}"))
+            .collect();
+        println!(
+            "| {label} | {held}{} | {} |",
+            if held == max { "+" } else { "" },
+            trace.join(", ")
+        );
     }
 }
