@@ -374,16 +374,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         "gst-wayland-display: serving on {}",
         host.config.socket.display()
     );
-    let mut servers = Vec::new();
-    let unix_router = router.clone();
-    let mut stop = host.shutdown_watch();
-    servers.push(tokio::spawn(async move {
-        axum::serve(unix, unix_router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await
-    }));
+    let mut servers = vec![spawn_server(unix, router.clone(), host.shutdown_watch())];
     if let Some((addr, token)) = host.config.tcp.clone() {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -394,14 +385,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             token,
             listen::require_token,
         ));
-        let mut stop = host.shutdown_watch();
-        servers.push(tokio::spawn(async move {
-            axum::serve(listener, tcp_router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await
-        }));
+        servers.push(spawn_server(listener, tcp_router, host.shutdown_watch()));
     }
     let sweeper = {
         let host = host.clone();
@@ -428,6 +412,25 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `router` on `listener` until the host shuts down.
+fn spawn_server<L>(
+    listener: L,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await
+    })
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
