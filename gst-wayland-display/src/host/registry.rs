@@ -117,6 +117,8 @@ pub(crate) struct Counters {
 pub(crate) struct Registry {
     lobbies: Mutex<HashMap<String, Entry>>,
     ended: Mutex<VecDeque<String>>,
+    /// Ended lobbies dropped from the listing whose files the host has yet to delete.
+    forgotten: Mutex<Vec<String>>,
     events: broadcast::Sender<LobbyEvent>,
     pub(crate) counters: Counters,
 }
@@ -127,6 +129,7 @@ impl Registry {
         Self {
             lobbies: Mutex::new(HashMap::new()),
             ended: Mutex::new(VecDeque::new()),
+            forgotten: Mutex::new(Vec::new()),
             events,
             counters: Counters::default(),
         }
@@ -200,10 +203,20 @@ impl Registry {
         };
         if !forget.is_empty() {
             let mut lobbies = self.lock();
-            for id in forget {
-                lobbies.remove(&id);
+            for id in &forget {
+                lobbies.remove(id);
             }
+            drop(lobbies);
+            self.forgotten
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(forget);
         }
+    }
+
+    /// Lobbies no longer listed, whose leftovers (logs) can go.
+    pub(crate) fn take_forgotten(&self) -> Vec<String> {
+        std::mem::take(&mut *self.forgotten.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Sends a command to a lobby's worker.
@@ -227,5 +240,75 @@ impl Registry {
             *counts.entry(entry.info.state).or_insert(0) += 1;
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            info: LobbyInfo {
+                id: id.to_owned(),
+                name: id.to_owned(),
+                profile_id: None,
+                multi_user: true,
+                stop_when_everyone_leaves: true,
+                pin: None,
+                runner_render_node: None,
+                state: LobbyState::Starting,
+                width: 1,
+                height: 1,
+                refresh_rate: 1,
+                wayland_display: None,
+                runtime_dir: None,
+                render_node: "software".into(),
+                encoder: None,
+                worker_pid: None,
+                app_pid: None,
+                error: None,
+                frames: 0,
+                fps: 0.0,
+                created_at: now(),
+                ready_at: None,
+                ended_at: None,
+            },
+            commands: None,
+            screenshots: Default::default(),
+            stop_requested: false,
+            reported_error: None,
+            reported_stopped: false,
+            worker_started: None,
+            app_started: None,
+        }
+    }
+
+    #[test]
+    fn state_changes_are_broadcast_and_ended_lobbies_are_kept_a_while() {
+        let registry = Registry::new();
+        let mut events = registry.subscribe();
+        registry.insert(entry("a"));
+        assert_eq!(events.try_recv().unwrap().lobby.state, LobbyState::Starting);
+        registry.update("a", |e| e.info.state = LobbyState::Ready);
+        assert_eq!(events.try_recv().unwrap().lobby.state, LobbyState::Ready);
+        // No change, no event.
+        registry.update("a", |e| e.info.frames = 10);
+        assert!(events.try_recv().is_err());
+        registry.update("a", |e| e.info.state = LobbyState::Stopped);
+        let ended = events.try_recv().unwrap().lobby;
+        assert!(ended.ended_at.is_some());
+        assert!(registry.command("a", ToWorker::Stop).is_err());
+
+        for i in 0..KEEP_ENDED + 5 {
+            let id = format!("x{i}");
+            registry.insert(entry(&id));
+            registry.update(&id, |e| e.info.state = LobbyState::Failed);
+        }
+        assert_eq!(registry.list().len(), KEEP_ENDED);
+        let forgotten = registry.take_forgotten();
+        assert_eq!(forgotten.len(), 6);
+        assert_eq!(forgotten[0], "a");
+        assert!(registry.take_forgotten().is_empty());
     }
 }

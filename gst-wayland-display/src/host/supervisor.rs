@@ -250,6 +250,15 @@ fn end(host: &Host, id: &str, state: LobbyState, error: Option<String>) {
         e.info.state = state;
     });
     host.records.remove(id);
+    // Logs live as long as their lobby is listed.
+    for old in host.registry.take_forgotten() {
+        let _ = std::fs::remove_file(
+            host.config
+                .state_dir
+                .join("logs")
+                .join(format!("{old}.log")),
+        );
+    }
 }
 
 fn describe(status: Option<ExitStatus>) -> String {
