@@ -10,6 +10,12 @@ cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
+# Benchmarks are not tests: this only checks that the quick run works and prints its tables.
+benchjson=$(mktemp /tmp/gwd-bench-XXXXXX.json)
+target/debug/gwd-bench --quick --json "$benchjson"
+test -s "$benchjson"
+rm -f "$benchjson"
+
 # The distribution route: meson builds (reusing cargo's build), installs and loads the plugin.
 mesondir=$(mktemp -d /tmp/gwd-meson-XXXXXX)
 trap 'rm -rf "$mesondir"' EXIT

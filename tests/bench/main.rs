@@ -1,225 +1,210 @@
-//! `gwd-bench [--seconds S] [--runs N] [--render-node NODE]`: what frames cost in this
-//! process, and how long a pipeline takes to its first buffer. Prints a Markdown table; no
-//! pass/fail.
+//! `gwd-bench`: what frames, sockets and encoding cost on this machine, in one run. Prints
+//! Markdown tables and writes the same figures as JSON; no pass/fail.
 //!
-//! CPU is the whole process (compositor thread, element, sink) from
-//! CLOCK_PROCESS_CPUTIME_ID, divided by the buffers that reached the sink. Client CPU is
-//! read from /proc (10 ms ticks, so only meaningful over seconds).
+//! Every per-frame figure sits beside the memcpy of one frame of the same size measured in
+//! the same run, so ratios carry across machines where milliseconds do not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod encoders;
+mod frames;
+mod probe;
+mod report;
+mod sockets;
 
-use gst::prelude::*;
-use gwd_tests::{ChildGuard, init, wait_for_socket};
+use std::path::PathBuf;
+use std::time::Instant;
 
-fn process_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+use serde_json::{Value, json};
+
+use report::{Table, col};
+
+const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
+[--sizes WxH,...] \
+[--only frames,startup,sockets,encoders] [--json FILE]";
+
+pub struct Options {
+    pub quick: bool,
+    /// Measured time per scenario, after `warmup`.
+    pub seconds: f64,
+    pub warmup: f64,
+    pub render_node: String,
+    pub sizes: Vec<(u32, u32)>,
+    pub encoder_size: (u32, u32),
+    pub startup_runs: usize,
+    pub socket_runs: usize,
+    sections: Vec<String>,
+    json: PathBuf,
 }
 
-/// utime + stime of another process, from /proc.
-fn child_cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
+const ALL_SECTIONS: [&str; 4] = ["frames", "startup", "sockets", "encoders"];
 
-/// Calls `f` for every buffer reaching the element named `sink`.
-fn on_sink_buffer(
-    pipeline: &gst::Pipeline,
-    f: impl Fn() -> gst::PadProbeReturn + Send + Sync + 'static,
-) {
-    pipeline
-        .by_name("sink")
-        .and_then(|sink| sink.static_pad("sink"))
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| f());
-}
-
-struct Pipeline {
-    pipeline: gst::Pipeline,
-    buffers: Arc<AtomicU64>,
-    socket: String,
-    dir: std::path::PathBuf,
-}
-
-fn start(node: &str, width: u32, height: u32, fps: u32, live: bool) -> Pipeline {
-    let pipeline = gst::parse::launch(&format!(
-        "waylanddisplaysrc render-node={node} is-live={live} ! video/x-raw,format=BGRx,\
-         width={width},height={height},framerate={fps}/1 ! fakesink name=sink sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let buffers = Arc::new(AtomicU64::new(0));
-    let counter = buffers.clone();
-    on_sink_buffer(&pipeline, move || {
-        counter.fetch_add(1, Ordering::Relaxed);
-        gst::PadProbeReturn::Ok
-    });
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
-    Pipeline {
-        pipeline,
-        buffers,
-        socket,
-        dir,
+fn parse_args() -> Result<Options, String> {
+    let mut opts = Options {
+        quick: false,
+        seconds: 5.0,
+        warmup: 1.0,
+        render_node: "software".to_owned(),
+        sizes: vec![(1280, 720), (1920, 1080), (3840, 2160)],
+        encoder_size: (1920, 1080),
+        startup_runs: 20,
+        socket_runs: 20,
+        sections: ALL_SECTIONS.iter().map(|s| s.to_string()).collect(),
+        json: std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join("gwd-bench.json")))
+            .unwrap_or_else(|| PathBuf::from("gwd-bench.json")),
+    };
+    let mut seconds = None;
+    let mut sizes = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--quick" => opts.quick = true,
+            "--seconds" => {
+                let v = value()?;
+                seconds = Some(v.parse().map_err(|_| format!("bad --seconds: {v}"))?);
+            }
+            "--render-node" => opts.render_node = value()?,
+            "--sizes" => {
+                let v = value()?;
+                sizes = Some(
+                    v.split(',')
+                        .map(|s| {
+                            s.split_once('x')
+                                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                                .ok_or(format!("bad size {s}: want WxH"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
+            "--json" => opts.json = PathBuf::from(value()?),
+            "--only" => {
+                let v = value()?;
+                opts.sections = v.split(',').map(str::to_owned).collect();
+                if let Some(bad) = opts
+                    .sections
+                    .iter()
+                    .find(|s| !ALL_SECTIONS.contains(&s.as_str()))
+                {
+                    return Err(format!("unknown section {bad}"));
+                }
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
     }
+    if opts.quick {
+        // Checks that every section runs and prints; the figures mean little.
+        opts.seconds = 0.3;
+        opts.warmup = 0.2;
+        opts.sizes = vec![(1280, 720)];
+        opts.encoder_size = (1280, 720);
+        opts.startup_runs = 2;
+        opts.socket_runs = 2;
+    }
+    if let Some(s) = seconds {
+        opts.seconds = s;
+    }
+    if let Some(s) = sizes {
+        opts.sizes = s;
+    }
+    Ok(opts)
 }
 
-struct Row {
-    scenario: String,
-    fps: f64,
-    cpu_per_frame_ms: f64,
-    cpu_percent: f64,
-    client_percent: Option<f64>,
+/// Milliseconds to copy one BGRx frame of `size`: the floor every frame figure is compared
+/// to. The fastest of several rounds, each over fresh-enough memory not to sit in cache.
+pub fn floor_ms((w, h): (u32, u32)) -> f64 {
+    let len = w as usize * h as usize * 4;
+    let src = vec![0x5au8; len];
+    let mut dst = vec![0u8; len];
+    let runs = (400_000_000 / len).clamp(10, 200);
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for _ in 0..runs {
+            dst.copy_from_slice(std::hint::black_box(&src));
+            std::hint::black_box(&mut dst);
+        }
+        best = best.min(t.elapsed().as_secs_f64() * 1000.0 / runs as f64);
+    }
+    best
 }
 
-/// Measures `seconds` of a running pipeline after a one-second warm-up.
-fn measure(name: &str, p: &Pipeline, client: Option<&ChildGuard>, seconds: f64) -> Row {
-    std::thread::sleep(Duration::from_secs(1));
-    let (cpu0, frames0, t0) = (
-        process_cpu(),
-        p.buffers.load(Ordering::Relaxed),
-        Instant::now(),
+fn floors(opts: &Options) -> Table {
+    let mut table = Table::new(
+        "memcpy",
+        "The floor: copying one BGRx frame",
+        vec![col("size", "size", 0), col("ms", "memcpy (ms)", 3)],
     );
-    let client0 = client.map(|c| child_cpu(c.child.id()));
-    std::thread::sleep(Duration::from_secs_f64(seconds));
-    let (cpu, frames, wall) = (
-        process_cpu() - cpu0,
-        p.buffers.load(Ordering::Relaxed) - frames0,
-        t0.elapsed().as_secs_f64(),
-    );
-    let client_percent = client
-        .zip(client0)
-        .map(|(c, c0)| (child_cpu(c.child.id()) - c0).as_secs_f64() / wall * 100.0);
-    Row {
-        scenario: name.to_owned(),
-        fps: frames as f64 / wall,
-        cpu_per_frame_ms: cpu.as_secs_f64() * 1000.0 / frames.max(1) as f64,
-        cpu_percent: cpu.as_secs_f64() / wall * 100.0,
-        client_percent,
+    let mut sizes = opts.sizes.clone();
+    if !sizes.contains(&opts.encoder_size) {
+        sizes.push(opts.encoder_size);
     }
-}
-
-fn memcpy_floor_ms(width: usize, height: usize) -> f64 {
-    let src = vec![0x5au8; width * height * 4];
-    let mut dst = vec![0u8; width * height * 4];
-    let runs = 200;
-    let t = Instant::now();
-    for _ in 0..runs {
-        dst.copy_from_slice(std::hint::black_box(&src));
-        std::hint::black_box(&mut dst);
+    for (w, h) in sizes {
+        table.push(json!({
+            "size": format!("{w}x{h}"),
+            "width": w,
+            "height": h,
+            "ms": floor_ms((w, h)),
+        }));
     }
-    t.elapsed().as_secs_f64() * 1000.0 / runs as f64
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    table
 }
 
 fn main() {
-    let mut seconds = 5.0;
-    let mut runs = 20;
-    let mut node = "software".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
-            "--runs" => runs = args.next().and_then(|s| s.parse().ok()).unwrap_or(runs),
-            "--render-node" => node = args.next().unwrap_or(node),
-            _ => {
-                eprintln!("usage: gwd-bench [--seconds S] [--runs N] [--render-node NODE]");
-                std::process::exit(2);
+    let opts = match parse_args() {
+        Ok(opts) => opts,
+        Err(err) => {
+            if !err.is_empty() {
+                eprintln!("gwd-bench: {err}");
             }
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    gwd_tests::init();
+    let runs = |section: &str| opts.sections.iter().any(|s| s == section);
+
+    println!(
+        "# gwd-bench{}: render-node={}, {} CPUs\n",
+        if opts.quick { " --quick" } else { "" },
+        opts.render_node,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut tables = vec![floors(&opts)];
+    println!("{}", tables[0].markdown());
+    type Section = fn(&Options) -> Table;
+    let sections: [(&str, Section); 4] = [
+        ("frames", frames::run),
+        ("startup", frames::startup),
+        ("sockets", sockets::run),
+        ("encoders", encoders::run),
+    ];
+    for (name, section) in sections {
+        if runs(name) {
+            let table = section(&opts);
+            println!("{}", table.markdown());
+            tables.push(table);
         }
     }
-    init();
-    let floor = memcpy_floor_ms(1920, 1080);
-    let mut rows = Vec::new();
 
-    let p = start(&node, 1920, 1080, 60, true);
-    rows.push(measure("idle, 1920x1080@60", &p, None, seconds));
-    let client = ChildGuard::spawn({
-        let mut cmd = std::process::Command::new("weston-simple-damage");
-        cmd.args(["--width=1920", "--height=1080"])
-            .env("WAYLAND_DISPLAY", &p.socket)
-            .env("XDG_RUNTIME_DIR", &p.dir)
-            .stderr(std::process::Stdio::null());
-        cmd
-    });
-    rows.push(measure(
-        "weston-simple-damage full screen, 1920x1080@60",
-        &p,
-        Some(&client),
-        seconds,
-    ));
-    drop(client);
-    p.pipeline.set_state(gst::State::Null).unwrap();
-
-    let p = start(&node, 1920, 1080, 60, false);
-    rows.push(measure(
-        "idle, 1920x1080, unpaced (is-live=false)",
-        &p,
-        None,
-        seconds,
-    ));
-    p.pipeline.set_state(gst::State::Null).unwrap();
-
-    println!("render-node={node}; memcpy of one 1920x1080 BGRx frame (the floor): {floor:.3} ms\n");
-    println!("| scenario | fps | CPU per frame (ms) | × memcpy | process CPU | client CPU |");
-    println!("|---|---|---|---|---|---|");
-    for r in &rows {
-        println!(
-            "| {} | {:.1} | {:.3} | {:.1} | {:.0}% | {} |",
-            r.scenario,
-            r.fps,
-            r.cpu_per_frame_ms,
-            r.cpu_per_frame_ms / floor,
-            r.cpu_percent,
-            r.client_percent
-                .map(|c| format!("{c:.0}%"))
-                .unwrap_or_else(|| "-".into())
-        );
+    let document: serde_json::Map<String, Value> = tables
+        .iter()
+        .map(|t| (t.name.to_owned(), t.json()))
+        .chain([
+            ("render_node".to_owned(), json!(opts.render_node)),
+            ("quick".to_owned(), json!(opts.quick)),
+        ])
+        .collect();
+    match std::fs::write(
+        &opts.json,
+        serde_json::to_string_pretty(&Value::Object(document)).unwrap(),
+    ) {
+        Ok(()) => println!("JSON: {}", opts.json.display()),
+        Err(err) => {
+            eprintln!("gwd-bench: cannot write {}: {err}", opts.json.display());
+            std::process::exit(1);
+        }
     }
-
-    // Start-up: PLAYING to the first buffer at the sink, new pipeline each run.
-    let mut startup = Vec::new();
-    for _ in 0..runs {
-        let pipeline = gst::parse::launch(&format!(
-            "waylanddisplaysrc render-node={node} ! video/x-raw,width=1920,height=1080,framerate=60/1 \
-             ! fakesink name=sink"
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        on_sink_buffer(&pipeline, move || {
-            let _ = tx.try_send(Instant::now());
-            gst::PadProbeReturn::Remove
-        });
-        let t0 = Instant::now();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let first = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("no first buffer");
-        startup.push((first - t0).as_secs_f64() * 1000.0);
-        pipeline.set_state(gst::State::Null).unwrap();
-    }
-    startup.sort_by(f64::total_cmp);
-    println!(
-        "\n| start to first buffer ({runs} runs) | p50 {:.1} ms | p99 {:.1} ms | max {:.1} ms |",
-        percentile(&startup, 0.5),
-        percentile(&startup, 0.99),
-        startup.last().copied().unwrap_or(0.0)
-    );
 }

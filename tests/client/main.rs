@@ -14,6 +14,7 @@ use wayland_client::backend::WaylandError;
 use wayland_client::globals::{GlobalListContents, registry_queue_init};
 use wayland_client::protocol::{
     wl_buffer::{self, WlBuffer},
+    wl_callback::{self, WlCallback},
     wl_compositor::WlCompositor,
     wl_keyboard::{self, KeyState, WlKeyboard},
     wl_pointer::{self, Axis, ButtonState, WlPointer},
@@ -33,7 +34,13 @@ use wayland_protocols::xdg::shell::client::{
     xdg_wm_base::{self, XdgWmBase},
 };
 
-const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH]";
+const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
+[--animate [--damage band]]";
+
+/// Rows of the inverted band that `--damage band` moves down each frame.
+const BAND_ROWS: i32 = 16;
+/// How far the band moves per frame.
+const BAND_STEP: i32 = 7;
 
 /// Prints one line and flushes at once: tests read stdout through a pipe and
 /// wait for specific lines, so nothing may sit in a buffer.
@@ -99,6 +106,17 @@ impl Pattern {
 struct Args {
     pattern: Pattern,
     size: (i32, i32),
+    /// Redraw the whole surface on every frame callback, stamping a frame counter into
+    /// pixel (0,0) and printing `commit N NANOSECONDS` (CLOCK_MONOTONIC) per frame.
+    animate: bool,
+    /// Animate by moving an inverted band over the pattern, damaging only the rows that
+    /// changed, instead of inverting the whole buffer each frame.
+    band: bool,
+}
+
+/// First row of the band in frame `n` of a `height`-row buffer.
+fn band_top(n: u32, height: i32) -> i32 {
+    ((n as i64 * BAND_STEP as i64) % (height - BAND_ROWS).max(1) as i64) as i32
 }
 
 fn parse_size(s: &str) -> Option<(i32, i32)> {
@@ -111,6 +129,8 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         pattern: Pattern::Quadrants,
         size: (320, 240),
+        animate: false,
+        band: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -123,6 +143,11 @@ fn parse_args() -> Result<Args, String> {
                 let v = it.next().ok_or("--pattern needs a value")?;
                 args.pattern = Pattern::parse(&v).ok_or(format!("bad pattern: {v}"))?;
             }
+            "--animate" => args.animate = true,
+            "--damage" => match it.next().as_deref() {
+                Some("band") => args.band = true,
+                other => return Err(format!("bad --damage: {other:?} (band)")),
+            },
             "--size" => {
                 let v = it.next().ok_or("--size needs a value")?;
                 args.size = parse_size(&v).ok_or(format!("bad size: {v}"))?;
@@ -147,9 +172,110 @@ struct App {
     closed: bool,
     /// Set from inside a callback, which cannot return an error itself.
     error: Option<String>,
+    animation: Option<Animation>,
+}
+
+/// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
+/// consecutive frames differ everywhere while the client only rewrites the counter pixel.
+struct Animation {
+    size: (i32, i32),
+    /// (buffer, its memory, whether the compositor released it)
+    buffers: Vec<(WlBuffer, File, bool)>,
+    frame: u32,
 }
 
 impl App {
+    /// Prepares the animation buffers for `size` and commits the first frame.
+    fn start_animation(&mut self, qh: &QueueHandle<Self>, size: (i32, i32)) -> std::io::Result<()> {
+        if self.animation.as_ref().is_some_and(|a| a.size == size) {
+            return Ok(());
+        }
+        let running = self.animation.is_some();
+        let (w, h) = size;
+        let len = w as usize * h as usize * 4;
+        let mut buffers = Vec::new();
+        for i in 0..4u32 {
+            let invert = if i % 2 == 1 && !self.args.band {
+                0x00ff_ffff
+            } else {
+                0
+            };
+            let mut pixels = Vec::with_capacity(len);
+            for y in 0..h {
+                for x in 0..w {
+                    pixels.extend_from_slice(
+                        &(self.args.pattern.pixel(x, y, w, h) ^ invert).to_le_bytes(),
+                    );
+                }
+            }
+            let fd = memfd_create("wayland-test-client", MemfdFlags::CLOEXEC)?;
+            ftruncate(&fd, len as u64)?;
+            let mut file = File::from(fd);
+            file.write_all(&pixels)?;
+            let pool = self.shm.create_pool(file.as_fd(), len as i32, qh, ());
+            let buffer = pool.create_buffer(0, w, h, w * 4, wl_shm::Format::Argb8888, qh, ());
+            pool.destroy();
+            buffers.push((buffer, file, true));
+        }
+        if let Some(old) = self.animation.replace(Animation {
+            size,
+            buffers,
+            frame: 0,
+        }) {
+            for (buffer, _, _) in old.buffers {
+                buffer.destroy();
+            }
+        }
+        say!("drawn {w} {h}");
+        // A running animation continues from its pending frame callback.
+        if running { Ok(()) } else { self.next_frame(qh) }
+    }
+
+    /// Commits the next frame: a free buffer, its counter pixel rewritten, full damage.
+    fn next_frame(&mut self, qh: &QueueHandle<Self>) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let Some(animation) = &mut self.animation else {
+            return Ok(());
+        };
+        let Some(slot) = animation.buffers.iter_mut().find(|(_, _, free)| *free) else {
+            // All four are still with the compositor: try again on the next callback.
+            self.surface.frame(qh, ());
+            self.surface.commit();
+            return Ok(());
+        };
+        animation.frame += 1;
+        let n = animation.frame;
+        let counter = 0xff00_0000 | (n & 0x00ff_ffff);
+        let (w, h) = animation.size;
+        if self.args.band {
+            // The whole buffer is f(n) (a buffer may be reused several frames later), but
+            // only what differs from f(n - 1) is damaged.
+            slot.1
+                .write_all_at(&band_frame(self.args.pattern, w, h, n), 0)?;
+        } else {
+            slot.1.write_all_at(&counter.to_le_bytes(), 0)?;
+        }
+        slot.2 = false;
+        self.surface.attach(Some(&slot.0), 0, 0);
+        if self.args.band {
+            self.surface.damage_buffer(0, 0, 1, 1);
+            for top in [band_top(n - 1, h), band_top(n, h)] {
+                self.surface.damage_buffer(0, top, w, BAND_ROWS);
+            }
+        } else {
+            self.surface.damage_buffer(0, 0, w, h);
+        }
+        self.surface.frame(qh, ());
+        self.surface.commit();
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        say!(
+            "commit {} {}",
+            animation.frame,
+            t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+        );
+        Ok(())
+    }
+
     fn draw(&mut self, qh: &QueueHandle<Self>, (w, h): (i32, i32)) -> std::io::Result<()> {
         let len = w as usize * h as usize * 4;
         let mut pixels = Vec::with_capacity(len);
@@ -183,6 +309,25 @@ impl App {
     }
 }
 
+/// Frame `n` of `--damage band`: the pattern, rows `band_top(n)..+BAND_ROWS` inverted, and
+/// the frame counter in pixel (0, 0). Tests compute the same picture.
+fn band_frame(pattern: Pattern, w: i32, h: i32, n: u32) -> Vec<u8> {
+    let top = band_top(n, h);
+    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+    for y in 0..h {
+        let invert = if (top..top + BAND_ROWS).contains(&y) {
+            0x00ff_ffff
+        } else {
+            0
+        };
+        for x in 0..w {
+            pixels.extend_from_slice(&(pattern.pixel(x, y, w, h) ^ invert).to_le_bytes());
+        }
+    }
+    pixels[..4].copy_from_slice(&(0xff00_0000 | (n & 0x00ff_ffff)).to_le_bytes());
+    pixels
+}
+
 handle!(XdgSurface, |app, xdg, event, qh| {
     let xdg_surface::Event::Configure { serial } = event else {
         return;
@@ -194,9 +339,14 @@ handle!(XdgSurface, |app, xdg, event, qh| {
         if ph > 0 { ph } else { app.args.size.1 },
     );
     say!("configured {} {}", size.0, size.1);
-    if app.drawn != Some(size)
-        && let Err(e) = app.draw(qh, size)
-    {
+    let result = if app.args.animate {
+        app.start_animation(qh, size)
+    } else if app.drawn != Some(size) {
+        app.draw(qh, size)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = result {
         app.error = Some(format!("drawing {}x{}: {e}", size.0, size.1));
     }
 });
@@ -216,9 +366,26 @@ handle!(XdgWmBase, |_, wm, event, _| {
 });
 
 handle!(WlBuffer, |app, buffer, event, _| {
+    if !matches!(event, wl_buffer::Event::Release) {
+        return;
+    }
+    if let Some(animation) = &mut app.animation
+        && let Some(slot) = animation.buffers.iter_mut().find(|(b, _, _)| b == buffer)
+    {
+        slot.2 = true;
+        return;
+    }
     // The current buffer stays alive so the compositor may re-read it.
-    if matches!(event, wl_buffer::Event::Release) && app.buffer.as_ref() != Some(buffer) {
+    if app.buffer.as_ref() != Some(buffer) {
         buffer.destroy();
+    }
+});
+
+handle!(WlCallback, |app, _, event, qh| {
+    if matches!(event, wl_callback::Event::Done { .. })
+        && let Err(e) = app.next_frame(qh)
+    {
+        app.error = Some(format!("animating: {e}"));
     }
 });
 
@@ -406,6 +573,7 @@ fn run(args: Args) -> Result<(), String> {
         touch: None,
         closed: false,
         error: None,
+        animation: None,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

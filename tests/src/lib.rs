@@ -101,6 +101,14 @@ impl ChildGuard {
         }
     }
 
+    /// Every line printed since the last call, without waiting.
+    pub fn drain_lines(&self) -> Vec<String> {
+        self.lines
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// Like [`wait_line`](Self::wait_line) but fails the test with what was expected.
     pub fn expect_line(&self, timeout: Duration, what: &str) -> String {
         self.wait_line(timeout, |l| l.starts_with(what))
