@@ -19,6 +19,10 @@ enum Client {
     SimpleShm,
     /// Our test client filling the output, every pixel changing every frame.
     FullScreen,
+    /// The same with the element's `passthrough=false`: always composited.
+    FullScreenComposed,
+    /// Our test client filling the output, only a 16-row band changing each frame.
+    FullScreenBand,
 }
 
 impl Client {
@@ -27,7 +31,16 @@ impl Client {
             Self::Idle => "idle",
             Self::SimpleShm => "weston-simple-shm",
             Self::FullScreen => "full-screen animating",
+            Self::FullScreenComposed => "full-screen animating, passthrough=false",
+            Self::FullScreenBand => "full-screen, 16-row band damaged",
         }
+    }
+
+    fn full_screen(self) -> bool {
+        matches!(
+            self,
+            Self::FullScreen | Self::FullScreenComposed | Self::FullScreenBand
+        )
     }
 }
 
@@ -46,20 +59,25 @@ impl Drop for Running {
 
 fn start(opts: &Options, (w, h): (u32, u32), client: Client, paced: bool) -> Running {
     let pipeline = gst::parse::launch(&format!(
-        "waylanddisplaysrc render-node={node} is-live={paced} ! video/x-raw,format=BGRx,\
-         width={w},height={h},framerate=60/1 ! fakesink name=sink sync=false",
-        node = opts.render_node
+        "waylanddisplaysrc render-node={node} is-live={paced} passthrough={passthrough} ! \
+         video/x-raw,format=BGRx,width={w},height={h},framerate=60/1 ! \
+         fakesink name=sink sync=false",
+        node = opts.render_node,
+        passthrough = client != Client::FullScreenComposed,
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
-    let probe = SinkProbe::attach(&pipeline, client == Client::FullScreen);
+    let probe = SinkProbe::attach(&pipeline, client.full_screen());
     pipeline.set_state(gst::State::Playing).unwrap();
     let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
     let client = match client {
         Client::Idle => None,
         Client::SimpleShm => Some(gwd_tests::client("weston-simple-shm", &[], &dir, &socket)),
-        Client::FullScreen => Some(probe::animating_client(&dir, &socket)),
+        Client::FullScreen | Client::FullScreenComposed => {
+            Some(probe::animating_client(&dir, &socket, false))
+        }
+        Client::FullScreenBand => Some(probe::animating_client(&dir, &socket, true)),
     };
     Running {
         pipeline,
@@ -95,7 +113,13 @@ pub fn run(opts: &Options) -> Table {
     ));
     for &size in &opts.sizes {
         let floor = floor_ms(size);
-        for client in [Client::Idle, Client::SimpleShm, Client::FullScreen] {
+        for client in [
+            Client::Idle,
+            Client::SimpleShm,
+            Client::FullScreen,
+            Client::FullScreenComposed,
+            Client::FullScreenBand,
+        ] {
             for paced in [true, false] {
                 let running = start(opts, size, client, paced);
                 let row = measure(opts, &running);

@@ -179,8 +179,8 @@ struct App {
 /// consecutive frames differ everywhere while the client only rewrites the counter pixel.
 struct Animation {
     size: (i32, i32),
-    /// (buffer, its memory, whether the compositor released it)
-    buffers: Vec<(WlBuffer, File, bool)>,
+    /// (buffer, its memory, whether the compositor released it, the frame it holds)
+    buffers: Vec<(WlBuffer, File, bool, Option<u32>)>,
     frame: u32,
 }
 
@@ -215,14 +215,14 @@ impl App {
             let pool = self.shm.create_pool(file.as_fd(), len as i32, qh, ());
             let buffer = pool.create_buffer(0, w, h, w * 4, wl_shm::Format::Argb8888, qh, ());
             pool.destroy();
-            buffers.push((buffer, file, true));
+            buffers.push((buffer, file, true, None));
         }
         if let Some(old) = self.animation.replace(Animation {
             size,
             buffers,
             frame: 0,
         }) {
-            for (buffer, _, _) in old.buffers {
+            for (buffer, ..) in old.buffers {
                 buffer.destroy();
             }
         }
@@ -237,7 +237,7 @@ impl App {
         let Some(animation) = &mut self.animation else {
             return Ok(());
         };
-        let Some(slot) = animation.buffers.iter_mut().find(|(_, _, free)| *free) else {
+        let Some(slot) = animation.buffers.iter_mut().find(|b| b.2) else {
             // All four are still with the compositor: try again on the next callback.
             self.surface.frame(qh, ());
             self.surface.commit();
@@ -248,14 +248,26 @@ impl App {
         let counter = 0xff00_0000 | (n & 0x00ff_ffff);
         let (w, h) = animation.size;
         if self.args.band {
-            // The whole buffer is f(n) (a buffer may be reused several frames later), but
-            // only what differs from f(n - 1) is damaged.
-            slot.1
-                .write_all_at(&band_frame(self.args.pattern, w, h, n), 0)?;
+            // The whole buffer becomes f(n): the rows where it differs from the frame it
+            // held are rewritten. Only what differs from f(n - 1) is damaged, below.
+            let held = slot.3.map(|m| band_top(m, h));
+            let mut rows: Vec<i32> = held
+                .into_iter()
+                .chain([band_top(n, h)])
+                .flat_map(|top| top..top + BAND_ROWS)
+                .chain([0])
+                .collect();
+            rows.sort_unstable();
+            rows.dedup();
+            for y in rows {
+                let row = band_row(self.args.pattern, w, h, n, y);
+                slot.1.write_all_at(&row, y as u64 * w as u64 * 4)?;
+            }
         } else {
             slot.1.write_all_at(&counter.to_le_bytes(), 0)?;
         }
         slot.2 = false;
+        slot.3 = Some(n);
         self.surface.attach(Some(&slot.0), 0, 0);
         if self.args.band {
             self.surface.damage_buffer(0, 0, 1, 1);
@@ -309,23 +321,23 @@ impl App {
     }
 }
 
-/// Frame `n` of `--damage band`: the pattern, rows `band_top(n)..+BAND_ROWS` inverted, and
-/// the frame counter in pixel (0, 0). Tests compute the same picture.
-fn band_frame(pattern: Pattern, w: i32, h: i32, n: u32) -> Vec<u8> {
+/// Row `y` of frame `n` of `--damage band`: the pattern, rows `band_top(n)..+BAND_ROWS` inverted,
+/// and the frame counter in pixel (0, 0). Tests compute the same picture.
+fn band_row(pattern: Pattern, w: i32, h: i32, n: u32, y: i32) -> Vec<u8> {
     let top = band_top(n, h);
-    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
-    for y in 0..h {
-        let invert = if (top..top + BAND_ROWS).contains(&y) {
-            0x00ff_ffff
-        } else {
-            0
-        };
-        for x in 0..w {
-            pixels.extend_from_slice(&(pattern.pixel(x, y, w, h) ^ invert).to_le_bytes());
-        }
+    let invert = if (top..top + BAND_ROWS).contains(&y) {
+        0x00ff_ffff
+    } else {
+        0
+    };
+    let mut row = Vec::with_capacity(w as usize * 4);
+    for x in 0..w {
+        row.extend_from_slice(&(pattern.pixel(x, y, w, h) ^ invert).to_le_bytes());
     }
-    pixels[..4].copy_from_slice(&(0xff00_0000 | (n & 0x00ff_ffff)).to_le_bytes());
-    pixels
+    if y == 0 {
+        row[..4].copy_from_slice(&(0xff00_0000 | (n & 0x00ff_ffff)).to_le_bytes());
+    }
+    row
 }
 
 handle!(XdgSurface, |app, xdg, event, qh| {
@@ -370,7 +382,7 @@ handle!(WlBuffer, |app, buffer, event, _| {
         return;
     }
     if let Some(animation) = &mut app.animation
-        && let Some(slot) = animation.buffers.iter_mut().find(|(b, _, _)| b == buffer)
+        && let Some(slot) = animation.buffers.iter_mut().find(|b| &b.0 == buffer)
     {
         slot.2 = true;
         return;

@@ -5,6 +5,7 @@
 use std::os::unix::net::UnixListener;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -82,6 +83,9 @@ pub struct DisplayConfig {
     pub mode: VideoMode,
     pub format: OutputFormat,
     pub timeouts: Timeouts,
+    /// Always composite, never copy the one client buffer covering the output (the
+    /// pass-through path). For comparisons; the output is the same either way.
+    pub compose_always: bool,
 }
 
 enum Command {
@@ -138,6 +142,7 @@ impl WaylandDisplay {
             fallback,
             config.mode,
             config.format,
+            !config.compose_always,
             config.timeouts,
         )?;
         let render = match started.fell_back {
@@ -201,7 +206,11 @@ impl WaylandDisplay {
         let (reply, answer) = mpsc::sync_channel(1);
         self.thread
             .send(Command::SetMode(mode, target.into(), reply))?;
-        self.thread.wait_reply(&answer)?.map_err(DisplayError::from)
+        let result = self.thread.wait_reply(&answer)?.map_err(DisplayError::from);
+        // The compositor flags the change only after its reply: make sure the next frame
+        // is not the old-sized one again.
+        self.thread.forget_last();
+        result
     }
 
     /// The (DRM fourcc, modifiers) in which frames can be DMABufs; empty when the renderer
@@ -211,6 +220,8 @@ impl WaylandDisplay {
     }
 
     pub fn input(&self, event: InputEvent) -> Result<(), DisplayError> {
+        // The next frame goes through the compositor, after this event (the cursor may move).
+        self.thread.changed.store(true, Ordering::Release);
         self.thread.send(Command::Input(event))
     }
 
@@ -253,6 +264,13 @@ enum ThreadEnd {
 struct CompositorThread {
     commands: channel::Sender<Command>,
     frames: Mutex<Receiver<Result<Frame, RenderError>>>,
+    /// Set whenever the picture may have changed since the last frame (by the compositor
+    /// after each dispatch, by callers sending input, and when the thread ends); while it
+    /// is clear, frames are `last` again without waking the compositor thread.
+    changed: Arc<AtomicBool>,
+    /// The last frame, while nothing changed; taken before a new frame is drawn so the
+    /// image is free for the compositor to draw into.
+    last: Mutex<Option<Frame>>,
     end: Arc<Mutex<ThreadEnd>>,
     /// Disconnects when the thread has finished, whatever the reason.
     exited: Mutex<Receiver<()>>,
@@ -267,6 +285,7 @@ impl CompositorThread {
         fallback: bool,
         mode: VideoMode,
         format: OutputFormat,
+        passthrough: bool,
         timeouts: Timeouts,
     ) -> Result<(Self, Started), DisplayError> {
         let (commands, command_rx) = channel::channel();
@@ -275,6 +294,8 @@ impl CompositorThread {
         let (exit_tx, exited) = mpsc::sync_channel::<()>(0);
         let end = Arc::new(Mutex::new(ThreadEnd::Running));
         let thread_end = end.clone();
+        let changed = Arc::new(AtomicBool::new(true));
+        let thread_changed = changed.clone();
         // The compositor logs where its creator logs (the element routes this to GStreamer).
         let dispatch = tracing::dispatcher::get_default(Clone::clone);
 
@@ -289,6 +310,8 @@ impl CompositorThread {
                         fallback,
                         mode,
                         format,
+                        passthrough,
+                        changed: thread_changed.clone(),
                         commands: command_rx,
                         frames: frame_tx,
                     };
@@ -311,6 +334,8 @@ impl CompositorThread {
                     if let Ok(mut end) = thread_end.lock() {
                         *end = finished;
                     }
+                    // Callers must ask, and learn that it ended.
+                    thread_changed.store(true, Ordering::Release);
                 });
             })
             .map_err(DisplayError::Spawn)?;
@@ -318,6 +343,8 @@ impl CompositorThread {
         let mut thread = Self {
             commands,
             frames: Mutex::new(frames),
+            changed,
+            last: Mutex::new(None),
             end,
             exited: Mutex::new(exited),
             handle: Some(handle),
@@ -346,16 +373,34 @@ impl CompositorThread {
         }
     }
 
+    fn forget_last(&self) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = None;
+        }
+    }
+
     fn frame(&self) -> Result<Frame, DisplayError> {
-        let frames = self
-            .frames
-            .lock()
-            .map_err(|_| DisplayError::Stopped("a frame request panicked earlier".to_owned()))?;
+        let poisoned = || DisplayError::Stopped("a frame request panicked earlier".to_owned());
+        let mut last = self.last.lock().map_err(|_| poisoned())?;
+        // Acquire/Release: a change flagged before this load is seen here.
+        if !self.changed.load(Ordering::Acquire)
+            && let Some(frame) = last.as_ref()
+        {
+            let mut again = frame.clone();
+            again.repeated = true;
+            return Ok(again);
+        }
+        *last = None;
+        let frames = self.frames.lock().map_err(|_| poisoned())?;
         // A reply that arrived after an earlier call gave up is stale.
         while frames.try_recv().is_ok() {}
         self.send(Command::Frame)?;
         match frames.recv_timeout(self.timeouts.frame) {
-            Ok(result) => result.map_err(DisplayError::from),
+            Ok(Ok(frame)) => {
+                *last = Some(frame.clone());
+                Ok(frame)
+            }
+            Ok(Err(err)) => Err(err.into()),
             Err(RecvTimeoutError::Timeout) => Err(DisplayError::FrameTimeout(self.timeouts.frame)),
             Err(RecvTimeoutError::Disconnected) => Err(self.ended_error()),
         }
@@ -436,6 +481,10 @@ struct Setup {
     fallback: bool,
     mode: VideoMode,
     format: OutputFormat,
+    /// See [`DisplayConfig::compose_always`] (negated).
+    passthrough: bool,
+    /// See [`CompositorThread::changed`].
+    changed: Arc<AtomicBool>,
     commands: channel::Channel<Command>,
     frames: SyncSender<Result<Frame, RenderError>>,
 }
@@ -464,6 +513,7 @@ fn run(setup: Setup, ready: &SyncSender<Ready>) -> Result<(), DisplayError> {
         &display.handle(),
         setup.mode,
         setup.format,
+        setup.passthrough,
         &setup.backend,
         setup.fallback,
     )?;
@@ -499,6 +549,7 @@ fn run(setup: Setup, ready: &SyncSender<Ready>) -> Result<(), DisplayError> {
         )
         .map_err(|e| setup_err("display fd", &e.error))?;
     let frames = setup.frames;
+    let changed = setup.changed;
     handle
         .insert_source(
             setup.commands,
@@ -522,8 +573,13 @@ fn run(setup: Setup, ready: &SyncSender<Ready>) -> Result<(), DisplayError> {
             .dispatch_clients(&mut data.state)
             .map_err(|e| setup_err("dispatching clients", &e))?;
         if std::mem::take(&mut data.frame_requested) {
+            // Cleared before drawing: whatever changes after this frame sets it again below.
+            changed.store(false, Ordering::Release);
             // The requester may have given up and gone; nothing to do then.
             let _ = frames.try_send(data.state.produce_frame());
+        }
+        if data.state.dirty {
+            changed.store(true, Ordering::Release);
         }
         if let Err(err) = display.flush_clients() {
             tracing::debug!(%err, "flushing clients");

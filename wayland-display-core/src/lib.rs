@@ -16,5 +16,6 @@ pub use display::{DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
 pub use error::DisplayError;
 pub use input::InputEvent;
 pub use render::{
-    DmabufPlane, Frame, GlDevice, OutputFormat, OutputTarget, RenderBackend, RenderError,
+    DmabufPlane, Frame, FrameSource, GlDevice, OutputFormat, OutputTarget, RenderBackend,
+    RenderError, builtin_cursor,
 };

@@ -89,17 +89,18 @@ impl State {
         dh: &DisplayHandle,
         mode: VideoMode,
         format: OutputFormat,
+        passthrough: bool,
         backend: &RenderBackend,
         fallback: bool,
     ) -> Result<(Self, Option<RenderError>), DisplayError> {
         // The renderer comes first: if it fails, no global has been announced yet.
         let output = new_output(mode);
-        let (renderer, fell_back) = match Renderer::new(backend, &output, format) {
+        let (renderer, fell_back) = match Renderer::new(backend, &output, format, passthrough) {
             Ok(renderer) => (renderer, None),
             Err(err) if fallback && *backend != RenderBackend::Pixman => {
                 tracing::warn!(%err, "GLES renderer failed, rendering in software");
                 (
-                    Renderer::new(&RenderBackend::Pixman, &output, format)?,
+                    Renderer::new(&RenderBackend::Pixman, &output, format, passthrough)?,
                     Some(err),
                 )
             }

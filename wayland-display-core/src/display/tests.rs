@@ -126,6 +126,16 @@ fn mode_change_resizes_frames() {
         (frame.width, frame.height, frame.format),
         (80, 40, OutputFormat::Rgba)
     );
+    // The first frame after every change has the new size, never the previous one again.
+    for i in 0..50u32 {
+        let (w, h) = (16 + i % 2 * 8, 16);
+        display
+            .set_mode(VideoMode::from_fps(w, h, 30, 1), OutputFormat::Bgrx)
+            .unwrap();
+        let frame = display.frame().unwrap();
+        assert_eq!((frame.width, frame.height), (w, h), "change {i}");
+        assert_eq!(display.frame().unwrap().width, w);
+    }
 }
 
 #[test]

@@ -13,8 +13,9 @@ use smithay::backend::renderer::element::surface::{
 };
 use smithay::backend::renderer::{ImportAll, ImportMem, Renderer};
 use smithay::input::pointer::{CursorImageAttributes, CursorImageStatus};
+use smithay::reexports::wayland_server::Resource;
 use smithay::render_elements;
-use smithay::utils::{Logical, Point, Transform};
+use smithay::utils::{Logical, Physical, Point, Transform};
 use smithay::wayland::compositor::with_states;
 
 render_elements! {
@@ -32,6 +33,23 @@ pub struct CursorState<'a> {
 
 pub(crate) struct Cursor {
     arrow: MemoryRenderBuffer,
+    /// The same arrow for the pass-through path, which blends it on the CPU.
+    arrow_pixels: Vec<u8>,
+}
+
+/// The cursor as the pass-through path sees it.
+pub(crate) enum Overlay<'a> {
+    None,
+    /// Premultiplied ARGB8888 pixels, `width` x `height`, tightly packed, whose top-left
+    /// corner goes at `at` on the output.
+    Image {
+        pixels: &'a [u8],
+        width: usize,
+        height: usize,
+        at: Point<i32, Physical>,
+    },
+    /// A client's cursor surface: only the renderer draws those.
+    NeedsRenderer,
 }
 
 const ARROW_W: usize = 12;
@@ -49,6 +67,26 @@ impl Cursor {
                 Transform::Normal,
                 None,
             ),
+            arrow_pixels: pixels,
+        }
+    }
+
+    /// What the pass-through path has to draw over the client's buffer. Placed exactly as
+    /// the renderer places the arrow, so both paths give the same pixels.
+    pub(crate) fn overlay(&self, state: &CursorState<'_>) -> Overlay<'_> {
+        if !state.visible {
+            return Overlay::None;
+        }
+        match state.status {
+            CursorImageStatus::Hidden => Overlay::None,
+            CursorImageStatus::Named(_) => Overlay::Image {
+                pixels: &self.arrow_pixels,
+                width: ARROW_W,
+                height: ARROW_H,
+                at: state.location.to_physical(1.0).to_i32_round(),
+            },
+            CursorImageStatus::Surface(surface) if !surface.is_alive() => Overlay::None,
+            CursorImageStatus::Surface(_) => Overlay::NeedsRenderer,
         }
     }
 
@@ -104,6 +142,12 @@ impl Cursor {
     }
 }
 
+/// The arrow drawn for named cursors, as (width, height, pixels): premultiplied ARGB8888
+/// (bytes B, G, R, A), rows tightly packed, the hotspot at the top-left pixel.
+pub fn builtin_cursor() -> (usize, usize, Vec<u8>) {
+    (ARROW_W, ARROW_H, arrow_pixels())
+}
+
 /// A classic left-pointing arrow: black outline, white fill, ARGB8888 in memory order.
 fn arrow_pixels() -> Vec<u8> {
     const SHAPE: [&str; ARROW_H] = [
@@ -141,5 +185,3 @@ fn arrow_pixels() -> Vec<u8> {
     }
     pixels
 }
-
-use smithay::reexports::wayland_server::Resource;

@@ -83,6 +83,15 @@ impl OutputImage {
         // lives, and `&self` rules out the `&mut` through which rendering writes.
         unsafe { std::slice::from_raw_parts(self.image.data() as *const u8, self.len) }
     }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; `&mut self` proves nothing else reads or writes them.
+        unsafe { std::slice::from_raw_parts_mut(self.image.data() as *mut u8, self.len) }
+    }
+
+    pub(crate) fn stride(&self) -> usize {
+        self.image.stride()
+    }
 }
 
 /// One GPU output buffer, exported as a DMABuf. Like [`OutputImage`], the GPU writes it
@@ -107,6 +116,16 @@ pub struct DmabufPlane<'a> {
     pub stride: u32,
 }
 
+/// How a frame's pixels were made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameSource {
+    /// Composited by the renderer from the windows and the cursor.
+    Composed,
+    /// Copied from the one client buffer that covers the whole output (the pass-through
+    /// path), with the cursor blended on top.
+    ClientBuffer,
+}
+
 /// A rendered output frame. Cloning is cheap; the pixels stay valid and unchanged while
 /// any clone lives, and the compositor draws into other buffers meanwhile.
 #[derive(Clone, Debug)]
@@ -120,6 +139,7 @@ pub struct Frame {
     pub seq: u64,
     /// True when this is the previous frame handed out again because nothing changed.
     pub repeated: bool,
+    pub source: FrameSource,
 }
 
 impl Frame {

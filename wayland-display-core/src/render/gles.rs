@@ -183,6 +183,15 @@ impl GlesOutput {
         Ok(())
     }
 
+    /// The system-memory images, for the pass-through path; `None` for DMABuf output,
+    /// which only the GPU writes.
+    pub(crate) fn system_pool_mut(&mut self) -> Option<&mut OutputPool<OutputImage>> {
+        match &mut self.target {
+            Target::System { pool, .. } => Some(pool),
+            Target::DmaBuf { .. } => None,
+        }
+    }
+
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
         match &self.target {
             Target::System { pool, .. } => pool.last_frame(),

@@ -6,6 +6,7 @@ mod compose;
 mod cursor;
 mod frame;
 mod gles;
+mod passthrough;
 mod pixman;
 mod pool;
 
@@ -13,8 +14,8 @@ use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
-pub use cursor::CursorState;
-pub use frame::{DmabufPlane, Frame, OutputFormat};
+pub use cursor::{CursorState, builtin_cursor};
+pub use frame::{DmabufPlane, Frame, FrameSource, OutputFormat};
 pub use gles::GlDevice;
 
 use cursor::Cursor;
@@ -76,6 +77,8 @@ enum Backend {
 pub(crate) struct Renderer {
     backend: Backend,
     cursor: Cursor,
+    /// Whether a frame may be a copy of the one client buffer covering the output.
+    passthrough: bool,
 }
 
 impl Renderer {
@@ -83,6 +86,7 @@ impl Renderer {
         backend: &RenderBackend,
         output: &Output,
         format: OutputFormat,
+        passthrough: bool,
     ) -> Result<Self, RenderError> {
         let backend = match backend {
             RenderBackend::Pixman => Backend::Pixman(PixmanOutput::new(output, format)?),
@@ -91,6 +95,7 @@ impl Renderer {
         Ok(Self {
             backend,
             cursor: Cursor::new(),
+            passthrough,
         })
     }
 
@@ -144,13 +149,28 @@ impl Renderer {
         }
     }
 
-    /// Draws the current state, redrawing only what changed.
+    /// Draws the current state, redrawing only what changed; or, when one client buffer is
+    /// the whole picture, copies what changed in it.
     pub(crate) fn render(
         &mut self,
         space: &Space<Window>,
         output: &Output,
         cursor: &CursorState<'_>,
     ) -> Result<Frame, RenderError> {
+        if self.passthrough
+            && let Some(surface) = passthrough::single_surface(space, output)
+        {
+            let pool = match &mut self.backend {
+                Backend::Pixman(b) => Some(b.pool_mut()),
+                Backend::Gles(b) => b.system_pool_mut(),
+            };
+            if let Some(pool) = pool
+                && let Some(frame) =
+                    passthrough::copy_frame(pool, &surface, &self.cursor.overlay(cursor))?
+            {
+                return Ok(frame);
+            }
+        }
         match &mut self.backend {
             Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor),
             Backend::Gles(b) => b.render(space, output, &self.cursor, cursor),

@@ -35,6 +35,10 @@ impl PixmanOutput {
         self.damage = OutputDamageTracker::from_output(output);
     }
 
+    pub(crate) fn pool_mut(&mut self) -> &mut OutputPool<OutputImage> {
+        &mut self.pool
+    }
+
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
         self.pool.last_frame()
     }

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::RenderError;
-use super::frame::{DmabufImage, Frame, FrameMemory, OutputFormat, OutputImage};
+use super::frame::{DmabufImage, Frame, FrameMemory, FrameSource, OutputFormat, OutputImage};
+use super::passthrough::CopyTag;
 
 /// What a pool holds.
 pub(crate) trait PoolImage: Sized {
@@ -37,10 +38,22 @@ impl PoolImage for DmabufImage {
 /// Free images kept for reuse; more than this are released once downstream returns them.
 const IDLE_KEEP: usize = 3;
 
+/// What an image holds, which decides how much of it the next frame must redraw.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Content {
+    /// Nothing known (new image): everything is drawn.
+    Fresh,
+    /// A frame the renderer drew; its damage tracker knows what changed since.
+    Composed,
+    /// A client buffer copied by the pass-through path.
+    Copied(CopyTag),
+}
+
 struct Slot<I> {
     image: Arc<I>,
     /// Number of the frame whose content the image holds.
     rendered: u64,
+    content: Content,
 }
 
 impl<I> Slot<I> {
@@ -78,8 +91,9 @@ impl<I: PoolImage> OutputPool<I> {
         self.format
     }
 
-    /// A free image and its age in frames (0: contents unknown, draw everything); a new
-    /// one from `alloc` when all are in use downstream.
+    /// A free image and its age in frames for the renderer's damage tracker (0: draw
+    /// everything); a new one from `alloc` when all are in use downstream. Frames copied
+    /// by the pass-through path count in the age, which only widens the damage.
     pub(crate) fn acquire(
         &mut self,
         alloc: impl FnOnce() -> Result<I, RenderError>,
@@ -90,12 +104,17 @@ impl<I: PoolImage> OutputPool<I> {
             .filter(|&i| self.slots[i].is_free())
             .max_by_key(|&i| self.slots[i].rendered);
         if let Some(i) = best {
-            let age = (self.rendered + 1 - self.slots[i].rendered) as usize;
+            let slot = &self.slots[i];
+            let age = match slot.content {
+                Content::Composed => (self.rendered + 1 - slot.rendered) as usize,
+                Content::Fresh | Content::Copied(_) => 0,
+            };
             return Ok((i, age));
         }
         self.slots.push(Slot {
             image: Arc::new(alloc()?),
             rendered: 0,
+            content: Content::Fresh,
         });
         Ok((self.slots.len() - 1, 0))
     }
@@ -127,14 +146,30 @@ impl<I: PoolImage> OutputPool<I> {
             .ok_or_else(|| RenderError::Draw("output image is in use downstream".to_owned()))
     }
 
-    /// Records that `slot` now holds the newest frame and hands that frame out.
+    /// What `slot` holds.
+    pub(crate) fn content(&self, slot: usize) -> &Content {
+        self.slots.get(slot).map_or(&Content::Fresh, |s| &s.content)
+    }
+
+    /// Records that `slot` now holds the newest frame, drawn by the renderer, and hands
+    /// that frame out.
     pub(crate) fn rendered(&mut self, slot: usize) -> Result<Frame, RenderError> {
+        self.filled(slot, Content::Composed)
+    }
+
+    /// Like [`rendered`](Self::rendered), for a frame the pass-through path copied.
+    pub(crate) fn copied(&mut self, slot: usize, tag: CopyTag) -> Result<Frame, RenderError> {
+        self.filled(slot, Content::Copied(tag))
+    }
+
+    fn filled(&mut self, slot: usize, content: Content) -> Result<Frame, RenderError> {
         let s = self
             .slots
             .get_mut(slot)
             .ok_or_else(|| RenderError::Draw("output image vanished".to_owned()))?;
         self.rendered += 1;
         s.rendered = self.rendered;
+        s.content = content;
         Ok(self.frame(slot, false))
     }
 
@@ -160,6 +195,10 @@ impl<I: PoolImage> OutputPool<I> {
             stride: s.image.stride(),
             seq: s.rendered,
             repeated,
+            source: match s.content {
+                Content::Copied(_) => FrameSource::ClientBuffer,
+                Content::Fresh | Content::Composed => FrameSource::Composed,
+            },
         }
     }
 }
@@ -215,6 +254,26 @@ mod tests {
         assert!(again.repeated);
         assert!(frame.same_memory(&again));
         assert_eq!(frame.seq, again.seq);
+    }
+
+    #[test]
+    fn copied_images_are_redrawn_whole_and_marked() {
+        use crate::render::frame::FrameSource;
+        let mut pool = Pool::new(OutputFormat::Bgrx, 2, 2);
+        let (a, _) = pool.acquire_system().unwrap();
+        let frame = pool.rendered(a).unwrap();
+        assert_eq!(frame.source, FrameSource::Composed);
+        drop(frame);
+        let (b, age) = pool.acquire_system().unwrap();
+        assert_eq!((b, age), (a, 1));
+        let frame = pool.copied(b, CopyTag::for_tests()).unwrap();
+        assert_eq!(frame.source, FrameSource::ClientBuffer);
+        assert!(matches!(pool.content(b), Content::Copied(_)));
+        assert_eq!(pool.last_frame().unwrap().source, FrameSource::ClientBuffer);
+        drop(frame);
+        // The renderer's damage tracker never saw the copied frame: it must draw it all.
+        let (c, age) = pool.acquire_system().unwrap();
+        assert_eq!((c, age), (b, 0));
     }
 
     #[test]

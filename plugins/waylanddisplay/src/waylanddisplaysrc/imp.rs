@@ -34,6 +34,7 @@ struct Settings {
     mouse: Option<String>,
     keyboard: Option<String>,
     is_live: bool,
+    passthrough: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +45,7 @@ impl Default for Settings {
             mouse: None,
             keyboard: None,
             is_live: true,
+            passthrough: true,
         }
     }
 }
@@ -186,6 +188,15 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(true)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("passthrough")
+                    .nick("Pass-through")
+                    .blurb(
+                        "When one client buffer covers the whole output, copy what changed in it \
+                         instead of compositing (same pixels, less CPU); false always composites",
+                    )
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -201,6 +212,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "socket-name" => settings.socket_name = string().filter(|s| !s.is_empty()),
             "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
+            "passthrough" => settings.passthrough = value.get().unwrap_or(true),
             "is-live" => {
                 settings.is_live = value.get().unwrap_or(true);
                 let is_live = settings.is_live;
@@ -225,6 +237,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "mouse" => settings.mouse.to_value(),
             "keyboard" => settings.keyboard.to_value(),
             "is-live" => settings.is_live.to_value(),
+            "passthrough" => settings.passthrough.to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -474,6 +487,7 @@ impl WaylandDisplaySrc {
             render_target,
             mode: VideoMode::default(),
             format: OutputFormat::default(),
+            compose_always: !settings.passthrough,
             ..DisplayConfig::default()
         };
         let display =

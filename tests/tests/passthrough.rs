@@ -1,0 +1,212 @@
+//! The pass-through path (a frame copied from the one client buffer covering the output)
+//! gives exactly the picture composition gives: every frame of a client that damages only
+//! a moving band of its buffer, under a moving cursor, is checked pixel by pixel against
+//! the picture computed here, with the path on and off, on Pixman and on GLES (llvmpipe).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use waylanddisplaycore::socket::SocketSpec;
+use waylanddisplaycore::{
+    DisplayConfig, Frame, FrameSource, InputEvent, RenderTarget, VideoMode, WaylandDisplay,
+    builtin_cursor,
+};
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
+const WAIT: Duration = Duration::from_secs(15);
+const W: i32 = 320;
+const H: i32 = 240;
+/// `wayland-test-client --damage band`: rows `n * BAND_STEP % (H - BAND_ROWS)` onwards,
+/// `BAND_ROWS` of them, are the pattern inverted in frame `n`.
+const BAND_ROWS: i32 = 16;
+const BAND_STEP: i32 = 7;
+
+/// The test client's quadrants pattern, as (B, G, R).
+fn pattern(x: i32, y: i32) -> [u8; 3] {
+    match (x < W / 2, y < H / 2) {
+        (true, true) => [0, 0, 255],
+        (false, true) => [0, 255, 0],
+        (true, false) => [255, 0, 0],
+        (false, false) => [255, 255, 255],
+    }
+}
+
+/// What frame `n` of the client must look like with the pointer at `pointer`.
+fn expected(n: u32, pointer: (i32, i32), arrow: &(usize, usize, Vec<u8>)) -> Vec<[u8; 3]> {
+    let top = (n as i32 * BAND_STEP) % (H - BAND_ROWS);
+    let mut picture = Vec::with_capacity((W * H) as usize);
+    for y in 0..H {
+        for x in 0..W {
+            let mut px = pattern(x, y);
+            if (top..top + BAND_ROWS).contains(&y) {
+                px = px.map(|c| !c);
+            }
+            picture.push(px);
+        }
+    }
+    picture[0] = [n as u8, (n >> 8) as u8, (n >> 16) as u8];
+    // The arrow is opaque or transparent, pixel by pixel: no rounding to agree on.
+    let (aw, ah, pixels) = arrow;
+    for ay in 0..*ah as i32 {
+        for ax in 0..*aw as i32 {
+            let (x, y) = (pointer.0 + ax, pointer.1 + ay);
+            let at = (ay as usize * aw + ax as usize) * 4;
+            if x < W && y < H && pixels[at + 3] == 255 {
+                picture[(y * W + x) as usize] = [pixels[at], pixels[at + 1], pixels[at + 2]];
+            }
+        }
+    }
+    picture
+}
+
+fn counter(frame: &Frame) -> u32 {
+    let [b, g, r, _] = frame.pixel(0, 0).unwrap();
+    u32::from(b) | u32::from(g) << 8 | u32::from(r) << 16
+}
+
+/// The first pixel that differs, as (x, y, got, wanted).
+fn first_difference(frame: &Frame, want: &[[u8; 3]]) -> Option<(i32, i32, [u8; 3], [u8; 3])> {
+    let data = frame.data();
+    for y in 0..H {
+        let row = &data[(y as u32 * frame.stride) as usize..];
+        for x in 0..W {
+            let got = [
+                row[x as usize * 4],
+                row[x as usize * 4 + 1],
+                row[x as usize * 4 + 2],
+            ];
+            let wanted = want[(y * W + x) as usize];
+            if got != wanted {
+                return Some((x, y, got, wanted));
+            }
+        }
+    }
+    None
+}
+
+fn start(dir: &Path, target: RenderTarget, compose_always: bool) -> WaylandDisplay {
+    WaylandDisplay::new(DisplayConfig {
+        socket: SocketSpec::auto().in_dir(dir),
+        render_target: target,
+        mode: VideoMode {
+            width: W as u32,
+            height: H as u32,
+            refresh_mhz: 60_000,
+        },
+        compose_always,
+        ..DisplayConfig::default()
+    })
+    .unwrap()
+}
+
+fn frame_until(display: &WaylandDisplay, what: &str, pred: impl Fn(&Frame) -> bool) -> Frame {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let frame = display.frame().unwrap();
+        if pred(&frame) {
+            return frame;
+        }
+        assert!(Instant::now() < deadline, "no frame {what} within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Takes `count` frames, moving the pointer before each, and checks every one. Returns the
+/// distinct client frames seen.
+fn check_frames(display: &WaylandDisplay, count: u32, source: FrameSource, what: &str) -> usize {
+    let arrow = builtin_cursor();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..count {
+        let pointer = (20 + (i as i32 * 37) % 300, 10 + (i as i32 * 23) % 230);
+        display
+            .input(InputEvent::PointerMotionAbsolute {
+                x: f64::from(pointer.0),
+                y: f64::from(pointer.1),
+            })
+            .unwrap();
+        let frame = display.frame().unwrap();
+        let n = counter(&frame);
+        assert_eq!(frame.source, source, "{what}: frame {i} (client frame {n})");
+        if let Some((x, y, got, wanted)) = first_difference(&frame, &expected(n, pointer, &arrow)) {
+            panic!(
+                "{what}: frame {i} (client frame {n}, pointer {pointer:?}) differs at ({x},{y}): \
+                 got {got:?}, want {wanted:?}"
+            );
+        }
+        seen.insert(n);
+        // Time for the client to draw its next frame, so most frames show a new one.
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    seen.len()
+}
+
+fn exact_frames(target: RenderTarget, compose_always: bool) {
+    let what = format!("{target:?}, compose_always={compose_always}");
+    let dir = tempfile::tempdir().unwrap();
+    let display = start(dir.path(), target, compose_always);
+    let client = gwd_tests::client(
+        CLIENT,
+        &["--animate", "--damage", "band"],
+        dir.path(),
+        display.socket_name(),
+    );
+    client.expect_line(WAIT, "drawn 320 240");
+    frame_until(&display, "from the client", |f| counter(f) > 0);
+
+    let source = if compose_always {
+        FrameSource::Composed
+    } else {
+        FrameSource::ClientBuffer
+    };
+    let distinct = check_frames(&display, 120, source, &what);
+    assert!(
+        distinct >= 30,
+        "{what}: only {distinct} client frames shown"
+    );
+
+    // A second window: composition takes over; when it goes, pass-through resumes (into
+    // images last filled by composition) and stays exact.
+    let other = gwd_tests::client(
+        CLIENT,
+        &["--pattern", "solid:808080"],
+        dir.path(),
+        display.socket_name(),
+    );
+    other.expect_line(WAIT, "drawn");
+    frame_until(&display, "with the second window", |f| {
+        f.pixel(100, 100).is_some_and(|p| p[..3] == [0x80; 3])
+    });
+    let frame = display.frame().unwrap();
+    assert_eq!(frame.source, FrameSource::Composed, "{what}: two windows");
+    drop(other);
+    frame_until(&display, "after the second window went", |f| {
+        f.pixel(100, 100).is_some_and(|p| p[..3] != [0x80; 3])
+    });
+    check_frames(
+        &display,
+        40,
+        source,
+        &format!("{what}, after a second window"),
+    );
+}
+
+#[test]
+fn passthrough_frames_are_exact_on_pixman() {
+    exact_frames(RenderTarget::Software, false);
+}
+
+#[test]
+fn composed_frames_are_exact_on_pixman() {
+    exact_frames(RenderTarget::Software, true);
+}
+
+#[test]
+fn passthrough_frames_are_exact_on_gles() {
+    exact_frames(RenderTarget::SoftwareGl, false);
+}
+
+#[test]
+fn composed_frames_are_exact_on_gles() {
+    exact_frames(RenderTarget::SoftwareGl, true);
+}
