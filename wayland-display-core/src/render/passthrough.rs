@@ -249,16 +249,16 @@ impl ShmSource {
             unsafe { std::ptr::copy_nonoverlapping(self.ptr, dst.as_mut_ptr(), len) };
             return;
         }
-        self.copy_rect(
-            image,
-            Rectangle::from_size(((self.row_bytes / 4) as i32, self.height as i32).into()),
-        );
+        self.copy_rect(image, self.bounds());
+    }
+
+    fn bounds(&self) -> Rectangle<i32, Physical> {
+        Rectangle::from_size(((self.row_bytes / 4) as i32, self.height as i32).into())
     }
 
     /// Copies `rect` (clipped to the buffer) into the same place of `image`.
     fn copy_rect(&self, image: &mut OutputImage, rect: Rectangle<i32, Physical>) {
-        let bounds = Rectangle::from_size(((self.row_bytes / 4) as i32, self.height as i32).into());
-        let Some(rect) = rect.intersection(bounds) else {
+        let Some(rect) = rect.intersection(self.bounds()) else {
             return;
         };
         let (x, y) = (rect.loc.x as usize, rect.loc.y as usize);
