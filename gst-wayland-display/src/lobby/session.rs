@@ -124,9 +124,12 @@ impl Session {
         let shot = self.shot.as_ref().ok_or_else(|| {
             "screenshots need frames in system memory (this lobby uses GPU buffers)".to_owned()
         })?;
-        let sample = shot
-            .try_pull_sample(gst::ClockTime::from_seconds(2))
-            .or_else(|| shot.property::<Option<gst::Sample>>("last-sample"))
+        let sample = self
+            .frame_after_now(shot)
+            .or_else(|| {
+                tracing::warn!("no new frame within 2 s; the screenshot shows the last one");
+                shot.property::<Option<gst::Sample>>("last-sample")
+            })
             .ok_or_else(|| "no frame has been produced yet".to_owned())?;
         let png_caps = gst::Caps::builder("image/png").build();
         let png =
@@ -140,6 +143,25 @@ impl Session {
             .map_err(|err| format!("cannot read the PNG: {err}"))?;
         std::fs::write(path, map.as_slice())
             .map_err(|err| format!("cannot write {}: {err}", path.display()))
+    }
+
+    /// The first frame drawn after this call, so that a screenshot shows everything the app
+    /// committed before asking for it. The shot branch holds frames drawn earlier (its queue
+    /// and appsink keep one each); frames are stamped with the running time they were due at
+    /// and drawn no earlier, so those stamped before now are skipped.
+    fn frame_after_now(&self, shot: &gst_app::AppSink) -> Option<gst::Sample> {
+        let now = self.pipeline.current_running_time();
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            let sample =
+                shot.try_pull_sample(gst::ClockTime::from_nseconds(left.as_nanos() as u64))?;
+            let pts = sample.buffer().and_then(|b| b.pts());
+            match (now, pts) {
+                (Some(now), Some(pts)) if pts < now => continue,
+                _ => return Some(sample),
+            }
+        }
     }
 
     /// Ends the stream so muxers can finish their files; the EOS arrives on the bus.
