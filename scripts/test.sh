@@ -10,6 +10,9 @@ cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
+# Protocol conformance: wlcs over the tests listed in tests/wlcs/expected-pass.txt.
+./scripts/wlcs.sh
+
 # Benchmarks are not tests: this only checks that the quick run works and prints its tables.
 benchjson=$(mktemp /tmp/gwd-bench-XXXXXX.json)
 target/debug/gwd-bench --quick --json "$benchjson"

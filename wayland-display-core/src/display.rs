@@ -2,7 +2,7 @@
 //! and the socket; every call returns a `Result`, and dropping it stops the thread within a
 //! bounded time and removes the socket.
 
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,6 +93,14 @@ enum Command {
     AddDevice(PathBuf, SyncSender<Result<(), String>>),
     SetMode(VideoMode, OutputTarget, SyncSender<Result<(), RenderError>>),
     Input(InputEvent),
+    AddClient(UnixStream, SyncSender<Result<ClientId, String>>),
+    PlaceWindow {
+        client: ClientId,
+        surface: u32,
+        at: (i32, i32),
+        reply: SyncSender<Result<(), String>>,
+    },
+    Sync(SyncSender<()>),
     Stop,
     #[cfg(test)]
     Panic,
@@ -225,6 +233,49 @@ impl WaylandDisplay {
         self.thread.send(Command::Input(event))
     }
 
+    /// Serves a client over a socket the caller already connected (one end of a
+    /// `socketpair`, as a launcher that hands the app its fd does), besides those connecting
+    /// to [`socket_name`](Self::socket_name).
+    pub fn add_client(&self, stream: UnixStream) -> Result<ClientHandle, DisplayError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.thread.send(Command::AddClient(stream, reply))?;
+        self.thread
+            .wait_reply(&answer)?
+            .map(ClientHandle)
+            .map_err(DisplayError::Client)
+    }
+
+    /// Moves the toplevel whose `wl_surface` is object `surface` of `client` so its top
+    /// left corner is at (`x`, `y`) on the output. Windows are placed at the origin when
+    /// they appear; this is for callers that arrange several themselves.
+    pub fn place_window(
+        &self,
+        client: &ClientHandle,
+        surface: u32,
+        x: i32,
+        y: i32,
+    ) -> Result<(), DisplayError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.thread.changed.store(true, Ordering::Release);
+        self.thread.send(Command::PlaceWindow {
+            client: client.0.clone(),
+            surface,
+            at: (x, y),
+            reply,
+        })?;
+        self.thread
+            .wait_reply(&answer)?
+            .map_err(DisplayError::NoWindow)
+    }
+
+    /// Returns once the compositor has handled everything sent before (input, moves), so
+    /// that a client asking afterwards sees its effects.
+    pub fn sync(&self) -> Result<(), DisplayError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.thread.send(Command::Sync(reply))?;
+        self.thread.wait_reply(&answer)
+    }
+
     /// Reads input from an evdev device (e.g. `/dev/input/event7`) from now on.
     pub fn add_input_device(&self, path: impl Into<PathBuf>) -> Result<(), DisplayError> {
         let (reply, answer) = mpsc::sync_channel(1);
@@ -243,6 +294,10 @@ impl WaylandDisplay {
         self.thread.send(Command::Panic)
     }
 }
+
+/// A client given to [`WaylandDisplay::add_client`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientHandle(ClientId);
 
 /// The renderer that realises a device choice.
 fn backend_for(choice: &RenderChoice) -> RenderBackend {
@@ -624,6 +679,21 @@ fn handle_command(command: Command, data: &mut LoopData) {
         Command::AddDevice(path, reply) => {
             let _ = reply.try_send(add_device(data, &path));
         }
+        Command::AddClient(stream, reply) => {
+            let result = add_client(data, stream);
+            let _ = reply.try_send(result);
+        }
+        Command::PlaceWindow {
+            client,
+            surface,
+            at,
+            reply,
+        } => {
+            let _ = reply.try_send(data.state.place_window(&client, surface, at.into()));
+        }
+        Command::Sync(reply) => {
+            let _ = reply.try_send(());
+        }
         Command::Stop => data.stop = true,
         #[cfg(test)]
         #[allow(clippy::panic)]
@@ -645,6 +715,18 @@ fn add_device(data: &mut LoopData, path: &Path) -> Result<(), String> {
         Some(context) => add_evdev_device(context, path),
         None => Err("libinput is not available".to_owned()),
     }
+}
+
+fn add_client(data: &mut LoopData, stream: UnixStream) -> Result<ClientId, String> {
+    stream
+        .set_nonblocking(true)
+        .map_err(|err| format!("could not make the client socket non-blocking: {err}"))?;
+    let mut dh = data.state.dh.clone();
+    let client = dh
+        .insert_client(stream, new_client_data())
+        .map_err(|err| format!("could not add the client: {err}"))?;
+    data.clients.push(client.id());
+    Ok(client.id())
 }
 
 fn accept_clients(listener: &UnixListener, data: &mut LoopData) {

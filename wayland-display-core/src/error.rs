@@ -27,6 +27,10 @@ pub enum DisplayError {
     FrameTimeout(Duration),
     #[error("the compositor thread panicked: {0}")]
     Panicked(String),
+    #[error("{0}")]
+    Client(String),
+    #[error("no such window: {0}")]
+    NoWindow(String),
     #[error("the compositor stopped: {0}")]
     Stopped(String),
 }

@@ -12,7 +12,7 @@ mod render;
 pub mod socket;
 
 pub use device::{RenderChoice, RenderTarget, RendererKind};
-pub use display::{DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
+pub use display::{ClientHandle, DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
 pub use error::DisplayError;
 pub use input::InputEvent;
 pub use render::{

@@ -74,14 +74,11 @@ impl State {
             InputEvent::Keyboard { event } => self.keyboard_key(event.key_code(), event.state()),
             InputEvent::PointerMotion { event } => {
                 let delta = event.delta();
-                self.pointer_absolute = self.pointer_location + delta;
-                self.move_pointer(self.pointer_absolute, delta);
+                self.move_pointer(self.pointer_location + delta, Some(delta));
             }
             InputEvent::PointerMotionAbsolute { event } => {
                 let target: Point<f64, Logical> = event.position_transformed((w, h).into());
-                let delta = target - self.pointer_absolute;
-                self.pointer_absolute = target;
-                self.move_pointer(target, delta);
+                self.move_pointer(target, None);
             }
             InputEvent::PointerButton { event } => {
                 let pressed = event.state() == smithay::backend::input::ButtonState::Pressed;

@@ -24,14 +24,10 @@ impl State {
         match event {
             InputEvent::PointerMotion { dx, dy } => {
                 let target = self.pointer_location + Point::from((dx, dy));
-                self.pointer_absolute = target;
-                self.move_pointer(target, (dx, dy).into());
+                self.move_pointer(target, Some((dx, dy).into()));
             }
             InputEvent::PointerMotionAbsolute { x, y } => {
-                let target: Point<f64, Logical> = (x, y).into();
-                let delta = target - self.pointer_absolute;
-                self.pointer_absolute = target;
-                self.move_pointer(target, delta);
+                self.move_pointer((x, y).into(), None);
             }
             InputEvent::PointerButton { button, pressed } => self.pointer_button(button, pressed),
             InputEvent::PointerAxis { x, y } => self.pointer_axis(x, y),
@@ -79,7 +75,22 @@ impl State {
         if keyboard.is_grabbed() {
             return;
         }
-        keyboard.set_focus(self, surface, SERIAL_COUNTER.next_serial());
+        keyboard.set_focus(self, surface.clone(), SERIAL_COUNTER.next_serial());
+        self.activate_only(surface.as_ref());
+    }
+
+    /// The toplevel with keyboard focus is the one activated: clients draw focus from it.
+    fn activate_only(&mut self, focused: Option<&WlSurface>) {
+        for window in self.space.elements() {
+            let Some(toplevel) = window.toplevel() else {
+                continue;
+            };
+            window.set_activated(focused == Some(toplevel.wl_surface()));
+            // Before its initial commit a toplevel gets its first configure then.
+            if toplevel.is_initial_configure_sent() {
+                toplevel.send_pending_configure();
+            }
+        }
     }
 
     /// Activates the constraint of `surface` if the pointer is inside its region.
@@ -102,8 +113,15 @@ impl State {
     }
 
     /// Moves the pointer towards `target` (as far as an active constraint allows) and
-    /// reports `delta` as relative motion, which locked pointers still receive.
-    pub(crate) fn move_pointer(&mut self, target: Point<f64, Logical>, delta: Point<f64, Logical>) {
+    /// reports `delta` as relative motion, which locked pointers still receive. Absolute
+    /// moves have no `delta`: like a tablet's, they are positions, not device motion, and
+    /// `zwp_relative_pointer_v1` is for the latter (a game reading it would otherwise see
+    /// the jump between two far-apart absolute positions as a flick).
+    pub(crate) fn move_pointer(
+        &mut self,
+        target: Point<f64, Logical>,
+        delta: Option<Point<f64, Logical>>,
+    ) {
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -145,15 +163,17 @@ impl State {
                 time,
             },
         );
-        pointer.relative_motion(
-            self,
-            under.clone(),
-            &RelativeMotionEvent {
-                delta,
-                delta_unaccel: delta,
-                utime: self.now().as_micros() as u64,
-            },
-        );
+        if let Some(delta) = delta {
+            pointer.relative_motion(
+                self,
+                under.clone(),
+                &RelativeMotionEvent {
+                    delta,
+                    delta_unaccel: delta,
+                    utime: self.now().as_micros() as u64,
+                },
+            );
+        }
         pointer.frame(self);
         if let Some((surface, _)) = under {
             self.activate_constraint_at_pointer(&surface);
@@ -251,8 +271,15 @@ impl State {
     }
 
     /// Touch positions arrive normalised to the output (0.0 to 1.0 on each axis).
+    /// Output pixels, rounded to the protocol's 1/256: the wire format truncates, and a
+    /// normalised position scaled back (100/1920*1920 = 99.99999…) would lose a step.
     fn touch_position(&self, x: f64, y: f64) -> Point<f64, Logical> {
-        (x * self.mode.width as f64, y * self.mode.height as f64).into()
+        let to_wire = |v: f64| (v * 256.0).round() / 256.0;
+        (
+            to_wire(x * self.mode.width as f64),
+            to_wire(y * self.mode.height as f64),
+        )
+            .into()
     }
 
     fn touch_down(&mut self, id: u32, x: f64, y: f64) {

@@ -6,6 +6,7 @@ mod frame;
 mod handlers;
 pub(crate) mod input;
 mod output;
+mod placement;
 mod protocols;
 
 use std::collections::HashMap;
@@ -52,9 +53,6 @@ pub(crate) struct State {
     pub(crate) mode: VideoMode,
     pub(crate) seat: Seat<State>,
     pub(crate) pointer_location: Point<f64, Logical>,
-    /// Last absolute position a client of ours asked for, unclamped: relative deltas for
-    /// absolute moves are taken against it, as streaming clients expect.
-    pub(crate) pointer_absolute: Point<f64, Logical>,
     /// The cursor stays invisible until the first pointer event: a lobby nobody controls
     /// should not stream an arrow in its corner.
     pub(crate) cursor_visible: bool,
@@ -140,7 +138,6 @@ impl State {
             mode,
             seat,
             pointer_location: (0.0, 0.0).into(),
-            pointer_absolute: (0.0, 0.0).into(),
             cursor_visible: false,
             cursor_status: CursorImageStatus::default_named(),
             touch_points: HashMap::new(),

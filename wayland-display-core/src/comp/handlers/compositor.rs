@@ -39,6 +39,7 @@ impl CompositorHandler for State {
         }
         self.popups.commit(surface);
         xdg_shell::send_initial_configure(self, surface);
+        xdg_shell::map_on_first_buffer(self, surface);
         self.dirty = true;
     }
 

@@ -1,3 +1,4 @@
+use smithay::backend::renderer::utils::with_renderer_surface_state;
 use smithay::delegate_xdg_shell;
 use smithay::desktop::{
     PopupKeyboardGrab, PopupKind, PopupPointerGrab, PopupUngrabStrategy, Window,
@@ -8,6 +9,7 @@ use smithay::input::pointer::Focus;
 use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel;
 use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
 use smithay::utils::{Rectangle, Serial};
+use smithay::wayland::compositor::with_states;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
 };
@@ -22,15 +24,13 @@ impl XdgShellHandler for State {
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
         // A streamed session has exactly one screen: every toplevel fills it.
         let size = self.output_logical_size();
+        // It is activated and focused when it shows a buffer (`map_on_first_buffer`).
         surface.with_pending_state(|state| {
             state.size = Some(size);
             state.states.set(xdg_toplevel::State::Fullscreen);
-            state.states.set(xdg_toplevel::State::Activated);
         });
-        let wl_surface = surface.wl_surface().clone();
         let window = Window::new_wayland_window(surface);
-        self.space.map_element(window, (0, 0), true);
-        self.focus_keyboard(Some(wl_surface));
+        self.space.map_element(window, (0, 0), false);
         self.dirty = true;
     }
 
@@ -170,6 +170,31 @@ impl State {
         target.loc -= window_loc;
         target.loc -= get_popup_toplevel_coords(&kind);
         positioner.get_unconstrained_geometry(target)
+    }
+}
+
+/// Whether a toplevel has shown a buffer yet (kept in its surface's data).
+struct Shown(std::cell::Cell<bool>);
+
+/// A toplevel committing its first buffer appears: it takes the keyboard and is activated
+/// (a configure tells it so). Until then there is nothing to focus.
+pub(super) fn map_on_first_buffer(state: &mut State, surface: &WlSurface) {
+    let is_toplevel = state
+        .space
+        .elements()
+        .any(|w| w.toplevel().is_some_and(|t| t.wl_surface() == surface));
+    let has_buffer = with_renderer_surface_state(surface, |s| s.buffer().is_some());
+    if !is_toplevel || has_buffer != Some(true) {
+        return;
+    }
+    let first = with_states(surface, |states| {
+        let shown = states
+            .data_map
+            .get_or_insert(|| Shown(std::cell::Cell::new(false)));
+        !shown.0.replace(true)
+    });
+    if first {
+        state.focus_keyboard(Some(surface.clone()));
     }
 }
 

@@ -1,0 +1,30 @@
+//! The protocols the compositor offers, at the versions its globals announce. wlcs skips
+//! tests needing anything missing here (layer-shell, wl_shell, zxdg_shell_v6, foreign
+//! toplevel, virtual pointer, …).
+
+use wlcs::extension_list;
+use wlcs::ffi_display_server_api::{WlcsExtensionDescriptor, WlcsIntegrationDescriptor};
+
+/// Versions are Smithay 0.7's for the states `State::new` creates; the linux-dmabuf and
+/// wl_drm globals exist only with a GPU renderer, which this module does not use.
+static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
+    ("wl_compositor", 5),
+    ("wl_subcompositor", 1),
+    ("wl_shm", 2),
+    ("wl_seat", 9),
+    ("wl_output", 4),
+    ("wl_data_device_manager", 3),
+    ("xdg_wm_base", 6),
+    ("zxdg_output_manager_v1", 3),
+    ("wp_presentation", 2),
+    ("wp_viewporter", 1),
+    ("zwp_relative_pointer_manager_v1", 1),
+    ("zwp_pointer_constraints_v1", 1),
+    ("wp_single_pixel_buffer_manager_v1", 1),
+);
+
+pub(crate) static DESCRIPTOR: WlcsIntegrationDescriptor = WlcsIntegrationDescriptor {
+    version: 1,
+    num_extensions: SUPPORTED.len(),
+    supported_extensions: SUPPORTED.as_ptr(),
+};

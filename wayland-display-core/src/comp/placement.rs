@@ -1,0 +1,33 @@
+//! Where windows sit on the output, for callers that arrange them themselves.
+
+use smithay::reexports::wayland_server::Resource;
+use smithay::reexports::wayland_server::backend::ClientId;
+use smithay::utils::{Logical, Point};
+
+use crate::comp::State;
+
+impl State {
+    /// Moves the toplevel whose `wl_surface` is object `surface` of `client` to `at`,
+    /// keeping its place in the stack.
+    pub(crate) fn place_window(
+        &mut self,
+        client: &ClientId,
+        surface: u32,
+        at: Point<i32, Logical>,
+    ) -> Result<(), String> {
+        let window = self
+            .space
+            .elements()
+            .find(|w| {
+                w.toplevel().is_some_and(|t| {
+                    let s = t.wl_surface();
+                    s.id().protocol_id() == surface && s.client().is_some_and(|c| &c.id() == client)
+                })
+            })
+            .cloned()
+            .ok_or_else(|| format!("wl_surface@{surface} of that client is not a toplevel"))?;
+        self.space.map_element(window, at, false);
+        self.dirty = true;
+        Ok(())
+    }
+}
