@@ -79,8 +79,10 @@ impl Touch {
         NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The header types touch positions as `wl_fixed_t`, but wlcs's runner passes whole
+    /// pixels (its `Touch::down_at(int x, int y)` forwards the ints unchanged).
     fn normalised(&self, x: wl_fixed_t, y: wl_fixed_t) -> (f64, f64) {
-        (fixed(x) / self.output.0, fixed(y) / self.output.1)
+        (f64::from(x) / self.output.0, f64::from(y) / self.output.1)
     }
 }
 

@@ -371,6 +371,20 @@ impl State {
         touch.frame(self);
     }
 
+    /// Lifts the touch points on a surface that is going away: its client must not keep
+    /// waiting for their `up`.
+    pub(crate) fn touch_surface_gone(&mut self, surface: &WlSurface) {
+        let slots: Vec<TouchSlot> = self
+            .touch_points
+            .iter()
+            .filter(|(_, s)| *s == surface)
+            .map(|(slot, _)| *slot)
+            .collect();
+        for slot in slots {
+            self.touch_up_slot(slot);
+        }
+    }
+
     /// Cancels every active touch point. Smithay's own cancel skips points whose events
     /// were already framed, which ours always are, so the clients are told directly.
     fn touch_cancel(&mut self) {

@@ -43,7 +43,8 @@ impl CompositorHandler for State {
         self.dirty = true;
     }
 
-    fn destroyed(&mut self, _surface: &WlSurface) {
+    fn destroyed(&mut self, surface: &WlSurface) {
+        self.touch_surface_gone(surface);
         self.dirty = true;
     }
 }
