@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smithay::backend::input::TouchSlot;
-use smithay::desktop::{PopupManager, Space, Window};
+use smithay::desktop::{PopupKind, PopupManager, Space, Window};
 use smithay::input::pointer::CursorImageStatus;
 use smithay::input::{Seat, SeatState};
 use smithay::output::Output;
@@ -49,6 +49,9 @@ pub(crate) struct State {
 
     pub(crate) space: Space<Window>,
     pub(crate) popups: PopupManager,
+    /// The popup holding the seat's grab (with its root surface), dismissed when a new
+    /// window appears.
+    pub(crate) popup_grab: Option<(WlSurface, PopupKind)>,
     pub(crate) output: Output,
     pub(crate) mode: VideoMode,
     pub(crate) seat: Seat<State>,
@@ -134,6 +137,7 @@ impl State {
             clock,
             space,
             popups: PopupManager::default(),
+            popup_grab: None,
             output,
             mode,
             seat,

@@ -1,14 +1,14 @@
 use smithay::backend::renderer::utils::with_renderer_surface_state;
 use smithay::delegate_xdg_shell;
 use smithay::desktop::{
-    PopupKeyboardGrab, PopupKind, PopupPointerGrab, PopupUngrabStrategy, Window,
+    PopupKeyboardGrab, PopupKind, PopupManager, PopupPointerGrab, PopupUngrabStrategy, Window,
     find_popup_root_surface, get_popup_toplevel_coords,
 };
 use smithay::input::Seat;
-use smithay::input::pointer::Focus;
+use smithay::input::pointer::{Focus, MotionEvent};
 use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel;
 use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
-use smithay::utils::{Rectangle, Serial};
+use smithay::utils::{Rectangle, SERIAL_COUNTER, Serial};
 use smithay::wayland::compositor::with_states;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
@@ -55,8 +55,11 @@ impl XdgShellHandler for State {
     }
 
     fn new_popup(&mut self, surface: PopupSurface, positioner: PositionerState) {
+        // Computed outside `with_pending_state`: it reads the popup's own state (its
+        // parent), whose lock that call holds.
+        let geometry = self.unconstrained_popup_geometry(&surface, &positioner);
         surface.with_pending_state(|state| {
-            state.geometry = self.unconstrained_popup_geometry(&surface, &positioner);
+            state.geometry = geometry;
         });
         if let Err(err) = self.popups.track_popup(PopupKind::Xdg(surface)) {
             tracing::debug!(?err, "popup died before it was tracked");
@@ -70,15 +73,30 @@ impl XdgShellHandler for State {
         positioner: PositionerState,
         token: u32,
     ) {
+        let geometry = self.unconstrained_popup_geometry(&surface, &positioner);
         surface.with_pending_state(|state| {
-            state.geometry = self.unconstrained_popup_geometry(&surface, &positioner);
+            state.geometry = geometry;
             state.positioner = positioner;
         });
         surface.send_repositioned(token);
         self.dirty = true;
     }
 
-    fn popup_destroyed(&mut self, _surface: PopupSurface) {
+    fn popup_destroyed(&mut self, surface: PopupSurface) {
+        // The pointer leaves now, while the wl_surface can still be named in the leave;
+        // the next frame enters whatever is under it.
+        let gone = surface.wl_surface();
+        if let Some(pointer) = self.seat.get_pointer()
+            && pointer.current_focus().as_ref() == Some(gone)
+        {
+            let event = MotionEvent {
+                location: self.pointer_location,
+                serial: SERIAL_COUNTER.next_serial(),
+                time: self.now_ms(),
+            };
+            pointer.motion(self, None, &event);
+            pointer.frame(self);
+        }
         self.dirty = true;
     }
 
@@ -90,7 +108,10 @@ impl XdgShellHandler for State {
         let Ok(root) = find_popup_root_surface(&kind) else {
             return;
         };
-        let mut grab = match self.popups.grab_popup(root, kind, &seat, serial) {
+        let mut grab = match self
+            .popups
+            .grab_popup(root.clone(), kind.clone(), &seat, serial)
+        {
             Ok(grab) => grab,
             Err(err) => {
                 tracing::debug!(?err, "popup grab refused");
@@ -118,6 +139,7 @@ impl XdgShellHandler for State {
             }
             pointer.set_grab(self, PopupPointerGrab::new(&grab), serial, Focus::Keep);
         }
+        self.popup_grab = Some((root, kind));
     }
 
     fn fullscreen_request(
@@ -194,7 +216,30 @@ pub(super) fn map_on_first_buffer(state: &mut State, surface: &WlSurface) {
         !shown.0.replace(true)
     });
     if first {
+        // A new window ends any popup grab (its menus are dismissed), then takes focus.
+        dismiss_popup_grabs(state);
         state.focus_keyboard(Some(surface.clone()));
+    }
+}
+
+/// Dismisses the grabbed popup (and its children: `popup_done`) and ends the seat's grabs.
+fn dismiss_popup_grabs(state: &mut State) {
+    if let Some((root, popup)) = state.popup_grab.take()
+        && let Err(err) = PopupManager::dismiss_popup(&root, &popup)
+    {
+        tracing::debug!(?err, "grabbed popup already gone");
+    }
+    let serial = SERIAL_COUNTER.next_serial();
+    if let Some(keyboard) = state.seat.get_keyboard()
+        && keyboard.is_grabbed()
+    {
+        keyboard.unset_grab(state);
+    }
+    if let Some(pointer) = state.seat.get_pointer()
+        && pointer.is_grabbed()
+    {
+        let time = state.now_ms();
+        pointer.unset_grab(state, serial, time);
     }
 }
 
