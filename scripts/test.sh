@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 cargo fmt --all --check
-cargo build --workspace --all-targets --locked
+# The one build: wlcs, the benchmark and meson below reuse it as it is.
+./scripts/cargo-build.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
@@ -22,8 +23,10 @@ rm -f "$benchjson"
 # The distribution route: meson builds (reusing cargo's build), installs and loads the plugin.
 mesondir=$(mktemp -d /tmp/gwd-meson-XXXXXX)
 trap 'rm -rf "$mesondir"' EXIT
-meson setup "$mesondir" --prefix=/usr -Dbuildtype=debug -Dcargo-target-dir="$PWD/target" >/dev/null
+meson setup "$mesondir" --prefix=/usr -Dbuildtype=debug -Dcargo-target-dir="$PWD/target" \
+  -Dcargo-build-all=true >/dev/null
 meson compile -C "$mesondir" >/dev/null
 DESTDIR="$mesondir/dest" meson install -C "$mesondir" >/dev/null
 test -f "$mesondir/dest/usr/lib/$(gcc -print-multiarch)/gstreamer-1.0/libgstwaylanddisplaysrc.so"
+"$mesondir/dest/usr/bin/gst-wayland-display" --version
 meson test -C "$mesondir" gst-inspect

@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$runner" ] || { echo "wlcs.sh: $runner is missing (apt-get install wlcs)" >&2; exit 1; }
 
-cargo build --locked -p gwd-wlcs
+./scripts/cargo-build.sh
 module=$PWD/target/debug/libgwd_wlcs.so
 
 work=$(mktemp -d /tmp/gwd-wlcs-XXXXXX)

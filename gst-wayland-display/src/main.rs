@@ -2,8 +2,10 @@
 //! lobby in the foreground (`run`), and tools (`devices`, `sweep`).
 
 mod cli;
+mod encoder;
 mod host;
 mod lobby;
+mod time;
 
 use std::process::ExitCode;
 
@@ -26,7 +28,7 @@ enum Command {
     /// Remove stale Wayland sockets (never live ones) and print what was done.
     Sweep(cli::sweep::SweepArgs),
     /// Run the lobby host: the HTTP API on a Unix socket, one worker per lobby.
-    Serve(host::ServeArgs),
+    Serve(host::ServeOptions),
     /// Run one lobby in the foreground: an app streamed to a file, with a screenshot.
     Run(cli::run::RunArgs),
     /// The per-lobby worker the host starts (spec on stdin, reports on stdout).
@@ -41,7 +43,7 @@ fn main() -> ExitCode {
         Command::Devices(args) => cli::devices::run(&args),
         Command::Sweep(args) => cli::sweep::run(&args),
         Command::Run(args) => cli::run::run(&args),
-        Command::Serve(args) => host::run(&args),
+        Command::Serve(options) => host::run(options),
         Command::Lobby(args) => lobby::worker::run(&args),
     };
     match result {

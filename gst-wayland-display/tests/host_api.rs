@@ -282,8 +282,10 @@ fn malformed_requests_get_clear_errors_and_the_host_keeps_serving() {
         metrics.contains("gwd_lobbies{state=\"ready\"} 0"),
         "{metrics}"
     );
+    // OpenMetrics names the counter family without `_total`, its sample with it.
     assert!(
-        metrics.contains("# TYPE gwd_lobbies_created_total counter"),
+        metrics.contains("# TYPE gwd_lobbies_created counter")
+            && metrics.contains("\ngwd_lobbies_created_total "),
         "{metrics}"
     );
 }

@@ -7,12 +7,13 @@
 
 mod encoders;
 mod frames;
+mod lobbies;
 mod probe;
 mod report;
 mod sockets;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -20,7 +21,7 @@ use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
-[--only frames,startup,sockets,encoders] [--json FILE]";
+[--only frames,startup,sockets,encoders,lobby-start,lobby-density] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -32,11 +33,23 @@ pub struct Options {
     pub encoder_size: (u32, u32),
     pub startup_runs: usize,
     pub socket_runs: usize,
+    /// Lobbies started one after the other through a host.
+    pub lobby_runs: usize,
+    /// The most lobbies the density run adds, and how long it lets each step run.
+    pub density_max: usize,
+    pub density_settle: Duration,
     sections: Vec<String>,
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 4] = ["frames", "startup", "sockets", "encoders"];
+const ALL_SECTIONS: [&str; 6] = [
+    "frames",
+    "startup",
+    "sockets",
+    "encoders",
+    "lobby-start",
+    "lobby-density",
+];
 
 fn parse_args() -> Result<Options, String> {
     let mut opts = Options {
@@ -48,6 +61,10 @@ fn parse_args() -> Result<Options, String> {
         encoder_size: (1920, 1080),
         startup_runs: 20,
         socket_runs: 20,
+        lobby_runs: 20,
+        density_max: 24,
+        // Workers report their rate every 5 s: a full window with all of them running.
+        density_settle: Duration::from_secs(11),
         sections: ALL_SECTIONS.iter().map(|s| s.to_string()).collect(),
         json: std::env::current_exe()
             .ok()
@@ -102,6 +119,9 @@ fn parse_args() -> Result<Options, String> {
         opts.encoder_size = (1280, 720);
         opts.startup_runs = 2;
         opts.socket_runs = 2;
+        opts.lobby_runs = 3;
+        opts.density_max = 2;
+        opts.density_settle = Duration::from_secs(6);
     }
     if let Some(s) = seconds {
         opts.seconds = s;
@@ -205,11 +225,13 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 4] = [
+    let sections: [(&str, Section); 6] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
         ("encoders", encoders::run),
+        ("lobby-start", lobbies::start),
+        ("lobby-density", lobbies::density),
     ];
     for (name, section) in sections {
         if runs(name) {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod host;
+
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
 pub fn runtime_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -40,8 +42,13 @@ pub fn init() {
 /// `target/<profile>`, where cargo put the plugin and our binaries.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test binary>
-    exe.parent().and_then(Path::parent).unwrap().to_owned()
+    // target/<profile>/deps/<test binary>, or target/<profile>/<binary>
+    let dir = exe.parent().unwrap();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().unwrap().to_owned()
+    } else {
+        dir.to_owned()
+    }
 }
 
 /// The directory holding `libgstwaylanddisplaysrc.so`, for `GST_PLUGIN_PATH`.

@@ -94,7 +94,7 @@ fn start(dir: &Path, target: RenderTarget, compose_always: bool) -> WaylandDispl
             height: H as u32,
             refresh_mhz: 60_000,
         },
-        compose_always,
+        passthrough: !compose_always,
         ..DisplayConfig::default()
     })
     .unwrap()
@@ -120,9 +120,9 @@ fn check_frames(display: &WaylandDisplay, count: u32, source: FrameSource, what:
     for i in 0..count {
         let pointer = (20 + (i as i32 * 37) % 300, 10 + (i as i32 * 23) % 230);
         display
-            .input(InputEvent::PointerMotionAbsolute {
-                x: f64::from(pointer.0),
-                y: f64::from(pointer.1),
+            .input(InputEvent::MouseMoveAbsolute {
+                pointer_x: f64::from(pointer.0),
+                pointer_y: f64::from(pointer.1),
             })
             .unwrap();
         let frame = display.frame().unwrap();

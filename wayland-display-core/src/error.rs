@@ -25,6 +25,11 @@ pub enum DisplayError {
     StartTimeout(Duration),
     #[error("the compositor did not produce a frame within {0:?}")]
     FrameTimeout(Duration),
+    #[error("the compositor did not answer {request} within {after:?}")]
+    ReplyTimeout {
+        request: &'static str,
+        after: Duration,
+    },
     #[error("the compositor thread panicked: {0}")]
     Panicked(String),
     #[error("{0}")]

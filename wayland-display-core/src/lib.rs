@@ -14,7 +14,7 @@ pub mod socket;
 pub use device::{RenderChoice, RenderTarget, RendererKind};
 pub use display::{ClientHandle, DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
 pub use error::DisplayError;
-pub use input::InputEvent;
+pub use input::{EventFields, FieldValue, InputError, InputEvent, RawFields, RawValue};
 pub use render::{
     DmabufPlane, Frame, FrameSource, GlDevice, OutputFormat, OutputTarget, RenderBackend,
     RenderError, builtin_cursor,

@@ -8,9 +8,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
-use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec};
+use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec, ModeError, check_mode};
 use crate::lobby::worker::forward_signals;
+use crate::time::Seconds;
+
+/// What the app gets after SIGTERM before SIGKILL when the run ends.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
@@ -30,14 +35,14 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     output: Option<PathBuf>,
     /// Seconds to stream; default: until the app exits or Ctrl-C.
-    #[arg(long)]
-    duration: Option<f64>,
+    #[arg(long, allow_negative_numbers = true)]
+    duration: Option<Seconds>,
     /// Write the last frame as PNG here.
     #[arg(long)]
     screenshot: Option<PathBuf>,
     /// Seconds allowed until the compositor listens.
-    #[arg(long, default_value_t = 10.0)]
-    start_timeout: f64,
+    #[arg(long, default_value = "10", allow_negative_numbers = true)]
+    start_timeout: Seconds,
     /// The application and its arguments.
     #[arg(last = true)]
     app: Vec<String>,
@@ -70,6 +75,10 @@ impl Report for Terminal {
 }
 
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    check_mode(args.width, args.height, args.fps).map_err(|err| match err {
+        ModeError::Size(..) => anyhow::anyhow!("--width/--height: {err}"),
+        ModeError::Rate(_) => anyhow::anyhow!("--fps: {err}"),
+    })?;
     gst::init().context("initialising GStreamer")?;
     gstwaylanddisplaysrc::plugin_register_static().context("registering waylanddisplaysrc")?;
     let _runtime_dir = PrivateRuntimeDir::ensure()?;
@@ -81,18 +90,26 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         fps: args.fps,
         render_node: args.render_node.clone(),
         buffer_caps: None,
-        encoder_pipeline: args.encoder.as_deref().map(encoder_fragment),
+        encoder_pipeline: args
+            .encoder
+            .as_deref()
+            .map(|e| encoder::pick(Some(e)).map(|e| e.fragment))
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("--encoder: {err}"))?,
         sink_pipeline: sink(args.output.as_deref())?,
-        app: (!args.app.is_empty()).then(|| AppSpec {
-            command: shell_join(&args.app),
-            env: Vec::new(),
-        }),
-        start_timeout_ms: (args.start_timeout * 1000.0) as u64,
-        stop_grace_ms: 3000,
+        app: match args.app.as_slice() {
+            [] => None,
+            argv => Some(AppSpec {
+                command: shell_join(argv)?,
+                env: Vec::new(),
+            }),
+        },
+        start_timeout: args.start_timeout.duration(),
+        stop_grace: STOP_GRACE,
     };
     let policy = Policy {
         app_exit_is_failure: false,
-        duration: args.duration.map(Duration::from_secs_f64),
+        duration: args.duration.map(Seconds::duration),
         screenshot_at_end: args.screenshot.clone(),
         finish_with_eos: true,
     };
@@ -113,15 +130,6 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A bare element name gets the usual plumbing around it (4:2:0 input, parsed output).
-fn encoder_fragment(encoder: &str) -> String {
-    if encoder.contains('!') || encoder.contains(' ') {
-        encoder.to_owned()
-    } else {
-        format!("videoconvert ! video/x-raw,format=I420 ! {encoder} ! h264parse")
-    }
-}
-
 fn sink(output: Option<&Path>) -> anyhow::Result<String> {
     let Some(path) = output else {
         return Ok("fakesink sync=false".to_owned());
@@ -139,11 +147,9 @@ fn sink(output: Option<&Path>) -> anyhow::Result<String> {
 }
 
 /// The app's argv as one `sh -c` command line, each argument quoted.
-fn shell_join(argv: &[String]) -> String {
-    argv.iter()
-        .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn shell_join(argv: &[String]) -> anyhow::Result<String> {
+    shlex::try_join(argv.iter().map(String::as_str))
+        .context("an argument of the app contains a NUL byte")
 }
 
 /// `XDG_RUNTIME_DIR` for the run: the user's, or a private one made (and removed) here.
@@ -183,7 +189,7 @@ mod tests {
         let argv = ["echo".to_owned(), "it's".to_owned(), "a b".to_owned()];
         let out = std::process::Command::new("/bin/sh")
             .arg("-c")
-            .arg(shell_join(&argv))
+            .arg(shell_join(&argv).unwrap())
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's a b\n");
@@ -203,8 +209,9 @@ mod tests {
         );
         assert!(sink(Some(Path::new("/tmp/a.avi"))).is_err());
         assert_eq!(sink(None).unwrap(), "fakesink sync=false");
+        gst::init().unwrap();
         assert_eq!(
-            encoder_fragment("x264enc"),
+            encoder::pick(Some("x264enc")).unwrap().fragment,
             "videoconvert ! video/x-raw,format=I420 ! x264enc ! h264parse"
         );
     }

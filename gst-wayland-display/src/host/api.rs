@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,13 +17,12 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::registry::{Entry, LobbyInfo, LobbyState, now};
-use super::request::{self, CreateLobby, Input, LobbyId};
+use super::request::{Body, CreateLobby, Input, LobbyId};
 use super::{Host, metrics, supervisor};
-use crate::lobby::input;
 use crate::lobby::protocol::ToWorker;
 
 /// Bodies larger than this are refused: no request needs more.
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
@@ -42,7 +39,7 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
@@ -65,19 +62,6 @@ type ApiResult = Result<Response, ApiError>;
 
 fn ok(body: Value) -> ApiResult {
     Ok(axum::Json(body).into_response())
-}
-
-/// The body, or a JSON error for one too large or unreadable.
-fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!("the request body is larger than {BODY_LIMIT} bytes")
-        } else {
-            format!("cannot read the request body: {}", rejection.body_text())
-        };
-        ApiError::new(status, message)
-    })
 }
 
 pub(crate) fn router(host: Arc<Host>) -> Router {
@@ -114,9 +98,7 @@ fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn create(State(host): State<Arc<Host>>, raw: Result<Bytes, BytesRejection>) -> ApiResult {
-    let raw = body(raw)?;
-    let request: CreateLobby = request::parse(&raw).map_err(ApiError::bad_request)?;
+async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>) -> ApiResult {
     if host.shutting_down() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -133,48 +115,26 @@ async fn create(State(host): State<Arc<Host>>, raw: Result<Bytes, BytesRejection
         .into_spec(id.clone(), &host.config.defaults)
         .map_err(ApiError::bad_request)?;
     let (commands, receiver) = mpsc::unbounded_channel();
-    host.registry.insert(Entry {
-        info: LobbyInfo {
-            id: id.clone(),
-            name: spec.name.clone(),
-            profile_id,
-            multi_user,
-            stop_when_everyone_leaves,
-            pin,
-            runner_render_node,
-            state: LobbyState::Starting,
-            width: spec.width,
-            height: spec.height,
-            refresh_rate: spec.fps,
-            wayland_display: None,
-            runtime_dir: None,
-            render_node: spec.render_node.clone(),
-            encoder: None,
-            worker_pid: None,
-            app_pid: None,
-            error: None,
-            frames: 0,
-            fps: 0.0,
-            created_at: now(),
-            ready_at: None,
-            ended_at: None,
-        },
-        commands: Some(commands),
-        screenshots: Default::default(),
-        stop_requested: false,
-        reported_error: None,
-        reported_stopped: false,
-        worker_started: None,
-        app_started: None,
-    });
+    let info = LobbyInfo {
+        profile_id,
+        multi_user,
+        stop_when_everyone_leaves,
+        pin,
+        runner_render_node,
+        width: spec.width,
+        height: spec.height,
+        refresh_rate: spec.fps,
+        render_node: spec.render_node.clone(),
+        ..LobbyInfo::new(id.clone(), spec.name.clone())
+    };
+    host.registry.insert(Entry::new(info, Some(commands)));
     host.save_record(&id);
     supervisor::launch(&host, spec, receiver);
     ok(json!({ "success": true, "lobby_id": id }))
 }
 
-async fn stop(State(host): State<Arc<Host>>, raw: Result<Bytes, BytesRejection>) -> ApiResult {
-    let raw = body(raw)?;
-    let LobbyId { lobby_id } = request::parse(&raw).map_err(ApiError::bad_request)?;
+async fn stop(State(host): State<Arc<Host>>, Body(request): Body<LobbyId>) -> ApiResult {
+    let LobbyId { lobby_id } = request;
     let state = supervisor::stop(&host, &lobby_id).ok_or_else(|| ApiError::not_found(&lobby_id))?;
     ok(json!({ "success": true, "lobby_id": lobby_id, "state": state }))
 }
@@ -205,15 +165,8 @@ fn require_ready(host: &Host, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn input_events(
-    State(host): State<Arc<Host>>,
-    raw: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    let raw = body(raw)?;
-    let Input { lobby_id, events } = request::parse(&raw).map_err(ApiError::bad_request)?;
-    for (i, event) in events.iter().enumerate() {
-        input::parse(event).map_err(|err| ApiError::bad_request(format!("events[{i}]: {err}")))?;
-    }
+async fn input_events(State(host): State<Arc<Host>>, Body(input): Body<Input>) -> ApiResult {
+    let Input { lobby_id, events } = input;
     require_ready(&host, &lobby_id)?;
     let count = events.len();
     host.registry
@@ -317,10 +270,12 @@ async fn health(State(host): State<Arc<Host>>) -> ApiResult {
     }))
 }
 
-async fn metrics_text(State(host): State<Arc<Host>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(&host),
-    )
-        .into_response()
+async fn metrics_text(State(host): State<Arc<Host>>) -> ApiResult {
+    let text = metrics::render(&host).map_err(|err| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the metrics: {err}"),
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
 }

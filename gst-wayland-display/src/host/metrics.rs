@@ -1,78 +1,80 @@
-//! `/metrics` in Prometheus' text format.
+//! `/metrics`, in the OpenMetrics text format Prometheus scrapes.
 
-use std::fmt::Write;
-use std::sync::atomic::Ordering;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use super::Host;
 use super::registry::LobbyState;
 
-pub(crate) fn render(host: &Host) -> String {
-    let mut out = String::new();
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The host's metrics as they stand now. The lifetime counters are the registry's own (the
+/// registered clones share their values); per-state and per-lobby figures are read at this
+/// moment.
+pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+
+    let by_state = Family::<Labels, Gauge>::default();
     let counts = host.registry.counts();
-    let _ = writeln!(
-        out,
-        "# HELP gwd_lobbies Lobbies by state.\n# TYPE gwd_lobbies gauge"
-    );
     for state in LobbyState::ALL {
         let n = counts.get(&state).copied().unwrap_or(0);
-        let _ = writeln!(out, "gwd_lobbies{{state=\"{}\"}} {n}", state.name());
+        by_state
+            .get_or_create(&vec![("state", state.name().to_owned())])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
+    registry.register("gwd_lobbies", "Lobbies by state", by_state);
+
     let counters = &host.registry.counters;
-    for (name, help, value) in [
+    for (name, help, counter) in [
+        ("gwd_lobbies_created", "Lobbies created", &counters.created),
         (
-            "gwd_lobbies_created_total",
-            "Lobbies created.",
-            &counters.created,
-        ),
-        (
-            "gwd_lobbies_failed_total",
-            "Lobbies that failed.",
+            "gwd_lobbies_failed",
+            "Lobbies that failed",
             &counters.failed,
         ),
         (
-            "gwd_lobbies_stopped_total",
-            "Lobbies stopped on request.",
+            "gwd_lobbies_stopped",
+            "Lobbies stopped on request",
             &counters.stopped,
         ),
         (
-            "gwd_sockets_swept_total",
-            "Stale socket files and locks removed.",
+            "gwd_lobbies_recovered",
+            "Lobbies of a previous run ended at start-up",
+            &counters.recovered,
+        ),
+        (
+            "gwd_sockets_swept",
+            "Stale socket files and locks removed",
             &counters.swept,
         ),
     ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-            value.load(Ordering::Relaxed)
-        );
+        registry.register(name, help, counter.clone());
     }
-    let _ = writeln!(
-        out,
-        "# HELP gwd_lobby_frames_total Frames produced by a running lobby.\n# TYPE gwd_lobby_frames_total counter"
-    );
-    let lobbies = host.registry.list();
-    for lobby in lobbies.iter().filter(|l| !l.state.ended()) {
-        let _ = writeln!(
-            out,
-            "gwd_lobby_frames_total{{lobby=\"{}\"}} {}",
-            lobby.id, lobby.frames
-        );
+
+    let frames = Family::<Labels, Counter>::default();
+    let fps = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    for lobby in host.registry.list().iter().filter(|l| !l.state.ended()) {
+        let labels = vec![("lobby", lobby.id.clone())];
+        frames.get_or_create(&labels).inc_by(lobby.frames);
+        fps.get_or_create(&labels).set(lobby.fps);
     }
-    let _ = writeln!(
-        out,
-        "# HELP gwd_lobby_fps Frame rate of a running lobby.\n# TYPE gwd_lobby_fps gauge"
+    registry.register(
+        "gwd_lobby_frames",
+        "Frames produced by a running lobby",
+        frames,
     );
-    for lobby in lobbies.iter().filter(|l| !l.state.ended()) {
-        let _ = writeln!(
-            out,
-            "gwd_lobby_fps{{lobby=\"{}\"}} {:.2}",
-            lobby.id, lobby.fps
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP gwd_uptime_seconds Time since the host started.\n# TYPE gwd_uptime_seconds gauge\ngwd_uptime_seconds {:.1}",
-        host.started.elapsed().as_secs_f64()
-    );
-    out
+    registry.register("gwd_lobby_fps", "Frame rate of a running lobby", fps);
+
+    let uptime = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    uptime.set(host.started.elapsed().as_secs_f64());
+    registry.register("gwd_uptime_seconds", "Time since the host started", uptime);
+
+    let mut out = String::new();
+    encode(&mut out, &registry)?;
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 //! state directory so that a restart after a crash ends what the previous run left.
 
 mod api;
+mod config;
 mod listen;
 mod metrics;
 mod records;
@@ -10,7 +11,6 @@ mod registry;
 mod request;
 mod supervisor;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,174 +18,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
 use tokio::sync::watch;
 use waylanddisplaycore::socket;
 
-use records::{Records, same_process};
-use registry::{Entry, LobbyInfo, LobbyState, Registry};
-use request::Defaults;
+use crate::time::Deadline;
 
-#[derive(clap::Args)]
-pub(crate) struct ServeArgs {
-    /// A TOML file with any of the options below (command-line options win).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// The API's Unix socket (default: $XDG_RUNTIME_DIR/gst-wayland-display.sock).
-    #[arg(long)]
-    socket: Option<PathBuf>,
-    /// Also serve the API over TCP on this address; needs a token.
-    #[arg(long)]
-    listen_tcp: Option<SocketAddr>,
-    /// A file holding the bearer token TCP requests must carry (or $GWD_API_TOKEN).
-    #[arg(long)]
-    token_file: Option<PathBuf>,
-    /// Where lobby records, worker logs and screenshots go
-    /// (default: $XDG_STATE_HOME/gst-wayland-display).
-    #[arg(long)]
-    state_dir: Option<PathBuf>,
-    /// Where lobbies put their Wayland sockets (default: $XDG_RUNTIME_DIR).
-    #[arg(long)]
-    runtime_dir: Option<PathBuf>,
-    /// render-node for lobbies that do not name one.
-    #[arg(long)]
-    render_node: Option<String>,
-    /// gst-launch fragment that encodes, for lobbies that do not give one.
-    #[arg(long)]
-    encoder_pipeline: Option<String>,
-    /// gst-launch fragment the encoded stream goes into, for lobbies that do not give one.
-    #[arg(long)]
-    sink_pipeline: Option<String>,
-    /// Seconds a lobby may take to become ready.
-    #[arg(long)]
-    start_timeout: Option<f64>,
-    /// Seconds an app gets to exit after SIGTERM before SIGKILL.
-    #[arg(long)]
-    stop_grace: Option<f64>,
-    /// Seconds between sweeps of stale sockets in the runtime directory.
-    #[arg(long)]
-    sweep_interval: Option<f64>,
-}
+use config::Config;
+pub(crate) use config::ServeOptions;
+use records::{Record, Records, same_process};
+use registry::{Entry, LobbyInfo, LobbyState, Registry, now};
 
-/// The config file: the same options as the command line.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct FileConfig {
-    socket: Option<PathBuf>,
-    listen_tcp: Option<SocketAddr>,
-    token: Option<String>,
-    token_file: Option<PathBuf>,
-    state_dir: Option<PathBuf>,
-    runtime_dir: Option<PathBuf>,
-    render_node: Option<String>,
-    encoder_pipeline: Option<String>,
-    sink_pipeline: Option<String>,
-    start_timeout: Option<f64>,
-    stop_grace: Option<f64>,
-    sweep_interval: Option<f64>,
-}
-
-pub(crate) struct Config {
-    pub(crate) socket: PathBuf,
-    pub(crate) tcp: Option<(SocketAddr, Arc<str>)>,
-    pub(crate) state_dir: PathBuf,
-    pub(crate) runtime_dir: PathBuf,
-    pub(crate) defaults: Defaults,
-    pub(crate) sweep_interval: Duration,
-}
-
-fn seconds(value: Option<f64>, default: f64, what: &str) -> anyhow::Result<Duration> {
-    let value = value.unwrap_or(default);
-    if !(value.is_finite() && value > 0.0) {
-        bail!("{what} must be a positive number of seconds, not {value}");
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
-impl Config {
-    fn load(args: &ServeArgs) -> anyhow::Result<Self> {
-        let file: FileConfig = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        let env_dir = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let runtime_dir = args
-            .runtime_dir
-            .clone()
-            .or(file.runtime_dir)
-            .or_else(|| env_dir("XDG_RUNTIME_DIR"))
-            .context("no runtime directory: set XDG_RUNTIME_DIR or pass --runtime-dir")?;
-        let state_dir = args
-            .state_dir
-            .clone()
-            .or(file.state_dir)
-            .or_else(|| env_dir("XDG_STATE_HOME").map(|d| d.join("gst-wayland-display")))
-            .or_else(|| env_dir("HOME").map(|d| d.join(".local/state/gst-wayland-display")))
-            .context("no state directory: pass --state-dir")?;
-        let socket = args
-            .socket
-            .clone()
-            .or(file.socket)
-            .unwrap_or_else(|| runtime_dir.join("gst-wayland-display.sock"));
-        let tcp = match args.listen_tcp.or(file.listen_tcp) {
-            None => None,
-            Some(addr) => {
-                let token = match args.token_file.as_ref().or(file.token_file.as_ref()) {
-                    Some(path) => Some(
-                        std::fs::read_to_string(path)
-                            .with_context(|| format!("reading the token file {}", path.display()))?
-                            .trim()
-                            .to_owned(),
-                    ),
-                    None => file.token.or_else(|| std::env::var("GWD_API_TOKEN").ok()),
-                }
-                .filter(|t| !t.is_empty())
-                .context("TCP needs a bearer token: --token-file, `token` in the config, or GWD_API_TOKEN")?;
-                Some((addr, Arc::from(token)))
-            }
-        };
-        let start_timeout = seconds(
-            args.start_timeout.or(file.start_timeout),
-            20.0,
-            "start_timeout",
-        )?;
-        let stop_grace = seconds(args.stop_grace.or(file.stop_grace), 3.0, "stop_grace")?;
-        Ok(Self {
-            socket,
-            tcp,
-            state_dir,
-            runtime_dir,
-            defaults: Defaults {
-                render_node: args
-                    .render_node
-                    .clone()
-                    .or(file.render_node)
-                    .unwrap_or_else(|| "auto".to_owned()),
-                encoder_pipeline: args.encoder_pipeline.clone().or(file.encoder_pipeline),
-                sink_pipeline: args
-                    .sink_pipeline
-                    .clone()
-                    .or(file.sink_pipeline)
-                    .unwrap_or_else(|| "fakesink sync=false".to_owned()),
-                start_timeout_ms: start_timeout.as_millis() as u64,
-                stop_grace_ms: stop_grace.as_millis() as u64,
-            },
-            sweep_interval: seconds(
-                args.sweep_interval.or(file.sweep_interval),
-                60.0,
-                "sweep_interval",
-            )?,
-        })
-    }
-}
+/// How long shutting down waits for lobbies beyond their apps' stop grace.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(10);
 
 pub(crate) struct Host {
     pub(crate) registry: Registry,
@@ -221,14 +65,11 @@ impl Host {
         let report = tokio::task::spawn_blocking(move || socket::sweep(&dir)).await;
         match report {
             Ok(Ok(report)) => {
-                let removed = report.removed.len() as u64;
+                let removed = u64::try_from(report.removed.len()).unwrap_or(u64::MAX);
                 if removed > 0 {
                     tracing::info!(why, removed, "swept stale Wayland sockets");
                 }
-                self.registry
-                    .counters
-                    .swept
-                    .fetch_add(removed, Ordering::Relaxed);
+                self.registry.counters.swept.inc_by(removed);
             }
             Ok(Err(err)) => tracing::warn!(%err, "sweep failed"),
             Err(err) => tracing::warn!(%err, "sweep did not run"),
@@ -252,44 +93,7 @@ impl Host {
             if let Some(pid) = record.app_pid {
                 supervisor::kill_app_group(pid, record.app_started);
             }
-            self.registry.insert(Entry {
-                info: LobbyInfo {
-                    id: record.id.clone(),
-                    name: record.name.clone(),
-                    profile_id: None,
-                    multi_user: false,
-                    stop_when_everyone_leaves: false,
-                    pin: None,
-                    runner_render_node: None,
-                    state: LobbyState::Starting,
-                    width: 0,
-                    height: 0,
-                    refresh_rate: 0,
-                    wayland_display: record.wayland_display.clone(),
-                    runtime_dir: record.runtime_dir.clone(),
-                    render_node: String::new(),
-                    encoder: None,
-                    worker_pid: record.worker_pid,
-                    app_pid: record.app_pid,
-                    error: None,
-                    frames: 0,
-                    fps: 0.0,
-                    created_at: record.created_at,
-                    ready_at: None,
-                    ended_at: None,
-                },
-                commands: None,
-                screenshots: Default::default(),
-                stop_requested: false,
-                reported_error: None,
-                reported_stopped: false,
-                worker_started: record.worker_started,
-                app_started: record.app_started,
-            });
-            self.registry.update(&record.id, |e| {
-                e.info.state = LobbyState::Failed;
-                e.info.error = Some("the host restarted while the lobby ran".to_owned());
-            });
+            self.registry.restore(restored(&record));
             self.records.remove(&record.id);
         }
     }
@@ -311,17 +115,20 @@ impl Host {
         for id in &running {
             supervisor::stop(self, id);
         }
-        let limit =
-            Duration::from_millis(self.config.defaults.stop_grace_ms) + Duration::from_secs(10);
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline && self.registry.list().iter().any(|l| !l.state.ended()) {
+        let deadline = Deadline::after(
+            self.config
+                .defaults
+                .stop_grace
+                .saturating_add(SHUTDOWN_MARGIN),
+        );
+        while !deadline.passed() && self.registry.list().iter().any(|l| !l.state.ended()) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
 
-pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(args)?;
+pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
+    let config = Config::load(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -431,6 +238,26 @@ where
             })
             .await
     })
+}
+
+/// The listing of a lobby a previous run recorded: failed, since the host went while it ran.
+fn restored(record: &Record) -> Entry {
+    let info = LobbyInfo {
+        state: LobbyState::Failed,
+        error: Some("the host restarted while the lobby ran".to_owned()),
+        wayland_display: record.wayland_display.clone(),
+        runtime_dir: record.runtime_dir.clone(),
+        worker_pid: record.worker_pid,
+        app_pid: record.app_pid,
+        created_at: record.created_at,
+        ended_at: Some(now()),
+        ..LobbyInfo::new(record.id.clone(), record.name.clone())
+    };
+    Entry {
+        worker_started: record.worker_started,
+        app_started: record.app_started,
+        ..Entry::new(info, None)
+    }
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

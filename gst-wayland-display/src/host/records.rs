@@ -43,16 +43,20 @@ impl Records {
         self.dir.join(format!("{id}.json"))
     }
 
-    /// Writes to a temporary file, syncs it, and renames it over the record: a crash leaves
-    /// the old record or the new one, never half of one.
+    /// Writes to a temporary file, syncs it, and renames it over the record (then syncs the
+    /// directory, so the rename itself survives a power cut): a crash leaves the old record
+    /// or the new one, never half of one. A temporary file that a crash left behind is
+    /// removed by [`load_all`](Self::load_all).
     pub(crate) fn write(&self, record: &Record) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
-        let tmp = self.dir.join(format!(".{}.tmp", record.id));
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = tempfile::Builder::new()
+            .prefix(&format!(".{}.", record.id))
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)?;
         file.write_all(&json)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, self.path(&record.id))?;
-        Ok(())
+        file.as_file().sync_all()?;
+        file.persist(self.path(&record.id)).map_err(|e| e.error)?;
+        std::fs::File::open(&self.dir)?.sync_all()
     }
 
     pub(crate) fn remove(&self, id: &str) {
@@ -105,7 +109,10 @@ impl Records {
         let dir = self.dir.join("corrupt");
         std::fs::create_dir_all(&dir).ok()?;
         let name = path.file_name()?.to_string_lossy().to_string();
-        let target = dir.join(format!("{name}.{}", super::registry::now() as u64));
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let target = dir.join(format!("{name}.{stamp}"));
         std::fs::rename(path, &target).ok()?;
         Some(target)
     }

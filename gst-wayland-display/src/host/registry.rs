@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -76,6 +76,37 @@ pub(crate) struct LobbyInfo {
     pub(crate) ended_at: Option<f64>,
 }
 
+impl LobbyInfo {
+    /// A lobby as the host first lists it: `starting`, created now, nothing else known.
+    pub(crate) fn new(id: String, name: String) -> Self {
+        Self {
+            id,
+            name,
+            profile_id: None,
+            multi_user: false,
+            stop_when_everyone_leaves: false,
+            pin: None,
+            runner_render_node: None,
+            state: LobbyState::Starting,
+            width: 0,
+            height: 0,
+            refresh_rate: 0,
+            wayland_display: None,
+            runtime_dir: None,
+            render_node: String::new(),
+            encoder: None,
+            worker_pid: None,
+            app_pid: None,
+            error: None,
+            frames: 0,
+            fps: 0.0,
+            created_at: now(),
+            ready_at: None,
+            ended_at: None,
+        }
+    }
+}
+
 /// One state change, as the event stream sends it.
 #[derive(Clone, Debug)]
 pub(crate) struct LobbyEvent {
@@ -103,15 +134,34 @@ pub(crate) struct Entry {
     pub(crate) app_started: Option<u64>,
 }
 
+impl Entry {
+    /// The host's entry for a lobby; `commands` reach its worker while it runs.
+    pub(crate) fn new(info: LobbyInfo, commands: Option<mpsc::UnboundedSender<ToWorker>>) -> Self {
+        Self {
+            info,
+            commands,
+            screenshots: VecDeque::new(),
+            stop_requested: false,
+            reported_error: None,
+            reported_stopped: false,
+            worker_started: None,
+            app_started: None,
+        }
+    }
+}
+
 /// Ended lobbies kept for listing; older ones are forgotten.
 const KEEP_ENDED: usize = 256;
 
+/// What the host counts since it started (shown by `/metrics`).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) created: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) stopped: AtomicU64,
-    pub(crate) swept: AtomicU64,
+    pub(crate) created: Counter,
+    pub(crate) failed: Counter,
+    pub(crate) stopped: Counter,
+    /// Lobbies of a previous run found at start-up and ended.
+    pub(crate) recovered: Counter,
+    pub(crate) swept: Counter,
 }
 
 pub(crate) struct Registry {
@@ -143,11 +193,24 @@ impl Registry {
         self.events.subscribe()
     }
 
+    /// Adds a lobby just created.
     pub(crate) fn insert(&self, entry: Entry) {
         let lobby = entry.info.clone();
         self.lock().insert(lobby.id.clone(), entry);
-        self.counters.created.fetch_add(1, Ordering::Relaxed);
+        self.counters.created.inc();
         let _ = self.events.send(LobbyEvent { lobby });
+    }
+
+    /// Lists a lobby of a previous run, already ended: not created by this run, so not
+    /// counted as created (nor as failed here), but listed like any ended lobby.
+    pub(crate) fn restore(&self, entry: Entry) {
+        let id = entry.info.id.clone();
+        let ended = entry.info.state.ended();
+        self.lock().insert(id.clone(), entry);
+        self.counters.recovered.inc();
+        if ended {
+            self.remember_ended(&id);
+        }
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<LobbyInfo> {
@@ -182,10 +245,14 @@ impl Registry {
         };
         if let Some(event) = event {
             match event.lobby.state {
-                LobbyState::Failed => self.counters.failed.fetch_add(1, Ordering::Relaxed),
-                LobbyState::Stopped => self.counters.stopped.fetch_add(1, Ordering::Relaxed),
-                _ => 0,
-            };
+                LobbyState::Failed => {
+                    self.counters.failed.inc();
+                }
+                LobbyState::Stopped => {
+                    self.counters.stopped.inc();
+                }
+                _ => {}
+            }
             let _ = self.events.send(event);
         }
         if ended {
@@ -237,7 +304,8 @@ impl Registry {
     pub(crate) fn counts(&self) -> HashMap<LobbyState, usize> {
         let mut counts = HashMap::new();
         for entry in self.lock().values() {
-            *counts.entry(entry.info.state).or_insert(0) += 1;
+            let n = counts.entry(entry.info.state).or_insert(0usize);
+            *n = n.saturating_add(1);
         }
         counts
     }
@@ -248,40 +316,16 @@ mod tests {
     use super::*;
 
     fn entry(id: &str) -> Entry {
-        Entry {
-            info: LobbyInfo {
-                id: id.to_owned(),
-                name: id.to_owned(),
-                profile_id: None,
-                multi_user: true,
-                stop_when_everyone_leaves: true,
-                pin: None,
-                runner_render_node: None,
-                state: LobbyState::Starting,
-                width: 1,
-                height: 1,
-                refresh_rate: 1,
-                wayland_display: None,
-                runtime_dir: None,
-                render_node: "software".into(),
-                encoder: None,
-                worker_pid: None,
-                app_pid: None,
-                error: None,
-                frames: 0,
-                fps: 0.0,
-                created_at: now(),
-                ready_at: None,
-                ended_at: None,
-            },
-            commands: None,
-            screenshots: Default::default(),
-            stop_requested: false,
-            reported_error: None,
-            reported_stopped: false,
-            worker_started: None,
-            app_started: None,
-        }
+        let info = LobbyInfo {
+            multi_user: true,
+            stop_when_everyone_leaves: true,
+            width: 1,
+            height: 1,
+            refresh_rate: 1,
+            render_node: "software".into(),
+            ..LobbyInfo::new(id.to_owned(), id.to_owned())
+        };
+        Entry::new(info, None)
     }
 
     #[test]
@@ -310,5 +354,21 @@ mod tests {
         assert_eq!(forgotten.len(), 6);
         assert_eq!(forgotten[0], "a");
         assert!(registry.take_forgotten().is_empty());
+        assert_eq!(registry.counters.created.get(), 1 + KEEP_ENDED as u64 + 5);
+    }
+
+    #[test]
+    fn restored_lobbies_are_listed_but_not_counted_as_created() {
+        let registry = Registry::new();
+        let mut old = entry("old");
+        old.info.state = LobbyState::Failed;
+        registry.restore(old);
+        assert_eq!(
+            registry.get("old").map(|l| l.state),
+            Some(LobbyState::Failed)
+        );
+        assert_eq!(registry.counters.created.get(), 0);
+        assert_eq!(registry.counters.failed.get(), 0);
+        assert_eq!(registry.counters.recovered.get(), 1);
     }
 }

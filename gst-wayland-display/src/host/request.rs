@@ -2,27 +2,70 @@
 //! fields are ignored; wrong types are rejected with the field's path.
 
 use std::collections::BTreeMap;
+use std::error::Error;
+use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use waylanddisplaycore::InputEvent;
 
-use crate::lobby::protocol::{AppSpec, LobbySpec};
+use super::api::{ApiError, BODY_LIMIT};
+use crate::lobby::protocol::{AppSpec, LobbySpec, ModeError, check_mode};
 
-/// Parses a JSON body, naming the field a type error is in.
+/// A JSON request body of type `T`. It is read by axum's own JSON extractor, minus its
+/// `Content-Type` check (`curl -d` and some control planes label JSON as form data), and
+/// rejected with the path of the field that is wrong.
+pub(crate) struct Body<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!("the request body is larger than {BODY_LIMIT} bytes")
+                } else {
+                    format!("cannot read the request body: {}", rejection.body_text())
+                };
+                ApiError::new(status, message)
+            })?;
+        parse(&bytes).map(Body).map_err(ApiError::bad_request)
+    }
+}
+
+/// Parses a JSON body, naming the field an error is in.
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if path.is_empty() || path == "." {
-            format!("invalid JSON body: {inner}")
-        } else {
-            format!("invalid JSON body at {path}: {inner}")
+    axum::Json::<T>::from_bytes(body)
+        .map(|axum::Json(value)| value)
+        .map_err(|rejection| describe(&rejection))
+}
+
+/// The rejection in our words: where the extractor's path-tracking error is in its chain,
+/// its path and cause; otherwise JSON's own message.
+fn describe(rejection: &JsonRejection) -> String {
+    let mut cause: Option<&(dyn Error + 'static)> = Some(rejection);
+    while let Some(err) = cause {
+        if let Some(err) = err.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            let path = err.path().to_string();
+            return if path.is_empty() || path == "." {
+                format!("invalid JSON body: {}", err.inner())
+            } else {
+                format!("invalid JSON body at {path}: {}", err.inner())
+            };
         }
-    })?;
-    de.end()
-        .map_err(|err| format!("invalid JSON body: {err}"))?;
-    Ok(value)
+        if let Some(err) = err.downcast_ref::<serde_json::Error>() {
+            return format!("invalid JSON body: {err}");
+        }
+        cause = err.source();
+    }
+    format!("invalid JSON body: {}", rejection.body_text())
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,10 +131,11 @@ pub(crate) struct LobbyId {
     pub(crate) lobby_id: String,
 }
 
+/// Input for a lobby, checked here against the one input vocabulary and forwarded as is.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Input {
     pub(crate) lobby_id: String,
-    pub(crate) events: Vec<serde_json::Value>,
+    pub(crate) events: Vec<InputEvent>,
 }
 
 /// Host-wide defaults a request does not set.
@@ -100,32 +144,18 @@ pub(crate) struct Defaults {
     pub(crate) render_node: String,
     pub(crate) encoder_pipeline: Option<String>,
     pub(crate) sink_pipeline: String,
-    pub(crate) start_timeout_ms: u64,
-    pub(crate) stop_grace_ms: u64,
+    pub(crate) start_timeout: Duration,
+    pub(crate) stop_grace: Duration,
 }
-
-const MAX_DIMENSION: u32 = 16384;
 
 impl CreateLobby {
     /// The worker's spec, or what is wrong with the request.
     pub(crate) fn into_spec(self, id: String, defaults: &Defaults) -> Result<LobbySpec, String> {
         let video = &self.video_settings;
-        if video.width == 0
-            || video.height == 0
-            || video.width > MAX_DIMENSION
-            || video.height > MAX_DIMENSION
-        {
-            return Err(format!(
-                "video_settings: {}x{} is not a size this host renders (1 to {MAX_DIMENSION} on each side)",
-                video.width, video.height
-            ));
-        }
-        if video.refresh_rate == 0 || video.refresh_rate > 1000 {
-            return Err(format!(
-                "video_settings.refresh_rate: {} is not a frame rate (1 to 1000)",
-                video.refresh_rate
-            ));
-        }
+        check_mode(video.width, video.height, video.refresh_rate).map_err(|err| match err {
+            ModeError::Size(..) => format!("video_settings: {err}"),
+            ModeError::Rate(_) => format!("video_settings.refresh_rate: {err}"),
+        })?;
         if self.runner.kind != "process" {
             return Err(format!(
                 "runner.type {:?} is not supported: this host runs apps as processes (\"process\")",
@@ -173,8 +203,8 @@ impl CreateLobby {
                 .clone()
                 .unwrap_or_else(|| defaults.sink_pipeline.clone()),
             app: Some(AppSpec { command, env }),
-            start_timeout_ms: defaults.start_timeout_ms,
-            stop_grace_ms: defaults.stop_grace_ms,
+            start_timeout: defaults.start_timeout,
+            stop_grace: defaults.stop_grace,
         })
     }
 }
@@ -188,8 +218,8 @@ mod tests {
             render_node: "auto".into(),
             encoder_pipeline: None,
             sink_pipeline: "fakesink".into(),
-            start_timeout_ms: 10_000,
-            stop_grace_ms: 3000,
+            start_timeout: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(3),
         }
     }
 

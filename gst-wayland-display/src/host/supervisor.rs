@@ -7,7 +7,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+use rustix::process::{Signal, kill_process, kill_process_group};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::Host;
 use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
+use crate::lobby::app::pid_of;
 use crate::lobby::protocol::{FromWorker, LobbySpec, ToWorker};
 
 /// Extra time given to a worker beyond its own limits before it is killed.
@@ -82,10 +83,22 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedRe
         );
         return;
     };
-    let spec_line = serde_json::to_string(&spec).unwrap_or_default();
+    let spec_line = match serde_json::to_string(&spec) {
+        Ok(line) => line,
+        Err(err) => {
+            let _ = child.kill().await;
+            end(
+                &host,
+                &id,
+                LobbyState::Failed,
+                Some(format!("cannot write the lobby spec: {err}")),
+            );
+            return;
+        }
+    };
     tokio::spawn(feed(stdin, spec_line, commands));
     let reader = tokio::spawn(read_reports(host.clone(), id.clone(), stdout));
-    let start_limit = Duration::from_millis(spec.start_timeout_ms) + MARGIN;
+    let start_limit = spec.start_timeout.saturating_add(MARGIN);
     let watchdog = tokio::spawn(start_watchdog(host.clone(), id.clone(), start_limit));
 
     let status = child.wait().await;
@@ -181,7 +194,7 @@ async fn start_watchdog(host: Arc<Host>, id: String, limit: Duration) {
         if e.info.state == LobbyState::Starting && e.reported_error.is_none() {
             e.reported_error = Some(format!(
                 "start-up timed out: the lobby was not ready after {} s",
-                limit.as_secs()
+                limit.as_secs_f64()
             ));
             Some((e.info.worker_pid, e.worker_started))
         } else {
@@ -196,7 +209,7 @@ async fn start_watchdog(host: Arc<Host>, id: String, limit: Duration) {
 /// SIGKILLs a worker if `pid` is still that worker.
 pub(crate) fn kill_worker(pid: u32, started: Option<u64>) {
     if same_process(pid, started)
-        && let Some(pid) = Pid::from_raw(pid as i32)
+        && let Some(pid) = pid_of(pid)
     {
         let _ = kill_process(pid, Signal::KILL);
     }
@@ -206,7 +219,7 @@ pub(crate) fn kill_worker(pid: u32, started: Option<u64>) {
 /// whose leader is gone cannot be told from other processes and are left alone.
 pub(crate) fn kill_app_group(pid: u32, started: Option<u64>) {
     if same_process(pid, started)
-        && let Some(pgid) = Pid::from_raw(pid as i32)
+        && let Some(pgid) = pid_of(pid)
     {
         let _ = kill_process_group(pgid, Signal::KILL);
     }
@@ -287,7 +300,7 @@ pub(crate) fn stop(host: &Arc<Host>, id: &str) -> Option<LobbyState> {
         let _ = host.registry.command(id, ToWorker::Stop);
         let host = host.clone();
         let id = id.to_owned();
-        let limit = Duration::from_millis(host.config.defaults.stop_grace_ms) + MARGIN;
+        let limit = host.config.defaults.stop_grace.saturating_add(MARGIN);
         tokio::spawn(async move {
             tokio::time::sleep(limit).await;
             let worker = host.registry.update(&id, |e| {

@@ -6,11 +6,12 @@ use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use super::protocol::AppSpec;
+use crate::time::Deadline;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
@@ -65,9 +66,9 @@ impl AppProcess {
             command: spec.command.clone(),
             source,
         })?;
-        let pgid = Pid::from_raw(child.id() as i32).ok_or_else(|| AppError::Spawn {
+        let pgid = pid_of(child.id()).ok_or_else(|| AppError::Spawn {
             command: spec.command.clone(),
-            source: std::io::Error::other("no process id"),
+            source: std::io::Error::other(format!("unusable process id {}", child.id())),
         })?;
         Ok(Self {
             child,
@@ -91,8 +92,8 @@ impl AppProcess {
     /// SIGTERM to the whole group, SIGKILL after `grace`, and reaps the leader.
     pub(crate) fn terminate(&mut self, grace: Duration) {
         let _ = kill_process_group(self.pgid, Signal::TERM);
-        let deadline = Instant::now() + grace;
-        while self.exited().is_none() && Instant::now() < deadline {
+        let deadline = Deadline::after(grace);
+        while self.exited().is_none() && !deadline.passed() {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Children of the app may outlive its leader: the group goes in any case.
@@ -106,14 +107,12 @@ impl AppProcess {
     /// Reaps the group's other members. They are our children only when we are a child
     /// subreaper (the worker is; see [`become_subreaper`]); otherwise this finds none.
     fn reap_orphans(&self) {
-        let deadline = Instant::now() + Duration::from_millis(500);
+        let deadline = Deadline::after(Duration::from_millis(500));
         loop {
             match rustix::process::waitpgid(self.pgid, rustix::process::WaitOptions::NOHANG) {
                 Ok(Some(_)) => continue,
                 // Some are still dying.
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
+                Ok(None) if !deadline.passed() => std::thread::sleep(Duration::from_millis(5)),
                 // Gone (ECHILD) or given up on.
                 _ => return,
             }
@@ -158,36 +157,38 @@ fn check_program(program: &str, spec: &AppSpec) -> Result<(), AppError> {
     if program.contains(['$', '=', '(', '<', '>', '{']) {
         return Ok(());
     }
-    let path = if program.contains('/') {
-        PathBuf::from(program)
-    } else {
-        let search = spec
-            .env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var("PATH").ok())
-            .unwrap_or_default();
-        match search
-            .split(':')
-            .map(|dir| Path::new(dir).join(program))
-            .find(|candidate| is_executable(candidate))
-        {
-            Some(path) => path,
-            // Shell builtins and keywords are commands too.
-            None if is_shell_word(program) => return Ok(()),
-            None => return Err(AppError::NotFound(program.to_owned())),
-        }
-    };
-    if is_executable(&path) {
-        Ok(())
-    } else {
-        Err(AppError::NotExecutable(path))
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return if is_executable(&path) {
+            Ok(())
+        } else {
+            Err(AppError::NotExecutable(path))
+        };
+    }
+    // The PATH the app will have: its own, else ours.
+    let search = spec
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    match which::which_in(program, Some(search), cwd) {
+        Ok(_) => Ok(()),
+        // Shell builtins and keywords are commands too.
+        Err(_) if is_shell_word(program) => Ok(()),
+        Err(_) => Err(AppError::NotFound(program.to_owned())),
     }
 }
 
 fn is_executable(path: &Path) -> bool {
     rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok() && path.is_file()
+}
+
+/// The pid as the kernel's signed type; `None` for values no process can have.
+pub(crate) fn pid_of(pid: u32) -> Option<Pid> {
+    i32::try_from(pid).ok().and_then(Pid::from_raw)
 }
 
 fn is_shell_word(word: &str) -> bool {
@@ -285,8 +286,8 @@ mod tests {
             env: vec![("EXTRA".to_owned(), "1".to_owned())],
         };
         let mut process = AppProcess::spawn(&app, "wayland-9", Path::new("/tmp")).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while process.exited().is_none() && Instant::now() < deadline {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while process.exited().is_none() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(process.exited().unwrap().success());

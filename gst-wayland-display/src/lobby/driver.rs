@@ -11,6 +11,8 @@ use gst::prelude::*;
 use super::pipeline;
 use super::protocol::{FromWorker, LobbySpec, ToWorker};
 use super::session::Session;
+use crate::encoder;
+use crate::time::Deadline;
 
 /// What wakes the lobby up.
 pub(crate) enum Event {
@@ -48,14 +50,14 @@ pub(crate) enum Outcome {
 enum Phase {
     /// Waiting for the `wayland.src` announcement.
     Starting {
-        deadline: Instant,
+        deadline: Deadline,
     },
     Running {
         since: Instant,
     },
     /// EOS sent; waiting for it to come out of the pipeline.
     Finishing {
-        deadline: Instant,
+        deadline: Deadline,
     },
 }
 
@@ -85,11 +87,11 @@ fn run(
     (tx, rx): (Sender<Event>, Receiver<Event>),
     report: &mut dyn Report,
 ) -> Outcome {
-    let (encoder, fragment) = match pipeline::pick_encoder(spec.encoder_pipeline.as_deref()) {
-        Ok(choice) => choice,
+    let encoder = match encoder::pick(spec.encoder_pipeline.as_deref()) {
+        Ok(encoder) => encoder,
         Err(err) => return Outcome::Failed(err),
     };
-    let description = pipeline::description(spec, &fragment);
+    let description = pipeline::description(spec, &encoder.fragment);
     tracing::debug!(%description, "lobby pipeline");
     let mut session = match Session::build(spec, &description, tx) {
         Ok(session) => session,
@@ -100,9 +102,8 @@ fn run(
         let detail = first_error(&rx).unwrap_or(err);
         return Outcome::Failed(detail);
     }
-    let start_timeout = Duration::from_millis(spec.start_timeout_ms);
     let mut phase = Phase::Starting {
-        deadline: Instant::now() + start_timeout,
+        deadline: Deadline::after(spec.start_timeout),
     };
     let mut stats = (Instant::now(), 0u64);
 
@@ -116,7 +117,7 @@ fn run(
                     if !matches!(phase, Phase::Starting { .. }) {
                         continue;
                     }
-                    match app_started(spec, &mut session, s, &encoder, report) {
+                    match app_started(spec, &mut session, s, &encoder.element, report) {
                         Ok(()) => {
                             phase = Phase::Running {
                                 since: Instant::now(),
@@ -133,11 +134,7 @@ fn run(
                 _ => {}
             },
             Ok(Event::Command(ToWorker::Stop)) => break finish(&session, policy, &mut phase),
-            Ok(Event::Command(ToWorker::Input { events })) => {
-                if let Err(err) = session.input(&events) {
-                    tracing::warn!(%err, "input dropped");
-                }
-            }
+            Ok(Event::Command(ToWorker::Input { events })) => session.input(&events),
             Ok(Event::Command(ToWorker::Screenshot { path })) => {
                 let error = session.screenshot(&path).err();
                 report.report(FromWorker::Screenshot { error });
@@ -158,10 +155,10 @@ fn run(
 
         // Checks that need no event.
         match phase {
-            Phase::Starting { deadline } if Instant::now() > deadline => {
+            Phase::Starting { deadline } if deadline.passed() => {
                 break Outcome::Failed(format!(
                     "start-up took longer than {} s (the compositor did not announce its socket)",
-                    start_timeout.as_secs_f64()
+                    spec.start_timeout.as_secs_f64()
                 ));
             }
             Phase::Running { since } => {
@@ -182,14 +179,14 @@ fn run(
                     break done;
                 }
             }
-            Phase::Finishing { deadline } if Instant::now() > deadline => {
+            Phase::Finishing { deadline } if deadline.passed() => {
                 break Outcome::Failed("the pipeline did not finish its stream in time".to_owned());
             }
             _ => {}
         }
         if stats.0.elapsed() >= STATS_EVERY {
             let frames = session.frames();
-            let fps = (frames - stats.1) as f64 / stats.0.elapsed().as_secs_f64();
+            let fps = rate(frames.saturating_sub(stats.1), stats.0.elapsed());
             report.report(FromWorker::Stats { frames, fps });
             stats = (Instant::now(), frames);
         }
@@ -248,7 +245,7 @@ fn begin_finish(session: &Session, policy: &Policy, phase: &mut Phase) -> Option
     if policy.finish_with_eos && !matches!(phase, Phase::Starting { .. }) {
         session.send_eos();
         *phase = Phase::Finishing {
-            deadline: Instant::now() + EOS_WAIT,
+            deadline: Deadline::after(EOS_WAIT),
         };
         None
     } else {
@@ -257,8 +254,8 @@ fn begin_finish(session: &Session, policy: &Policy, phase: &mut Phase) -> Option
 }
 
 fn first_error(rx: &Receiver<Event>) -> Option<String> {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+    let deadline = Deadline::after(Duration::from_secs(1));
+    while let Some(left) = deadline.left() {
         match rx.recv_timeout(left) {
             Ok(Event::Bus(msg)) => {
                 if let gst::MessageView::Error(err) = msg.view() {
@@ -270,6 +267,15 @@ fn first_error(rx: &Receiver<Event>) -> Option<String> {
         }
     }
     None
+}
+
+/// Frames per second over `elapsed`.
+fn rate(frames: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    // Frame counts stay far below 2^53, where f64 would round.
+    #[allow(clippy::cast_precision_loss)]
+    let frames = frames as f64;
+    if seconds > 0.0 { frames / seconds } else { 0.0 }
 }
 
 fn describe_error(err: &gst::message::Error) -> String {

@@ -3,7 +3,6 @@
 
 pub(crate) mod app;
 pub(crate) mod driver;
-pub(crate) mod input;
 pub(crate) mod pipeline;
 pub(crate) mod protocol;
 pub(crate) mod session;

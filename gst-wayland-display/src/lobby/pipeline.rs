@@ -1,46 +1,6 @@
-//! The lobby's pipeline as a gst-launch description, and the encoder Wolf would pick.
+//! The lobby's pipeline as a gst-launch description.
 
 use super::protocol::LobbySpec;
-
-/// Wolf's order: the first of these that exists on the machine encodes.
-pub(crate) const ENCODERS: [&str; 4] = ["nvh264enc", "vah264enc", "qsvh264enc", "x264enc"];
-
-/// The encoder element's name and the gst-launch fragment that encodes with it.
-pub(crate) fn pick_encoder(custom: Option<&str>) -> Result<(String, String), String> {
-    if let Some(fragment) = custom {
-        let name = fragment
-            .split('!')
-            .map(str::trim)
-            .find_map(|part| part.split_whitespace().next())
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| "the encoder pipeline is empty".to_owned())?;
-        return Ok((name.to_owned(), fragment.to_owned()));
-    }
-    ENCODERS
-        .iter()
-        .find(|name| gst::ElementFactory::find(name).is_some())
-        .map(|name| (name.to_string(), default_fragment(name)))
-        .ok_or_else(|| {
-            format!(
-                "no H.264 encoder available (looked for {}); install gstreamer1.0-plugins-ugly \
-                 for x264enc or set video_settings.encoder_pipeline",
-                ENCODERS.join(", ")
-            )
-        })
-}
-
-/// Encoders get 4:2:0 input: from RGB, videoconvert would otherwise hand x264enc 4:4:4,
-/// which gives High 4:4:4 streams most players and hardware decoders cannot play.
-fn default_fragment(encoder: &str) -> String {
-    match encoder {
-        // Software: tuned for latency, as a streaming host wants it.
-        "x264enc" => {
-            "videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast ! h264parse"
-                .to_owned()
-        }
-        other => format!("videoconvert ! video/x-raw,format=NV12 ! {other} ! h264parse"),
-    }
-}
 
 /// The caps between the source and the rest: Wolf's `video_producer_buffer_caps` (or raw
 /// video) completed with the lobby's size and rate.
@@ -83,6 +43,8 @@ pub(crate) fn description(spec: &LobbySpec, encoder_fragment: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use gst::prelude::*;
 
     use super::*;
@@ -99,29 +61,17 @@ mod tests {
             encoder_pipeline: None,
             sink_pipeline: "fakesink sync=false".into(),
             app: None,
-            start_timeout_ms: 10_000,
-            stop_grace_ms: 2000,
+            start_timeout: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(2),
         }
-    }
-
-    #[test]
-    fn picks_the_first_encoder_present() {
-        gst::init().unwrap();
-        let (name, fragment) = pick_encoder(None).unwrap();
-        // This machine has no GPU encoders.
-        assert_eq!(name, "x264enc");
-        assert!(fragment.contains("x264enc tune=zerolatency"));
-        let (name, _) = pick_encoder(Some(" openh264enc bitrate=1000 ! h264parse")).unwrap();
-        assert_eq!(name, "openh264enc");
-        assert!(pick_encoder(Some("  ")).is_err());
     }
 
     #[test]
     fn description_builds_a_pipeline() {
         gst::init().unwrap();
         gstwaylanddisplaysrc::plugin_register_static().ok();
-        let (_, encoder) = pick_encoder(None).unwrap();
-        let description = description(&spec(), &encoder);
+        let encoder = crate::encoder::pick(None).unwrap();
+        let description = description(&spec(), &encoder.fragment);
         let pipeline = gst::parse::launch(&description).unwrap();
         let bin = pipeline.downcast::<gst::Bin>().unwrap();
         assert!(bin.by_name("src").is_some());

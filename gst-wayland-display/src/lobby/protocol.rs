@@ -3,8 +3,10 @@
 //! writes is the [`LobbySpec`]; a closed stdin means the host is gone.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use waylanddisplaycore::InputEvent;
 
 /// Everything a worker needs to build and run one lobby.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -24,8 +26,36 @@ pub(crate) struct LobbySpec {
     /// A gst-launch fragment the encoded stream goes into.
     pub(crate) sink_pipeline: String,
     pub(crate) app: Option<AppSpec>,
-    pub(crate) start_timeout_ms: u64,
-    pub(crate) stop_grace_ms: u64,
+    /// From start until the compositor announces its socket.
+    pub(crate) start_timeout: Duration,
+    /// What the app gets after SIGTERM before SIGKILL.
+    pub(crate) stop_grace: Duration,
+}
+
+/// The largest output side a lobby renders.
+pub(crate) const MAX_DIMENSION: u32 = 16384;
+/// The highest frame rate a lobby runs at.
+pub(crate) const MAX_FPS: u32 = 1000;
+
+/// Why a lobby's mode cannot be rendered.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ModeError {
+    #[error("{0}x{1} is not a size this host renders (1 to {MAX_DIMENSION} on each side)")]
+    Size(u32, u32),
+    #[error("{0} is not a frame rate (1 to {MAX_FPS})")]
+    Rate(u32),
+}
+
+/// Checks a lobby's size and rate, the same for the API and `run`.
+pub(crate) fn check_mode(width: u32, height: u32, fps: u32) -> Result<(), ModeError> {
+    let side = 1..=MAX_DIMENSION;
+    if !side.contains(&width) || !side.contains(&height) {
+        return Err(ModeError::Size(width, height));
+    }
+    if !(1..=MAX_FPS).contains(&fps) {
+        return Err(ModeError::Rate(fps));
+    }
+    Ok(())
 }
 
 /// The lobby's application: a command line run by `/bin/sh -c`, with extra environment.
@@ -38,7 +68,7 @@ pub(crate) struct AppSpec {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ToWorker {
-    Input { events: Vec<serde_json::Value> },
+    Input { events: Vec<InputEvent> },
     Screenshot { path: PathBuf },
     Stop,
 }

@@ -10,11 +10,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use gst::prelude::*;
+use waylanddisplaycore::InputEvent;
 
 use super::app::{AppError, AppProcess};
 use super::driver::Event;
-use super::input;
 use super::protocol::{AppSpec, LobbySpec};
+use crate::time::Deadline;
 
 pub(crate) struct Session {
     pipeline: gst::Pipeline,
@@ -77,7 +78,7 @@ impl Session {
             frames,
             bus: Some((running, thread)),
             app: None,
-            grace: Duration::from_millis(spec.stop_grace_ms),
+            grace: spec.stop_grace,
         })
     }
 
@@ -109,14 +110,13 @@ impl Session {
         self.frames.load(Ordering::Relaxed)
     }
 
-    /// Delivers input events (already in JSON form) to the compositor.
-    pub(crate) fn input(&self, events: &[serde_json::Value]) -> Result<(), String> {
-        for value in events {
-            let event = input::parse(value)?;
+    /// Delivers input events to the compositor, as the element's custom upstream events.
+    pub(crate) fn input(&self, events: &[InputEvent]) {
+        for event in events {
+            let structure = gstwaylanddisplaysrc::input_event::to_structure(event);
             self.src
-                .send_event(gst::event::CustomUpstream::new(event.to_structure()));
+                .send_event(gst::event::CustomUpstream::new(structure));
         }
-        Ok(())
     }
 
     /// Writes the latest frame to `path` as PNG.
@@ -151,11 +151,11 @@ impl Session {
     /// and drawn no earlier, so those stamped before now are skipped.
     fn frame_after_now(&self, shot: &gst_app::AppSink) -> Option<gst::Sample> {
         let now = self.pipeline.current_running_time();
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let deadline = Deadline::after(Duration::from_secs(2));
         loop {
-            let left = deadline.checked_duration_since(std::time::Instant::now())?;
-            let sample =
-                shot.try_pull_sample(gst::ClockTime::from_nseconds(left.as_nanos() as u64))?;
+            let left = deadline.left()?;
+            let wait = gst::ClockTime::try_from(left).unwrap_or(gst::ClockTime::MAX);
+            let sample = shot.try_pull_sample(wait)?;
             let pts = sample.buffer().and_then(|b| b.pts());
             match (now, pts) {
                 (Some(now), Some(pts)) if pts < now => continue,

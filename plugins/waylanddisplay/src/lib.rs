@@ -3,7 +3,7 @@
 mod gst_log;
 mod waylanddisplaysrc;
 
-pub use waylanddisplaysrc::WaylandDisplaySrc;
+pub use waylanddisplaysrc::{WaylandDisplaySrc, input_event};
 
 gst::plugin_define!(
     waylanddisplaysrc,

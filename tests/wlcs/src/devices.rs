@@ -36,12 +36,24 @@ pub struct Pointer {
 impl wlcs::Pointer for Pointer {
     fn move_absolute(&mut self, x: wl_fixed_t, y: wl_fixed_t) {
         let (x, y) = (fixed(x), fixed(y));
-        deliver(&self.display, &[InputEvent::PointerMotionAbsolute { x, y }]);
+        deliver(
+            &self.display,
+            &[InputEvent::MouseMoveAbsolute {
+                pointer_x: x,
+                pointer_y: y,
+            }],
+        );
     }
 
     fn move_relative(&mut self, dx: wl_fixed_t, dy: wl_fixed_t) {
         let (dx, dy) = (fixed(dx), fixed(dy));
-        deliver(&self.display, &[InputEvent::PointerMotion { dx, dy }]);
+        deliver(
+            &self.display,
+            &[InputEvent::MouseMoveRelative {
+                pointer_x: dx,
+                pointer_y: dy,
+            }],
+        );
     }
 
     fn button_up(&mut self, button: i32) {
@@ -61,7 +73,7 @@ impl Pointer {
         };
         deliver(
             &self.display,
-            &[InputEvent::PointerButton { button, pressed }],
+            &[InputEvent::MouseButton { button, pressed }],
         );
     }
 }

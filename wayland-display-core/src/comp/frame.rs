@@ -16,19 +16,23 @@ impl State {
     /// drawing or copying anything.
     pub(crate) fn produce_frame(&mut self) -> Result<Frame, RenderError> {
         self.refresh();
-        if !self.dirty
+        if !self.changed.is_marked()
             && let Some(frame) = self.renderer.repeat_last()
         {
             return Ok(frame);
         }
         self.refresh_pointer_focus();
+        // After the focus refresh, whose changes this frame shows anyway.
+        self.changed.clear();
         let cursor = CursorState {
             visible: self.cursor_visible,
             status: &self.cursor_status,
             location: self.pointer_location,
         };
-        let frame = self.renderer.render(&self.space, &self.output, &cursor)?;
-        self.dirty = false;
+        let frame = self
+            .renderer
+            .render(&self.space, &self.output, &cursor)
+            .inspect_err(|_| self.changed.mark())?;
         self.frame_shown(frame.seq);
         Ok(frame)
     }

@@ -22,16 +22,22 @@ const SCROLL_PER_DETENT: f64 = 15.0;
 impl State {
     pub(crate) fn handle_input(&mut self, event: InputEvent) {
         match event {
-            InputEvent::PointerMotion { dx, dy } => {
+            InputEvent::MouseMoveRelative {
+                pointer_x: dx,
+                pointer_y: dy,
+            } => {
                 let target = self.pointer_location + Point::from((dx, dy));
                 self.move_pointer(target, Some((dx, dy).into()));
             }
-            InputEvent::PointerMotionAbsolute { x, y } => {
-                self.move_pointer((x, y).into(), None);
+            InputEvent::MouseMoveAbsolute {
+                pointer_x,
+                pointer_y,
+            } => {
+                self.move_pointer((pointer_x, pointer_y).into(), None);
             }
-            InputEvent::PointerButton { button, pressed } => self.pointer_button(button, pressed),
-            InputEvent::PointerAxis { x, y } => self.pointer_axis(x, y),
-            InputEvent::Key { key, pressed } => self.key(key, pressed),
+            InputEvent::MouseButton { button, pressed } => self.pointer_button(button, pressed),
+            InputEvent::MouseAxis { x, y } => self.pointer_axis(x, y),
+            InputEvent::KeyboardKey { key, pressed } => self.key(key, pressed),
             InputEvent::TouchDown { id, x, y } => self.touch_down(id, x, y),
             InputEvent::TouchMotion { id, x, y } => self.touch_motion(id, x, y),
             InputEvent::TouchUp { id } => self.touch_up(id),
@@ -41,6 +47,9 @@ impl State {
                 }
             }
             InputEvent::TouchCancel => self.touch_cancel(),
+            // Devices are opened by the event loop, which owns the libinput context; the
+            // seat only sees what they produce.
+            InputEvent::VirtualDevicesReady { .. } => {}
         }
     }
 
@@ -178,7 +187,7 @@ impl State {
         if let Some((surface, _)) = under {
             self.activate_constraint_at_pointer(&surface);
         }
-        self.dirty = true;
+        self.changed.mark();
     }
 
     pub(crate) fn pointer_button(&mut self, button: u32, pressed: bool) {
@@ -218,7 +227,7 @@ impl State {
         self.space.raise_element(&window, true);
         let surface = window.toplevel().map(|t| t.wl_surface().clone());
         self.focus_keyboard(surface);
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn pointer_axis(&mut self, x: f64, y: f64) {

@@ -1,6 +1,7 @@
 //! The compositor state: one [`State`] holding every protocol's Smithay state, the space of
 //! windows, the seat and the output, driven by the compositor thread's event loop.
 
+mod changed;
 mod evdev;
 mod frame;
 mod handlers;
@@ -34,9 +35,11 @@ use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::viewporter::ViewporterState;
 
-use crate::render::{OutputFormat, RenderBackend, RenderError, Renderer};
+use crate::display::Setup;
+use crate::render::{RenderBackend, RenderError, Renderer};
 use crate::{DisplayError, VideoMode};
 
+pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
 pub(crate) use output::new_output;
 
@@ -64,8 +67,7 @@ pub(crate) struct State {
     pub(crate) touch_points: HashMap<TouchSlot, WlSurface>,
 
     pub(crate) renderer: Renderer,
-    /// Something on screen may have changed since the last frame.
-    pub(crate) dirty: bool,
+    pub(crate) changed: PictureChanged,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -84,16 +86,21 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The state with a renderer for `backend`. With `fallback`, a GLES renderer that
-    /// cannot start is replaced by Pixman, and the reason returned.
+    /// The state with a renderer for `setup.backend`. With `setup.fallback`, a GLES
+    /// renderer that cannot start is replaced by Pixman, and the reason returned.
     pub(crate) fn new(
         dh: &DisplayHandle,
-        mode: VideoMode,
-        format: OutputFormat,
-        passthrough: bool,
-        backend: &RenderBackend,
-        fallback: bool,
+        setup: &Setup,
+        changed: PictureChanged,
     ) -> Result<(Self, Option<RenderError>), DisplayError> {
+        let Setup {
+            mode,
+            format,
+            passthrough,
+            fallback,
+            ref backend,
+            ..
+        } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
         let output = new_output(mode);
         let (renderer, fell_back) = match Renderer::new(backend, &output, format, passthrough) {
@@ -146,7 +153,7 @@ impl State {
             cursor_status: CursorImageStatus::default_named(),
             touch_points: HashMap::new(),
             renderer,
-            dirty: true,
+            changed,
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,

@@ -70,7 +70,7 @@ impl State {
             self.pointer_location = self.clamp_to_output(self.pointer_location);
             tracing::debug!(?mode, "output mode changed");
         }
-        self.dirty = true;
+        self.changed.mark();
         self.renderer.reconfigure(&self.output, target)
     }
 }

@@ -27,7 +27,7 @@ impl State {
             .cloned()
             .ok_or_else(|| format!("wl_surface@{surface} of that client is not a toplevel"))?;
         self.space.map_element(window, at, false);
-        self.dirty = true;
+        self.changed.mark();
         Ok(())
     }
 }

@@ -1,7 +1,12 @@
+use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::device::{RenderChoice, RenderTarget, RendererKind};
+use crate::render::{Frame, GlDevice, OutputFormat, RenderBackend};
+use crate::socket::SocketSpec;
+use crate::{DisplayError, InputEvent};
 
 fn config(dir: &Path, width: u32, height: u32) -> DisplayConfig {
     DisplayConfig {

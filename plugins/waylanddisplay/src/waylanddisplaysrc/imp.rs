@@ -10,12 +10,12 @@ use gst_base::subclass::prelude::*;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
-    DisplayConfig, DisplayError, DmabufPlane, Frame, OutputFormat, OutputTarget, RenderChoice,
-    RenderTarget, VideoMode, WaylandDisplay,
+    DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat, OutputTarget,
+    RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
 };
 
 use super::dmabuf_caps;
-use super::input_event::{self, ElementEvent, ParseError};
+use super::input_event::{self, ParseError};
 use super::pacing::Pacer;
 use crate::gst_log::{CAT, dispatch};
 
@@ -26,6 +26,8 @@ const DEFAULT_RENDER_NODE: &str = "auto";
 const DEFAULT_WIDTH: i32 = 1920;
 const DEFAULT_HEIGHT: i32 = 1080;
 const DEFAULT_FPS: i32 = 60;
+const DEFAULT_IS_LIVE: bool = true;
+const DEFAULT_PASSTHROUGH: bool = true;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -44,8 +46,8 @@ impl Default for Settings {
             socket_name: None,
             mouse: None,
             keyboard: None,
-            is_live: true,
-            passthrough: true,
+            is_live: DEFAULT_IS_LIVE,
+            passthrough: DEFAULT_PASSTHROUGH,
         }
     }
 }
@@ -185,7 +187,7 @@ impl ObjectImpl for WaylandDisplaySrc {
                         "Pace frames by the clock at the negotiated framerate (true) or produce \
                          them as fast as downstream takes them (false)",
                     )
-                    .default_value(true)
+                    .default_value(DEFAULT_IS_LIVE)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("passthrough")
@@ -194,7 +196,7 @@ impl ObjectImpl for WaylandDisplaySrc {
                         "When one client buffer covers the whole output, copy what changed in it \
                          instead of compositing (same pixels, less CPU); false always composites",
                     )
-                    .default_value(true)
+                    .default_value(DEFAULT_PASSTHROUGH)
                     .mutable_ready()
                     .build(),
             ]
@@ -212,9 +214,9 @@ impl ObjectImpl for WaylandDisplaySrc {
             "socket-name" => settings.socket_name = string().filter(|s| !s.is_empty()),
             "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
-            "passthrough" => settings.passthrough = value.get().unwrap_or(true),
+            "passthrough" => settings.passthrough = value.get().unwrap_or(DEFAULT_PASSTHROUGH),
             "is-live" => {
-                settings.is_live = value.get().unwrap_or(true);
+                settings.is_live = value.get().unwrap_or(DEFAULT_IS_LIVE);
                 let is_live = settings.is_live;
                 drop(settings);
                 self.obj().set_live(is_live);
@@ -487,7 +489,7 @@ impl WaylandDisplaySrc {
             render_target,
             mode: VideoMode::default(),
             format: OutputFormat::default(),
-            compose_always: !settings.passthrough,
+            passthrough: settings.passthrough,
             ..DisplayConfig::default()
         };
         let display =
@@ -722,7 +724,7 @@ impl WaylandDisplaySrc {
         let Some(structure) = custom.structure() else {
             return false;
         };
-        let parsed = match input_event::parse(structure) {
+        let parsed = match input_event::from_structure(structure) {
             Ok(parsed) => parsed,
             Err(ParseError::NotInput) => return false,
             Err(err) => {
@@ -736,12 +738,13 @@ impl WaylandDisplaySrc {
             return true;
         };
         match parsed {
-            ElementEvent::Input(input) => {
+            // A device that cannot be used is said on the bus, as for the properties.
+            InputEvent::VirtualDevicesReady { path } => self.add_input_device(&display, &path),
+            input => {
                 if let Err(err) = display.input(input) {
                     gst::warning!(CAT, imp = self, "input event dropped: {err}");
                 }
             }
-            ElementEvent::AddDevice(path) => self.add_input_device(&display, &path),
         }
         true
     }

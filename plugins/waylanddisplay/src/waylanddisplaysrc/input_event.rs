@@ -1,113 +1,89 @@
-//! The element's input events: GStreamer structures, by name and typed fields, turned into
-//! the compositor's [`InputEvent`].
+//! The element's input events as GStreamer structures: the structure's name is the event's
+//! name, its fields the event's fields (see [`InputEvent`]). Numbers may come as any
+//! GLib number type (`(int)10` for a coordinate is fine); what an event needs is checked by
+//! the core's vocabulary, the same check the host's API applies to JSON.
+
+use std::borrow::Cow;
 
 use gst::StructureRef;
-use waylanddisplaycore::InputEvent;
-
-#[derive(Debug, PartialEq)]
-pub(crate) enum ElementEvent {
-    Input(InputEvent),
-    /// A new evdev device (`VirtualDevicesReady{path}`) to read input from.
-    AddDevice(String),
-}
+use gst::glib;
+use waylanddisplaycore::{EventFields, FieldValue, InputError, InputEvent, RawValue};
 
 #[derive(Debug, PartialEq, thiserror::Error)]
-pub(crate) enum ParseError {
+pub enum ParseError {
+    /// The structure's name is no input event: it belongs to someone else.
     #[error("not an input event")]
     NotInput,
-    #[error("malformed {name} event: {reason}")]
-    Malformed { name: String, reason: String },
+    #[error("malformed input event: {0}")]
+    Malformed(#[from] InputError),
 }
 
-/// Recognises the structure names of DESIGN.md's input events; anything else is
-/// [`ParseError::NotInput`] so other elements' events pass through untouched.
-pub(crate) fn parse(s: &StructureRef) -> Result<ElementEvent, ParseError> {
-    let name = s.name().as_str();
-    let field = |key: &str| -> Result<f64, ParseError> { typed::<f64>(s, name, key) };
-    let input = match name {
-        "MouseMoveRelative" => InputEvent::PointerMotion {
-            dx: field("pointer_x")?,
-            dy: field("pointer_y")?,
-        },
-        "MouseMoveAbsolute" => InputEvent::PointerMotionAbsolute {
-            x: field("pointer_x")?,
-            y: field("pointer_y")?,
-        },
-        "MouseButton" => InputEvent::PointerButton {
-            button: typed(s, name, "button")?,
-            pressed: typed(s, name, "pressed")?,
-        },
-        "MouseAxis" => InputEvent::PointerAxis {
-            x: field("x")?,
-            y: field("y")?,
-        },
-        "KeyboardKey" => InputEvent::Key {
-            key: typed(s, name, "key")?,
-            pressed: typed(s, name, "pressed")?,
-        },
-        "TouchDown" => InputEvent::TouchDown {
-            id: typed(s, name, "id")?,
-            x: field("x")?,
-            y: field("y")?,
-        },
-        "TouchMotion" => InputEvent::TouchMotion {
-            id: typed(s, name, "id")?,
-            x: field("x")?,
-            y: field("y")?,
-        },
-        "TouchUp" => InputEvent::TouchUp {
-            id: typed(s, name, "id")?,
-        },
-        "TouchFrame" => InputEvent::TouchFrame,
-        "TouchCancel" => InputEvent::TouchCancel,
-        "VirtualDevicesReady" => {
-            return Ok(ElementEvent::AddDevice(typed::<String>(s, name, "path")?));
-        }
-        _ => return Err(ParseError::NotInput),
-    };
-    if let Some(reason) = not_finite(&input) {
-        return Err(ParseError::Malformed {
-            name: name.to_owned(),
-            reason,
-        });
+/// The structure the element takes for `event`, with exactly its field types.
+pub fn to_structure(event: &InputEvent) -> gst::Structure {
+    let mut builder = gst::Structure::builder(event.name());
+    for (field, value) in event.fields() {
+        builder = match value {
+            FieldValue::F64(v) => builder.field(field, v),
+            FieldValue::U32(v) => builder.field(field, v),
+            FieldValue::Bool(v) => builder.field(field, v),
+            FieldValue::Str(v) => builder.field(field, v),
+        };
     }
-    Ok(ElementEvent::Input(input))
+    builder.build()
 }
 
-fn typed<T>(s: &StructureRef, name: &str, key: &str) -> Result<T, ParseError>
-where
-    T: for<'a> gst::glib::value::FromValue<'a> + gst::glib::types::StaticType + 'static,
-{
-    s.get::<T>(key).map_err(|err| ParseError::Malformed {
-        name: name.to_owned(),
-        reason: format!("field {key}: {err}"),
-    })
+/// The event a structure describes. Names outside the vocabulary are
+/// [`ParseError::NotInput`], so that other elements' events pass through untouched.
+pub fn from_structure(s: &StructureRef) -> Result<InputEvent, ParseError> {
+    let name = s.name().as_str();
+    if !InputEvent::NAMES.contains(&name) {
+        return Err(ParseError::NotInput);
+    }
+    Ok(InputEvent::from_fields(name, &StructureFields(s))?)
 }
 
-/// NaN or infinite coordinates would poison the pointer position for good.
-fn not_finite(event: &InputEvent) -> Option<String> {
-    let values: &[f64] = match event {
-        InputEvent::PointerMotion { dx, dy } => &[*dx, *dy],
-        InputEvent::PointerMotionAbsolute { x, y }
-        | InputEvent::PointerAxis { x, y }
-        | InputEvent::TouchDown { x, y, .. }
-        | InputEvent::TouchMotion { x, y, .. } => &[*x, *y],
-        _ => &[],
-    };
-    values
-        .iter()
-        .any(|v| !v.is_finite())
-        .then(|| "coordinates must be finite numbers".to_owned())
+struct StructureFields<'a>(&'a StructureRef);
+
+impl EventFields for StructureFields<'_> {
+    fn field(&self, name: &str) -> Option<RawValue<'_>> {
+        let value = self.0.value(name).ok()?;
+        Some(raw(value))
+    }
+}
+
+fn raw(value: &glib::Value) -> RawValue<'_> {
+    if let Ok(v) = value.get::<f64>() {
+        RawValue::Float(v)
+    } else if let Ok(v) = value.get::<f32>() {
+        RawValue::Float(f64::from(v))
+    } else if let Ok(v) = value.get::<i32>() {
+        RawValue::Int(i64::from(v))
+    } else if let Ok(v) = value.get::<u32>() {
+        RawValue::UInt(u64::from(v))
+    } else if let Ok(v) = value.get::<i64>() {
+        RawValue::Int(v)
+    } else if let Ok(v) = value.get::<u64>() {
+        RawValue::UInt(v)
+    } else if let Ok(v) = value.get::<bool>() {
+        RawValue::Bool(v)
+    } else if let Ok(v) = value.get::<Option<&str>>() {
+        match v {
+            Some(v) => RawValue::Str(Cow::Borrowed(v)),
+            None => RawValue::Other(Cow::Borrowed("a null string")),
+        }
+    } else {
+        RawValue::Other(Cow::Owned(format!("a {}", value.type_().name())))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse_str(s: &str) -> Result<ElementEvent, ParseError> {
+    fn parse_str(s: &str) -> Result<InputEvent, ParseError> {
         gst::init().unwrap();
         let s: gst::Structure = s.parse().unwrap();
-        parse(&s)
+        from_structure(&s)
     }
 
     #[test]
@@ -115,26 +91,32 @@ mod tests {
         let cases = [
             (
                 "MouseMoveRelative, pointer_x=(double)1.5, pointer_y=(double)-2",
-                InputEvent::PointerMotion { dx: 1.5, dy: -2.0 },
+                InputEvent::MouseMoveRelative {
+                    pointer_x: 1.5,
+                    pointer_y: -2.0,
+                },
             ),
             (
                 "MouseMoveAbsolute, pointer_x=(double)10, pointer_y=(double)20",
-                InputEvent::PointerMotionAbsolute { x: 10.0, y: 20.0 },
+                InputEvent::MouseMoveAbsolute {
+                    pointer_x: 10.0,
+                    pointer_y: 20.0,
+                },
             ),
             (
                 "MouseButton, button=(uint)272, pressed=(boolean)true",
-                InputEvent::PointerButton {
+                InputEvent::MouseButton {
                     button: 272,
                     pressed: true,
                 },
             ),
             (
                 "MouseAxis, x=(double)0, y=(double)120",
-                InputEvent::PointerAxis { x: 0.0, y: 120.0 },
+                InputEvent::MouseAxis { x: 0.0, y: 120.0 },
             ),
             (
                 "KeyboardKey, key=(uint)30, pressed=(boolean)false",
-                InputEvent::Key {
+                InputEvent::KeyboardKey {
                     key: 30,
                     pressed: false,
                 },
@@ -158,13 +140,24 @@ mod tests {
             ("TouchUp, id=(uint)3", InputEvent::TouchUp { id: 3 }),
             ("TouchFrame", InputEvent::TouchFrame),
             ("TouchCancel", InputEvent::TouchCancel),
+            (
+                "VirtualDevicesReady, path=(string)/dev/input/event7",
+                InputEvent::VirtualDevicesReady {
+                    path: "/dev/input/event7".to_owned(),
+                },
+            ),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_str(text), Ok(ElementEvent::Input(expected)), "{text}");
+            assert_eq!(parse_str(text).as_ref(), Ok(&expected), "{text}");
+            assert_eq!(from_structure(&to_structure(&expected)), Ok(expected));
         }
+        // gst-launch and Python write plain integers for numbers.
         assert_eq!(
-            parse_str("VirtualDevicesReady, path=(string)/dev/input/event7"),
-            Ok(ElementEvent::AddDevice("/dev/input/event7".to_owned()))
+            parse_str("MouseButton, button=272, pressed=true"),
+            Ok(InputEvent::MouseButton {
+                button: 272,
+                pressed: true
+            })
         );
     }
 
@@ -178,8 +171,8 @@ mod tests {
             "VirtualDevicesReady",
         ] {
             match parse_str(text) {
-                Err(ParseError::Malformed { reason, .. }) => {
-                    assert!(reason.contains("field"), "{reason}")
+                Err(ParseError::Malformed(err)) => {
+                    assert!(err.to_string().contains("field"), "{err}")
                 }
                 other => panic!("{text}: {other:?}"),
             }
@@ -188,7 +181,10 @@ mod tests {
             .field("pointer_x", f64::NAN)
             .field("pointer_y", 0.0f64)
             .build();
-        assert!(matches!(parse(&nan), Err(ParseError::Malformed { .. })));
+        assert!(matches!(
+            from_structure(&nan),
+            Err(ParseError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use gst::prelude::*;
 
 mod dmabuf_caps;
 mod imp;
-mod input_event;
+pub mod input_event;
 mod pacing;
 
 glib::wrapper! {

@@ -40,12 +40,12 @@ impl CompositorHandler for State {
         self.popups.commit(surface);
         xdg_shell::send_initial_configure(self, surface);
         xdg_shell::map_on_first_buffer(self, surface);
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn destroyed(&mut self, surface: &WlSurface) {
         self.touch_surface_gone(surface);
-        self.dirty = true;
+        self.changed.mark();
     }
 }
 

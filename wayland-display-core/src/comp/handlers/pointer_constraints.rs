@@ -29,7 +29,9 @@ impl PointerConstraintsHandler for State {
         }
         if let Some(origin) = self.surface_origin(surface) {
             self.pointer_location = origin + location;
-            self.dirty |= self.cursor_visible;
+            if self.cursor_visible {
+                self.changed.mark();
+            }
         }
     }
 }

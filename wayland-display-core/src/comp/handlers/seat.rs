@@ -25,7 +25,7 @@ impl SeatHandler for State {
     fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
         self.cursor_status = image;
         if self.cursor_visible {
-            self.dirty = true;
+            self.changed.mark();
         }
     }
 }

@@ -31,7 +31,7 @@ impl XdgShellHandler for State {
         });
         let window = Window::new_wayland_window(surface);
         self.space.map_element(window, (0, 0), false);
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
@@ -51,7 +51,7 @@ impl XdgShellHandler for State {
             .next_back()
             .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
         self.focus_keyboard(next);
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn new_popup(&mut self, surface: PopupSurface, positioner: PositionerState) {
@@ -64,7 +64,7 @@ impl XdgShellHandler for State {
         if let Err(err) = self.popups.track_popup(PopupKind::Xdg(surface)) {
             tracing::debug!(?err, "popup died before it was tracked");
         }
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn reposition_request(
@@ -79,7 +79,7 @@ impl XdgShellHandler for State {
             state.positioner = positioner;
         });
         surface.send_repositioned(token);
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn popup_destroyed(&mut self, surface: PopupSurface) {
@@ -97,7 +97,7 @@ impl XdgShellHandler for State {
             pointer.motion(self, None, &event);
             pointer.frame(self);
         }
-        self.dirty = true;
+        self.changed.mark();
     }
 
     fn grab(&mut self, surface: PopupSurface, seat: wl_seat::WlSeat, serial: Serial) {

@@ -1,0 +1,351 @@
+//! A real host on a real Unix socket, driven with curl: for the host's tests and the
+//! lobby benchmark.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ChildGuard;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The `gst-wayland-display` binary, built beside the program running this.
+pub fn exe() -> PathBuf {
+    let path = crate::target_dir().join("gst-wayland-display");
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+/// The deterministic test client, built beside the program running this.
+pub fn client() -> PathBuf {
+    let path = crate::target_dir().join("wayland-test-client");
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+pub struct TestHost {
+    pub process: ChildGuard,
+    pub root: PathBuf,
+    pub runtime: PathBuf,
+    pub state: PathBuf,
+    pub api: Api,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Requests to a host's socket; shareable between threads.
+pub struct Api {
+    pub socket: PathBuf,
+    pub state: PathBuf,
+}
+
+impl std::ops::Deref for TestHost {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl TestHost {
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("gwd-host")
+            .tempdir()
+            .unwrap();
+        let mut host = Self::start_in(dir.path(), args, &[]);
+        host._dir = Some(dir);
+        host
+    }
+
+    /// A host over an existing root (`rt/`, `state/`), as after a restart.
+    pub fn start_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let runtime = root.join("rt");
+        let state = root.join("state");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let socket = runtime.join("api.sock");
+        let mut cmd = Command::new(exe());
+        cmd.arg("serve")
+            .arg("--runtime-dir")
+            .arg(&runtime)
+            .arg("--state-dir")
+            .arg(&state)
+            .arg("--socket")
+            .arg(&socket)
+            .args(["--start-timeout", "20", "--stop-grace", "2"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        let process = ChildGuard::spawn(cmd);
+        process.expect_line(WAIT, "gst-wayland-display: serving on");
+        Self {
+            process,
+            root: root.to_path_buf(),
+            runtime,
+            api: Api {
+                socket,
+                state: state.clone(),
+            },
+            state,
+            _dir: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.child.id()
+    }
+}
+
+impl Api {
+    /// (status, JSON body) of one request.
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let (status, text) = self.api_raw(method, path, body.map(str::as_bytes), &[]);
+        let json = serde_json::from_slice(&text)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&text).into()));
+        (status, json)
+    }
+
+    pub fn api_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[&str],
+    ) -> (u16, Vec<u8>) {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-s",
+            "-S",
+            "--max-time",
+            "30",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+        ])
+        .arg("--unix-socket")
+        .arg(&self.socket);
+        for header in headers {
+            cmd.args(["-H", header]);
+        }
+        if body.is_some() {
+            cmd.args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+            ]);
+        }
+        cmd.arg(format!("http://localhost{path}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("curl is needed for the host tests");
+        if let Some(body) = body {
+            child.stdin.take().unwrap().write_all(body).unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let mut bytes = out.stdout;
+        let split = bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .expect("curl printed no status");
+        let status = String::from_utf8_lossy(&bytes[split + 1..])
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        bytes.truncate(split);
+        (status, bytes)
+    }
+
+    pub fn create(&self, body: Value) -> String {
+        let (status, reply) = self.api("POST", "/api/v1/lobbies/create", Some(&body.to_string()));
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["success"], true);
+        reply["lobby_id"]
+            .as_str()
+            .expect("lobby_id is a string")
+            .to_owned()
+    }
+
+    pub fn lobby(&self, id: &str) -> Value {
+        let (status, reply) = self.api("GET", &format!("/api/v1/lobbies/{id}"), None);
+        assert_eq!(status, 200, "{reply}");
+        reply["lobby"].clone()
+    }
+
+    /// Polls until the lobby reaches `state` (failing the test on an unexpected end).
+    pub fn wait_state(&self, id: &str, state: &str) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let lobby = self.lobby(id);
+            if lobby["state"] == state {
+                return lobby;
+            }
+            let ended = lobby["state"] == "failed" || lobby["state"] == "stopped";
+            assert!(
+                !ended,
+                "lobby {id} ended as {} instead of {state}: {lobby}",
+                lobby["state"]
+            );
+            assert!(
+                Instant::now() < deadline,
+                "lobby {id} not {state} within {WAIT:?}: {lobby}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Polls until the lobby has ended, whatever the way.
+    pub fn wait_end(&self, id: &str) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let lobby = self.lobby(id);
+            if lobby["state"] == "failed" || lobby["state"] == "stopped" {
+                return lobby;
+            }
+            assert!(Instant::now() < deadline, "lobby {id} did not end: {lobby}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&self, id: &str) {
+        let (status, reply) = self.api(
+            "POST",
+            "/api/v1/lobbies/stop",
+            Some(&format!("{{\"lobby_id\": \"{id}\"}}")),
+        );
+        assert_eq!(status, 200, "{reply}");
+    }
+
+    pub fn log(&self, id: &str) -> String {
+        std::fs::read_to_string(self.state.join("logs").join(format!("{id}.log")))
+            .unwrap_or_default()
+    }
+
+    /// Waits until the lobby's log (its app's output) contains `needle`.
+    pub fn wait_log(&self, id: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let log = self.log(id);
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not in lobby {id}'s log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The event stream, read by curl, once subscribed.
+    pub fn events(&self) -> ChildGuard {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sN", "--max-time", "120", "--unix-socket"])
+            .arg(&self.socket)
+            .arg("http://localhost/api/v1/events")
+            .stderr(Stdio::null());
+        let events = ChildGuard::spawn(cmd);
+        events.expect_line(WAIT, ": connected");
+        events
+    }
+}
+
+/// A Wolf-shaped create request.
+pub fn lobby_request(name: &str, run_cmd: &str) -> Value {
+    serde_json::json!({
+        "profile_id": "test-profile",
+        "name": name,
+        "multi_user": true,
+        "stop_when_everyone_leaves": false,
+        "video_settings": {
+            "width": 320, "height": 240, "refresh_rate": 30,
+            "wayland_render_node": "software",
+            "runner_render_node": "/dev/dri/renderD128",
+            "video_producer_buffer_caps": "video/x-raw"
+        },
+        "audio_settings": {"channel_count": 2},
+        "runner": {"type": "process", "run_cmd": run_cmd, "env": ["GWD_TEST=1"]}
+    })
+}
+
+pub fn alive(pid: u64) -> bool {
+    // A zombie is as good as gone: it holds nothing but its exit status.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Processes whose parent is `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid)
+            && fields.first() != Some(&"Z")
+        {
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// (R, G, B) of a PNG's pixel, decoded with GStreamer.
+pub fn png_pixel(png: &[u8], x: usize, y: usize) -> (u8, u8, u8) {
+    use gst::prelude::*;
+    gst::init().unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), png).unwrap();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
+        file.path().display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().unwrap();
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let buffer = sample.buffer().unwrap();
+    let map = buffer.map_readable().unwrap();
+    let at = y * info.stride()[0] as usize + x * 3;
+    let px = (map[at], map[at + 1], map[at + 2]);
+    drop(map);
+    pipeline.set_state(gst::State::Null).unwrap();
+    px
+}

@@ -1,0 +1,209 @@
+//! The public handle to a running compositor.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use smithay::reexports::wayland_server::backend::ClientId;
+
+use super::config::{DisplayConfig, Setup, VideoMode};
+use super::thread::{Command, CompositorThread};
+use crate::device::{RenderChoice, RenderTarget, RendererKind};
+use crate::render::{Frame, GlDevice, OutputTarget, RenderBackend};
+use crate::socket::{self, WaylandSocket};
+use crate::{DisplayError, InputEvent};
+
+/// A running headless compositor.
+pub struct WaylandDisplay {
+    // Declared first so it drops first: the thread stops before its socket goes away.
+    thread: CompositorThread,
+    socket: WaylandSocket,
+    render: RenderChoice,
+    dmabuf_formats: Vec<(u32, Vec<u64>)>,
+}
+
+impl std::fmt::Debug for WaylandDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaylandDisplay")
+            .field("socket", &self.socket.display_name())
+            .field("render", &self.render.renderer)
+            .finish()
+    }
+}
+
+impl WaylandDisplay {
+    /// Binds the socket and starts the compositor. When this returns `Ok`, clients can
+    /// connect to [`socket_name`](Self::socket_name).
+    pub fn new(config: DisplayConfig) -> Result<Self, DisplayError> {
+        let render = config.render_target.resolve()?;
+        let backend = backend_for(&render);
+        Self::start(config, render, backend)
+    }
+
+    pub(super) fn start(
+        config: DisplayConfig,
+        render: RenderChoice,
+        backend: RenderBackend,
+    ) -> Result<Self, DisplayError> {
+        let socket = socket::allocate(&config.socket)?;
+        let listener = socket.listener().try_clone().map_err(|err| {
+            DisplayError::Setup(format!("could not duplicate the listener: {err}"))
+        })?;
+        // On any error below, `socket` drops and takes its files with it.
+        let setup = Setup {
+            listener,
+            backend,
+            fallback: config.render_target == RenderTarget::Auto,
+            mode: config.mode,
+            format: config.format,
+            passthrough: config.passthrough,
+        };
+        let (thread, started) = CompositorThread::spawn(setup, config.timeouts)?;
+        let render = match started.fell_back {
+            None => render,
+            Some(err) => RenderChoice {
+                renderer: RendererKind::Software,
+                node: None,
+                device: None,
+                reason: format!(
+                    "{}; but GLES failed there ({err}), so rendering in software",
+                    render.reason
+                ),
+                fallback: true,
+            },
+        };
+        tracing::info!(
+            socket = socket.display_name(),
+            renderer = %render.renderer,
+            reason = %render.reason,
+            "compositor started"
+        );
+        Ok(Self {
+            thread,
+            socket,
+            render,
+            dmabuf_formats: started.dmabuf_formats,
+        })
+    }
+
+    /// The value clients need in `WAYLAND_DISPLAY`.
+    pub fn socket_name(&self) -> &str {
+        self.socket.display_name()
+    }
+
+    pub fn socket_path(&self) -> &Path {
+        self.socket.socket_path()
+    }
+
+    /// The directory clients need in `XDG_RUNTIME_DIR`.
+    pub fn runtime_dir(&self) -> &Path {
+        self.socket.runtime_dir()
+    }
+
+    /// What renders, and why.
+    pub fn render_choice(&self) -> &RenderChoice {
+        &self.render
+    }
+
+    /// The current picture; the previous frame again, unchanged, if nothing changed.
+    pub fn frame(&self) -> Result<Frame, DisplayError> {
+        self.thread.frame()
+    }
+
+    /// Changes the output size, refresh rate or what frames are made of; clients are
+    /// reconfigured.
+    pub fn set_mode(
+        &self,
+        mode: VideoMode,
+        target: impl Into<OutputTarget>,
+    ) -> Result<(), DisplayError> {
+        let target = target.into();
+        // The compositor marks the picture changed before it replies, so the next frame is
+        // drawn in the new mode.
+        self.thread
+            .request("the mode change", |reply| {
+                Command::SetMode(mode, target, reply)
+            })?
+            .map_err(DisplayError::from)
+    }
+
+    /// The (DRM fourcc, modifiers) in which frames can be DMABufs; empty when the renderer
+    /// cannot export them (software rendering, llvmpipe).
+    pub fn dmabuf_formats(&self) -> &[(u32, Vec<u64>)] {
+        &self.dmabuf_formats
+    }
+
+    /// Delivers one input event. `VirtualDevicesReady` opens its device and says whether
+    /// that worked; the others are queued for the seat.
+    pub fn input(&self, event: InputEvent) -> Result<(), DisplayError> {
+        if let InputEvent::VirtualDevicesReady { path } = event {
+            return self.add_input_device(path);
+        }
+        self.thread.picture_changed();
+        self.thread.send(Command::Input(event))
+    }
+
+    /// Serves a client over a socket the caller already connected (one end of a
+    /// `socketpair`, as a launcher that hands the app its fd does), besides those connecting
+    /// to [`socket_name`](Self::socket_name).
+    pub fn add_client(&self, stream: UnixStream) -> Result<ClientHandle, DisplayError> {
+        self.thread
+            .request("adding a client", |reply| Command::AddClient(stream, reply))?
+            .map(ClientHandle)
+            .map_err(DisplayError::Client)
+    }
+
+    /// Moves the toplevel whose `wl_surface` is object `surface` of `client` so its top
+    /// left corner is at (`x`, `y`) on the output. Windows are placed at the origin when
+    /// they appear; this is for callers that arrange several themselves.
+    pub fn place_window(
+        &self,
+        client: &ClientHandle,
+        surface: u32,
+        x: i32,
+        y: i32,
+    ) -> Result<(), DisplayError> {
+        self.thread.picture_changed();
+        self.thread
+            .request("placing a window", |reply| Command::PlaceWindow {
+                client: client.0.clone(),
+                surface,
+                at: (x, y),
+                reply,
+            })?
+            .map_err(DisplayError::NoWindow)
+    }
+
+    /// Returns once the compositor has handled everything sent before (input, moves), so
+    /// that a client asking afterwards sees its effects.
+    pub fn sync(&self) -> Result<(), DisplayError> {
+        self.thread.request("a sync", Command::Sync)
+    }
+
+    /// Reads input from an evdev device (e.g. `/dev/input/event7`) from now on.
+    pub fn add_input_device(&self, path: impl Into<PathBuf>) -> Result<(), DisplayError> {
+        let path = path.into();
+        self.thread
+            .request("adding an input device", |reply| {
+                Command::AddDevice(path, reply)
+            })?
+            .map_err(DisplayError::InputDevice)
+    }
+
+    #[cfg(test)]
+    pub(super) fn inject_panic(&self) -> Result<(), DisplayError> {
+        self.thread.send(Command::Panic)
+    }
+}
+
+/// A client given to [`WaylandDisplay::add_client`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientHandle(ClientId);
+
+/// The renderer that realises a device choice.
+fn backend_for(choice: &RenderChoice) -> RenderBackend {
+    match (&choice.renderer, &choice.node) {
+        (RendererKind::Gpu, Some(node)) => RenderBackend::Gles(GlDevice::Node(node.clone())),
+        (RendererKind::SoftwareGl, _) => RenderBackend::Gles(GlDevice::Software),
+        (RendererKind::Software | RendererKind::Gpu, _) => RenderBackend::Pixman,
+    }
+}
