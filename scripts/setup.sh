@@ -17,6 +17,8 @@ packages=(
   # conformance: the Wayland Conformance Test Suite runner (scripts/wlcs.sh)
   wlcs
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  # examples: systemd-analyze checks the unit
+  systemd
 )
 
 missing=()

@@ -1,9 +1,23 @@
 //! `gst-wayland-display`: the lobby host (`serve`), its per-lobby worker (`lobby`), one
 //! lobby in the foreground (`run`), and tools (`devices`, `sweep`).
 
+// Values from clients, users and the OS meet arithmetic here: conversions are checked and
+// sums cannot wrap or panic (clippy enforces it outside the tests).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss
+    )
+)]
+
 mod cli;
 mod encoder;
 mod host;
+#[cfg(test)]
+mod input_agreement;
 mod lobby;
 mod time;
 

@@ -146,3 +146,66 @@ fn sweep_removes_only_stale_sockets() {
     assert!(!dir.path().join("wayland-7").exists());
     assert!(dir.path().join("wayland-8").exists());
 }
+
+/// Asserts `out` is a refusal that names `what` and says it wants seconds, without a panic.
+fn assert_refused(out: &gwd_tests::Output, what: &str, value: &str) {
+    let all = out.all();
+    assert!(!out.status.success(), "{value}: accepted\n{all}");
+    assert!(!all.contains("panicked"), "{value}: panicked\n{all}");
+    assert!(
+        out.stderr.contains(what) && out.stderr.contains("seconds"),
+        "{value}: unreadable error\n{all}"
+    );
+}
+
+#[test]
+fn out_of_range_durations_are_refused_in_words_from_flags_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in ["-1", "nan", "1e20", "inf", "0"] {
+        let out = run(
+            gwd(&[
+                "run",
+                "--render-node",
+                "software",
+                "--duration",
+                value,
+                "--",
+                "true",
+            ]),
+            TIMEOUT,
+        );
+        assert_refused(&out, "--duration", value);
+        let out = run(
+            gwd(&["run", "--start-timeout", value, "--", "true"]),
+            TIMEOUT,
+        );
+        assert_refused(&out, "--start-timeout", value);
+    }
+    let scratch = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let places = [
+        "--socket".to_owned(),
+        scratch("api.sock"),
+        "--state-dir".to_owned(),
+        scratch("state"),
+        "--runtime-dir".to_owned(),
+        dir.path().to_str().unwrap().to_owned(),
+    ];
+    for value in ["-1", "nan", "1e20", "1e30"] {
+        for flag in ["--start-timeout", "--stop-grace", "--sweep-interval"] {
+            let mut cmd = gwd(&["serve", flag, value]);
+            cmd.args(&places);
+            assert_refused(&run(cmd, TIMEOUT), flag, value);
+        }
+        let config = dir.path().join("host.toml");
+        for key in ["start_timeout", "stop_grace", "sweep_interval"] {
+            std::fs::write(&config, format!("{key} = {value}\n")).unwrap();
+            let mut cmd = gwd(&["serve", "--config"]);
+            cmd.arg(&config).args(&places);
+            assert_refused(&run(cmd, TIMEOUT), key, value);
+        }
+    }
+    assert!(
+        !dir.path().join("api.sock").exists(),
+        "serve bound its socket"
+    );
+}

@@ -98,7 +98,8 @@ pub fn run(opts: &Options) -> Table {
          fakesink sync=false`; CPU includes the conversion. Latency is the sink's running \
          time minus the buffer's PTS (when the frame was due), so it holds queueing, \
          conversion and encoding. {:.1} s after {:.1} s of warm-up.",
-        opts.seconds, opts.warmup
+        opts.seconds.as_secs_f64(),
+        opts.warmup.as_secs_f64()
     ));
     let encoders = present();
     if encoders.is_empty() {
@@ -154,7 +155,7 @@ fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
         .map_err(|_| gwd_tests::bus_error(&pipeline).unwrap_or_else(|| "cannot play".into()))?;
     let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
     let _client = probe::animating_client(&dir, &socket, false);
-    std::thread::sleep(Duration::from_secs_f64(opts.warmup));
+    std::thread::sleep(opts.warmup);
     if let Some(err) = gwd_tests::bus_error(&pipeline) {
         return Err(err);
     }
@@ -164,7 +165,7 @@ fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
         probe.buffers.load(std::sync::atomic::Ordering::Relaxed),
         Instant::now(),
     );
-    std::thread::sleep(Duration::from_secs_f64(opts.seconds));
+    std::thread::sleep(opts.seconds);
     let cpu = probe::process_cpu() - cpu0;
     let frames = probe.buffers.load(std::sync::atomic::Ordering::Relaxed) - n0;
     let wall = t0.elapsed().as_secs_f64();

@@ -109,7 +109,8 @@ pub fn run(opts: &Options) -> Table {
          sink, {:.1} s after {:.1} s of warm-up; × memcpy compares it with copying one frame of \
          the same size. Client frames/s counts distinct frames of the full-screen client \
          seen at the sink; latency runs from its commit to the first buffer showing it.",
-        opts.seconds, opts.warmup
+        opts.seconds.as_secs_f64(),
+        opts.warmup.as_secs_f64()
     ));
     for &size in &opts.sizes {
         let floor = floor_ms(size);
@@ -158,7 +159,7 @@ struct Measured {
 }
 
 fn measure(opts: &Options, r: &Running) -> Measured {
-    std::thread::sleep(Duration::from_secs_f64(opts.warmup));
+    std::thread::sleep(opts.warmup);
     let client_pid = r.client.as_ref().map(|c| c.child.id());
     if let Some(c) = &r.client {
         c.drain_lines();
@@ -170,7 +171,7 @@ fn measure(opts: &Options, r: &Running) -> Measured {
         Instant::now(),
     );
     let client0 = client_pid.map(probe::child_cpu);
-    std::thread::sleep(Duration::from_secs_f64(opts.seconds));
+    std::thread::sleep(opts.seconds);
     let cpu = probe::process_cpu() - cpu0;
     let buffers = r.probe.buffers.load(std::sync::atomic::Ordering::Relaxed) - buffers0;
     let wall = t0.elapsed().as_secs_f64();

@@ -26,8 +26,8 @@ const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NOD
 pub struct Options {
     pub quick: bool,
     /// Measured time per scenario, after `warmup`.
-    pub seconds: f64,
-    pub warmup: f64,
+    pub seconds: Duration,
+    pub warmup: Duration,
     pub render_node: String,
     pub sizes: Vec<(u32, u32)>,
     pub encoder_size: (u32, u32),
@@ -54,8 +54,8 @@ const ALL_SECTIONS: [&str; 6] = [
 fn parse_args() -> Result<Options, String> {
     let mut opts = Options {
         quick: false,
-        seconds: 5.0,
-        warmup: 1.0,
+        seconds: Duration::from_secs(5),
+        warmup: Duration::from_secs(1),
         render_node: "software".to_owned(),
         sizes: vec![(1280, 720), (1920, 1080), (3840, 2160)],
         encoder_size: (1920, 1080),
@@ -80,7 +80,13 @@ fn parse_args() -> Result<Options, String> {
             "--quick" => opts.quick = true,
             "--seconds" => {
                 let v = value()?;
-                seconds = Some(v.parse().map_err(|_| format!("bad --seconds: {v}"))?);
+                seconds = Some(
+                    v.parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .filter(|d| !d.is_zero())
+                        .ok_or(format!("bad --seconds: {v} (want a positive number)"))?,
+                );
             }
             "--render-node" => opts.render_node = value()?,
             "--sizes" => {
@@ -113,8 +119,8 @@ fn parse_args() -> Result<Options, String> {
     }
     if opts.quick {
         // Checks that every section runs and prints; the figures mean little.
-        opts.seconds = 0.3;
-        opts.warmup = 0.2;
+        opts.seconds = Duration::from_millis(300);
+        opts.warmup = Duration::from_millis(200);
         opts.sizes = vec![(1280, 720)];
         opts.encoder_size = (1280, 720);
         opts.startup_runs = 2;

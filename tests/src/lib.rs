@@ -168,7 +168,31 @@ impl Output {
 }
 
 /// Runs `cmd` to completion, killing it (and failing the test) after `timeout`.
-pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+pub fn run(cmd: Command, timeout: Duration) -> Output {
+    run_with(cmd, timeout, false)
+}
+
+/// Like [`run`], for scripts: `cmd` leads a process group of its own, and whatever is left
+/// in that group when it ends (or times out) is killed.
+pub fn run_group(mut cmd: Command, timeout: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    run_with(cmd, timeout, true)
+}
+
+/// Kills the process group `pid` leads, when dropped.
+struct GroupKill(u32);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.0).unwrap());
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+fn run_with(mut cmd: Command, timeout: Duration, group: bool) -> Output {
     let name = format!("{cmd:?}");
     let out = tempfile::tempfile().unwrap();
     let err = tempfile::tempfile().unwrap();
@@ -182,6 +206,8 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Output {
         lines: None,
         name: name.clone(),
     };
+    // Declared after `guard`, so dropped first: the group goes before the leader is reaped.
+    let _group = group.then(|| GroupKill(guard.child.id()));
     let status = guard
         .wait_exit(timeout)
         .unwrap_or_else(|| panic!("{name} did not finish within {timeout:?}"));

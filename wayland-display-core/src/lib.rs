@@ -3,6 +3,18 @@
 //! [`WaylandDisplay`] is the handle: it binds a socket ([`socket`]), runs the compositor
 //! on its own thread, hands out rendered [`Frame`]s and takes [`InputEvent`]s.
 
+// Values from clients, users and the OS meet arithmetic here: conversions are checked and
+// sums cannot wrap or panic (clippy enforces it outside the tests).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss
+    )
+)]
+
 mod comp;
 pub mod device;
 mod display;

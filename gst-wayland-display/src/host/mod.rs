@@ -8,7 +8,7 @@ mod listen;
 mod metrics;
 mod records;
 mod registry;
-mod request;
+pub(crate) mod request;
 mod supervisor;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,17 @@
 //! GStreamer plugin `waylanddisplaysrc`: a headless Wayland compositor as a live video source.
 
+// Values from clients, users and the OS meet arithmetic here: conversions are checked and
+// sums cannot wrap or panic (clippy enforces it outside the tests).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss
+    )
+)]
+
 mod gst_log;
 mod waylanddisplaysrc;
 

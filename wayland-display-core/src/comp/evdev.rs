@@ -14,7 +14,7 @@ use smithay::reexports::input::{Libinput, LibinputInterface};
 use smithay::reexports::rustix::fs::{Mode, OFlags, open};
 use smithay::utils::{Logical, Point};
 
-use crate::comp::State;
+use crate::comp::{State, geometry};
 
 /// Opens devices for libinput directly; a lobby has no seat manager to ask.
 struct DirectOpen;
@@ -23,7 +23,7 @@ impl LibinputInterface for DirectOpen {
     fn open_restricted(&mut self, path: &Path, flags: i32) -> Result<OwnedFd, i32> {
         open(
             path,
-            OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC,
+            OFlags::from_bits_retain(flags.cast_unsigned()) | OFlags::CLOEXEC,
             Mode::empty(),
         )
         .map_err(|err| err.raw_os_error())
@@ -69,12 +69,12 @@ pub(crate) fn add_device(context: &mut Libinput, path: &Path) -> Result<(), Stri
 
 impl State {
     pub(crate) fn handle_evdev(&mut self, event: InputEvent<LibinputInputBackend>) {
-        let (w, h) = (self.mode.width as i32, self.mode.height as i32);
+        let (w, h) = self.mode.size_px();
         match event {
             InputEvent::Keyboard { event } => self.keyboard_key(event.key_code(), event.state()),
             InputEvent::PointerMotion { event } => {
                 let delta = event.delta();
-                self.move_pointer(self.pointer_location + delta, Some(delta));
+                self.move_pointer(geometry::plus(self.pointer_location, delta), Some(delta));
             }
             InputEvent::PointerMotionAbsolute { event } => {
                 let target: Point<f64, Logical> = event.position_transformed((w, h).into());
@@ -88,7 +88,7 @@ impl State {
                 let mut frame = AxisFrame::new(event.time_msec()).source(event.source());
                 for axis in [Axis::Horizontal, Axis::Vertical] {
                     if let Some(v120) = event.amount_v120(axis) {
-                        frame = frame.v120(axis, v120 as i32);
+                        frame = frame.v120(axis, geometry::v120(v120));
                     }
                     if let Some(amount) = event.amount(axis) {
                         frame = frame.value(axis, amount);

@@ -57,7 +57,11 @@ impl State {
         }
         let refresh = match self.mode.refresh_mhz {
             0 => Refresh::Unknown,
-            mhz => Refresh::fixed(Duration::from_nanos(1_000_000_000_000 / mhz as u64)),
+            mhz => Refresh::fixed(Duration::from_nanos(
+                1_000_000_000_000u64
+                    .checked_div(u64::from(mhz))
+                    .unwrap_or_default(),
+            )),
         };
         feedback.presented(
             self.clock.now(),

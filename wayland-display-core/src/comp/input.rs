@@ -13,7 +13,7 @@ use smithay::wayland::compositor::get_parent;
 use smithay::wayland::pointer_constraints::{PointerConstraint, with_pointer_constraint};
 
 use crate::InputEvent;
-use crate::comp::State;
+use crate::comp::{State, geometry};
 
 /// Scroll distance of one wheel detent (120 in the high-resolution units events carry), the
 /// figure libinput reports for a wheel click.
@@ -26,7 +26,7 @@ impl State {
                 pointer_x: dx,
                 pointer_y: dy,
             } => {
-                let target = self.pointer_location + Point::from((dx, dy));
+                let target = geometry::plus(self.pointer_location, Point::from((dx, dy)));
                 self.move_pointer(target, Some((dx, dy).into()));
             }
             InputEvent::MouseMoveAbsolute {
@@ -66,8 +66,11 @@ impl State {
     ) -> Option<(WlSurface, Point<f64, Logical>)> {
         let (window, location) = self.space.element_under(pos)?;
         window
-            .surface_under(pos - location.to_f64(), WindowSurfaceType::ALL)
-            .map(|(surface, offset)| (surface, (offset + location).to_f64()))
+            .surface_under(
+                geometry::minus(pos, location.to_f64()),
+                WindowSurfaceType::ALL,
+            )
+            .map(|(surface, offset)| (surface, geometry::plus_px(offset, location).to_f64()))
     }
 
     /// Global position of a surface the pointer is on.
@@ -110,7 +113,7 @@ impl State {
         let Some(origin) = self.surface_origin(surface) else {
             return;
         };
-        let local = (self.pointer_location - origin).to_i32_round();
+        let local = geometry::minus(self.pointer_location, origin).to_i32_round();
         with_pointer_constraint(surface, &pointer, |constraint| {
             if let Some(constraint) = constraint
                 && !constraint.is_active()
@@ -148,7 +151,7 @@ impl State {
                 match &*constraint {
                     PointerConstraint::Locked(_) => may_move = false,
                     PointerConstraint::Confined(confined) => {
-                        let local = (target - *origin).to_i32_round();
+                        let local = geometry::minus(target, *origin).to_i32_round();
                         let in_region = confined.region().is_none_or(|r| r.contains(local));
                         if !in_region || target_surface.as_ref() != Some(surface) {
                             may_move = false;
@@ -179,7 +182,7 @@ impl State {
                 &RelativeMotionEvent {
                     delta,
                     delta_unaccel: delta,
-                    utime: self.now().as_micros() as u64,
+                    utime: u64::try_from(self.now().as_micros()).unwrap_or(u64::MAX),
                 },
             );
         }
@@ -236,7 +239,7 @@ impl State {
             if v120 != 0.0 {
                 frame = frame
                     .value(axis, v120 * SCROLL_PER_DETENT / 120.0)
-                    .v120(axis, v120.round() as i32);
+                    .v120(axis, geometry::v120(v120));
             }
         }
         self.pointer_axis_frame(frame);

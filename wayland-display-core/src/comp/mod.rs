@@ -4,6 +4,7 @@
 mod changed;
 mod evdev;
 mod frame;
+mod geometry;
 mod handlers;
 pub(crate) mod input;
 mod output;
@@ -179,7 +180,8 @@ impl State {
 
     pub(crate) fn now_ms(&self) -> u32 {
         // Wayland event times are 32-bit milliseconds and wrap by design.
-        self.now().as_millis() as u32
+        let ms = self.now().as_millis() % (1u128 << 32);
+        u32::try_from(ms).unwrap_or_default()
     }
 
     /// Drops windows and popups whose clients went away.

@@ -31,14 +31,14 @@ pub(crate) fn new_output(mode: VideoMode) -> Output {
 
 fn to_smithay(mode: VideoMode) -> Mode {
     Mode {
-        size: (mode.width as i32, mode.height as i32).into(),
-        refresh: mode.refresh_mhz as i32,
+        size: mode.size_px().into(),
+        refresh: i32::try_from(mode.refresh_mhz).unwrap_or(i32::MAX),
     }
 }
 
 impl State {
     pub(crate) fn output_logical_size(&self) -> Size<i32, Logical> {
-        (self.mode.width as i32, self.mode.height as i32).into()
+        self.mode.size_px().into()
     }
 
     /// Applies a new output size, refresh rate or pixel format. Clients see a new

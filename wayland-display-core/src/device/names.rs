@@ -80,8 +80,8 @@ fn vendor_label(db: Option<&Path>, vendor_id: u16) -> String {
 /// `GeForce RTX 3080` out of `GA102 [GeForce RTX 3080]`.
 fn bracketed_product(name: &str) -> Option<&str> {
     let inner = name.trim_end().strip_suffix(']')?;
-    let start = inner.rfind('[')?;
-    let product = inner[start + 1..].trim();
+    let (_, product) = inner.rsplit_once('[')?;
+    let product = product.trim();
     (!product.is_empty()).then_some(product)
 }
 

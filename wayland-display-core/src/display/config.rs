@@ -21,7 +21,11 @@ impl VideoMode {
     /// A mode from a frame rate given as a fraction, as GStreamer caps carry it.
     pub fn from_fps(width: u32, height: u32, fps_num: i32, fps_den: i32) -> Self {
         let refresh_mhz = if fps_num > 0 && fps_den > 0 {
-            let mhz = (i64::from(fps_num) * 1000 / i64::from(fps_den)).max(1);
+            let mhz = i64::from(fps_num)
+                .checked_mul(1000)
+                .and_then(|v| v.checked_div(i64::from(fps_den)))
+                .unwrap_or(i64::MAX)
+                .max(1);
             u32::try_from(mhz).unwrap_or(u32::MAX)
         } else {
             0
@@ -31,6 +35,15 @@ impl VideoMode {
             height,
             refresh_mhz,
         }
+    }
+}
+
+impl VideoMode {
+    /// The size in Smithay's signed pixels (modes beyond `i32::MAX` saturate; callers
+    /// check modes long before that).
+    pub(crate) fn size_px(&self) -> (i32, i32) {
+        let px = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        (px(self.width), px(self.height))
     }
 }
 

@@ -2,6 +2,17 @@
 //! (software) or GLES (an EGL device), into a small pool of system-memory images that
 //! downstream can keep while the next frame is drawn.
 
+// Pixel loops work on sizes checked where they enter: modes by the caller, client buffers
+// in `ShmSource::new` (checked offset/stride/size against the mapping). Inside, indexing
+// goes through `get`/slices and unsafe copies state their bounds, so the crate's overflow
+// lints would only ask for `checked_*` on every pixel.
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod compose;
 mod cursor;
 mod frame;

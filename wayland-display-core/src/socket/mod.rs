@@ -257,7 +257,7 @@ fn allocate_auto(spec: &SocketSpec) -> Result<WaylandSocket, SocketError> {
 
     let mut stats = AutoStats::default();
     let mut n = spec.first_auto;
-    let mut retries = 0;
+    let mut retries = 0u32;
     while n <= last && spec.max_auto > 0 {
         let name = format!("{AUTO_PREFIX}{n}");
         let paths = NamePaths::new(&dir, &name)?;
@@ -271,19 +271,23 @@ fn allocate_auto(spec: &SocketSpec) -> Result<WaylandSocket, SocketError> {
                 );
                 return Ok(*socket);
             }
-            Claim::Live => stats.live += 1,
+            Claim::Live => stats.live = stats.live.saturating_add(1),
             Claim::Raced if retries < 2 => {
-                retries += 1;
+                retries = retries.saturating_add(1);
                 continue;
             }
-            Claim::Raced => stats.live += 1,
+            Claim::Raced => stats.live = stats.live.saturating_add(1),
             Claim::Failed(err) => {
                 tracing::debug!(%err, "skipping socket name");
-                stats.unusable += 1;
+                stats.unusable = stats.unusable.saturating_add(1);
             }
         }
         retries = 0;
-        n += 1;
+        // The walk ends at the last name; `last` may be u32::MAX.
+        match n.checked_add(1) {
+            Some(next) => n = next,
+            None => break,
+        }
     }
     Err(SocketError::Exhausted {
         dir,
@@ -391,7 +395,7 @@ fn bind_locked(socket: &Path, stale_removed: &mut u32) -> io::Result<(UnixListen
     match fs::symlink_metadata(socket) {
         Ok(m) if m.file_type().is_socket() || m.file_type().is_file() => {
             fs::remove_file(socket)?;
-            *stale_removed += 1;
+            *stale_removed = stale_removed.saturating_add(1);
             tracing::debug!(path = %socket.display(), "removed stale socket");
         }
         Ok(_) => {

@@ -568,7 +568,7 @@ impl WaylandDisplaySrc {
         let (mut buffer, offsets, strides) = match frame.dmabuf_planes() {
             Some(planes) => self.dmabuf_buffer(&frame, &planes)?,
             None => {
-                let stride = frame.stride as i32;
+                let stride = stride_of(frame.stride)?;
                 (gst::Buffer::from_slice(frame), vec![0], vec![stride])
             }
         };
@@ -576,7 +576,7 @@ impl WaylandDisplaySrc {
             let mut running = lock(&self.running);
             let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
             let offset = running.pushed;
-            running.pushed += 1;
+            running.pushed = offset.saturating_add(1);
             (offset, running.pacer.take_discont())
         };
         let Some(b) = buffer.get_mut() else {
@@ -588,7 +588,7 @@ impl WaylandDisplaySrc {
         }
         b.set_duration(duration);
         b.set_offset(offset);
-        b.set_offset_end(offset + 1);
+        b.set_offset_end(offset.saturating_add(1));
         if discont {
             b.set_flags(gst::BufferFlags::DISCONT);
         }
@@ -640,13 +640,14 @@ impl WaylandDisplaySrc {
                     .map_err(|e| fail("Duplicating a DMABuf fd", &e))?;
                 let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
                     .map_err(|e| fail("Sizing a DMABuf", &e))?;
+                let size = usize::try_from(size).map_err(|e| fail("Sizing a DMABuf", &e))?;
                 // SAFETY: `fd` is a DMABuf of `size` bytes that we own (a fresh duplicate);
                 // the memory takes it over and closes it.
-                let memory = unsafe { allocator.alloc_dmabuf(fd, size as usize) }
+                let memory = unsafe { allocator.alloc_dmabuf(fd, size) }
                     .map_err(|e| fail("Wrapping a DMABuf", &e))?;
                 b.append_memory(memory);
                 offsets.push(plane.offset as usize);
-                strides.push(plane.stride as i32);
+                strides.push(stride_of(plane.stride)?);
             }
             gst::ParentBufferMeta::add(b, &gst::Buffer::from_slice(frame.clone()));
         }
@@ -676,7 +677,7 @@ impl WaylandDisplaySrc {
             let running = running.as_mut().ok_or(gst::FlowError::Flushing)?;
             running.pacer.next_live(now, duration)
         };
-        let id = clock.new_single_shot_id(base_time + due);
+        let id = clock.new_single_shot_id(base_time.saturating_add(due));
         {
             let mut wait = lock(&self.clock_wait);
             if wait.flushing {
@@ -748,6 +749,17 @@ impl WaylandDisplaySrc {
         }
         true
     }
+}
+
+/// A row stride as `GstVideoMeta` takes it.
+fn stride_of(stride: u32) -> Result<i32, gst::FlowError> {
+    i32::try_from(stride).map_err(|_| {
+        gst::error!(
+            CAT,
+            "a frame stride of {stride} bytes is beyond GstVideoMeta's range"
+        );
+        gst::FlowError::Error
+    })
 }
 
 fn render_in_use(choice: &RenderChoice) -> String {

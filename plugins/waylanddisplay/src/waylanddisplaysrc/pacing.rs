@@ -28,21 +28,22 @@ impl Pacer {
     /// Running time at which the next live frame is due, given the current running time.
     pub(crate) fn next_live(&mut self, now: ClockTime, duration: ClockTime) -> ClockTime {
         let epoch = *self.epoch.get_or_insert(now);
-        let mut due = epoch + duration * self.n;
-        if now > due + duration {
+        // Saturating: a frame due "at the end of time" is never waited for, not a panic.
+        let mut due = epoch.saturating_add(duration.saturating_mul(self.n));
+        if now > due.saturating_add(duration) {
             self.epoch = Some(now);
             self.n = 0;
             self.skipped = true;
             due = now;
         }
-        self.n += 1;
+        self.n = self.n.saturating_add(1);
         due
     }
 
     /// Timestamp of the next frame when not live.
     pub(crate) fn next_unpaced(&mut self, duration: ClockTime) -> ClockTime {
         let pts = self.unpaced_end;
-        self.unpaced_end = pts + duration;
+        self.unpaced_end = pts.saturating_add(duration);
         pts
     }
 

@@ -4,7 +4,7 @@ use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::utils::{Logical, Point};
 use smithay::wayland::pointer_constraints::{PointerConstraintsHandler, with_pointer_constraint};
 
-use crate::comp::State;
+use crate::comp::{State, geometry};
 
 impl PointerConstraintsHandler for State {
     fn new_constraint(&mut self, surface: &WlSurface, pointer: &PointerHandle<Self>) {
@@ -28,7 +28,7 @@ impl PointerConstraintsHandler for State {
             return;
         }
         if let Some(origin) = self.surface_origin(surface) {
-            self.pointer_location = origin + location;
+            self.pointer_location = geometry::plus(origin, location);
             if self.cursor_visible {
                 self.changed.mark();
             }

@@ -109,7 +109,7 @@ fn prime_dmabuf(
         // Every plane lives in the one fd; each plane owns its own duplicate of it.
         builder.add_plane(
             fd.try_clone().ok()?,
-            idx as u32,
+            u32::try_from(idx).ok()?,
             u32::try_from(offset).ok()?,
             u32::try_from(stride).ok()?,
         );

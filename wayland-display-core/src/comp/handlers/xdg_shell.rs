@@ -14,7 +14,7 @@ use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
 };
 
-use crate::comp::State;
+use crate::comp::{State, geometry};
 
 impl XdgShellHandler for State {
     fn xdg_shell_state(&mut self) -> &mut XdgShellState {
@@ -189,8 +189,8 @@ impl State {
         };
         // The target rectangle in the coordinate space of the popup's parent.
         let mut target = Rectangle::from_size(self.output_logical_size());
-        target.loc -= window_loc;
-        target.loc -= get_popup_toplevel_coords(&kind);
+        target.loc = geometry::minus_px(target.loc, window_loc);
+        target.loc = geometry::minus_px(target.loc, get_popup_toplevel_coords(&kind));
         positioner.get_unconstrained_geometry(target)
     }
 }
