@@ -322,30 +322,7 @@ pub fn children(pid: u32) -> Vec<u32> {
 
 /// (R, G, B) of a PNG's pixel, decoded with GStreamer.
 pub fn png_pixel(png: &[u8], x: usize, y: usize) -> (u8, u8, u8) {
-    use gst::prelude::*;
-    gst::init().unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), png).unwrap();
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
-        file.path().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let sample = sink.pull_sample().unwrap();
-    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-    let buffer = sample.buffer().unwrap();
-    let map = buffer.map_readable().unwrap();
-    let at = y * info.stride()[0] as usize + x * 3;
-    let px = (map[at], map[at + 1], map[at + 2]);
-    drop(map);
-    pipeline.set_state(gst::State::Null).unwrap();
-    px
+    crate::decode_rgb(file.path()).pixel(x, y)
 }

@@ -449,3 +449,59 @@ impl VideoFrame {
         n
     }
 }
+
+/// A media file decoded to RGB: how many frames it held, and the last one.
+pub struct Decoded {
+    pub frames: usize,
+    last: gst::Sample,
+}
+
+impl Decoded {
+    /// (R, G, B) at (x, y) of the last frame.
+    pub fn pixel(&self, x: usize, y: usize) -> (u8, u8, u8) {
+        let info = gst_video::VideoInfo::from_caps(self.last.caps().unwrap()).unwrap();
+        let map = self.last.buffer().unwrap().map_readable().unwrap();
+        let at = y * info.stride()[0] as usize + x * 3;
+        (map[at], map[at + 1], map[at + 2])
+    }
+}
+
+/// Decodes `path` (any format decodebin knows: PNG, MP4, Matroska…) to the end, failing
+/// the test if it stalls for 10 s or holds no frame.
+pub fn decode_rgb(path: &Path) -> Decoded {
+    gst::init().unwrap();
+    let (pipeline, sink) = launch_with_sink(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB \
+         ! appsink name=sink sync=false",
+        path.display()
+    ));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let (mut frames, mut last) = (0, None);
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        frames += 1;
+        last = Some(sample);
+    }
+    let eos = sink.is_eos();
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(
+        eos,
+        "{}: decoding stalled after {frames} frames",
+        path.display()
+    );
+    let last = last.unwrap_or_else(|| panic!("{}: no frames", path.display()));
+    Decoded { frames, last }
+}
+
+/// A pipeline from a gst-launch description, and its appsink named `sink`.
+pub fn launch_with_sink(description: &str) -> (gst::Pipeline, gst_app::AppSink) {
+    let pipeline = gst::parse::launch(description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    (pipeline, sink)
+}

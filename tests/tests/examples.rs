@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use gst::prelude::*;
 use gwd_tests::host::{TestHost, client, exe, png_pixel};
-use gwd_tests::{Output, plugin_dir, private_dir, run, run_group, target_dir};
+use gwd_tests::{Output, decode_rgb, plugin_dir, private_dir, run, run_group, target_dir};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 const RED: (u8, u8, u8) = (255, 0, 0);
@@ -29,42 +28,6 @@ fn example(program: impl AsRef<Path>, runtime: &Path) -> Command {
 fn assert_ok(out: &Output, what: &str) {
     assert!(out.status.success(), "{what} failed:\n{}", out.all());
     assert!(!out.all().contains("panicked"), "{what}:\n{}", out.all());
-}
-
-/// Frames in a video file, and the colour at (x, y) of the last one.
-fn decode(path: &Path, x: usize, y: usize) -> (usize, (u8, u8, u8)) {
-    gst::init().unwrap();
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGB \
-         ! appsink name=sink sync=false",
-        path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let (mut frames, mut last) = (0, None);
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
-        frames += 1;
-        last = Some(sample);
-    }
-    let eos = sink.is_eos();
-    pipeline.set_state(gst::State::Null).unwrap();
-    assert!(
-        eos,
-        "{}: decoding stalled after {frames} frames",
-        path.display()
-    );
-    let sample = last.unwrap_or_else(|| panic!("{}: no frames", path.display()));
-    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-    let map = sample.buffer().unwrap().map_readable().unwrap();
-    let at = y * info.stride()[0] as usize + x * 3;
-    (frames, (map[at], map[at + 1], map[at + 2]))
 }
 
 /// Within what H.264 at ultrafast leaves of a flat colour.
@@ -100,8 +63,9 @@ fn pipeline_examples_stream_the_app_into_playable_files() {
             out.all()
         );
 
-        let (frames, pixel) = decode(&video, 10, 10);
-        assert_eq!(frames, 60, "{script}: frames in {file}");
+        let decoded = decode_rgb(&video);
+        let pixel = decoded.pixel(10, 10);
+        assert_eq!(decoded.frames, 60, "{script}: frames in {file}");
         assert!(
             near(pixel, RED),
             "{script}: the app is not in the video ({pixel:?})"

@@ -127,15 +127,8 @@ fn stopped_with_client_connected() -> Result<(), String> {
 
 fn same_pipeline_restarted() -> Result<(), String> {
     init();
-    let pipeline = gst::parse::launch(&format!("waylanddisplaysrc ! {CAPS} ! appsink name=sink"))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let (pipeline, sink) =
+        gwd_tests::launch_with_sink(&format!("waylanddisplaysrc ! {CAPS} ! appsink name=sink"));
     let bus = pipeline.bus().unwrap();
     let result = check("same pipeline object restarted", 50, |i| {
         pipeline.set_state(gst::State::Playing).unwrap();
