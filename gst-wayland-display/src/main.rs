@@ -15,6 +15,7 @@
 
 mod cli;
 mod encoder;
+mod fd_limit;
 mod host;
 #[cfg(test)]
 mod input_agreement;
@@ -53,6 +54,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
+    fd_limit::raise();
     let result = match cli.command {
         Command::Devices(args) => cli::devices::run(&args),
         Command::Sweep(args) => cli::sweep::run(&args),

@@ -349,3 +349,79 @@ fn tcp_without_a_token_is_refused_at_start() {
     assert!(err.contains("bearer token"), "{err}");
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_burst_of_creates_stops_at_the_lobby_cap_and_ended_lobbies_free_room() {
+    let host = TestHost::start(&["--max-lobbies", "2"]);
+    let body = lobby_request("capped", "sleep 60").to_string();
+    // Twelve creates at once: counting and adding are one step, so exactly two get in.
+    let api = &host.api;
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| api.api("POST", "/api/v1/lobbies/create", Some(&body))))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let admitted: Vec<String> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, json)| json["lobby_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(admitted.len(), 2, "{answers:?}");
+    for (status, json) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 503, "{json}");
+        let error = json["error"].as_str().unwrap();
+        assert!(
+            error.contains("2 lobbies are running") && error.contains("--max-lobbies"),
+            "{error}"
+        );
+    }
+    // Health still answers at the cap, and the refused ones were never listed.
+    assert_eq!(host.api("GET", "/api/v1/system/health", None).0, 200);
+    let (_, list) = host.api("GET", "/api/v1/lobbies", None);
+    assert_eq!(list["lobbies"].as_array().unwrap().len(), 2, "{list}");
+
+    host.stop(&admitted[0]);
+    host.wait_state(&admitted[0], "stopped");
+    let (status, json) = host.api("POST", "/api/v1/lobbies/create", Some(&body));
+    assert_eq!(status, 200, "an ended lobby still counted: {json}");
+}
+
+/// The soft open-file limit of process `pid`.
+fn soft_nofile(pid: u64) -> String {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    line.split_whitespace().nth(3).unwrap().to_owned()
+}
+
+#[test]
+fn host_and_worker_raise_the_open_file_limit_and_apps_get_the_original() {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .map_or("unlimited".to_owned(), |h| h.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let limit = format!("--nofile=256:{hard}");
+    let host = TestHost::start_under(dir.path(), &["prlimit", &limit, "--"], &[], &[]);
+    let raised = |pid: u64| {
+        let soft = soft_nofile(pid);
+        soft != "256" && (hard == "unlimited" || soft == hard)
+    };
+    assert!(
+        raised(u64::from(host.pid())),
+        "host: {}",
+        soft_nofile(u64::from(host.pid()))
+    );
+
+    let run_cmd = format!(
+        "echo \"app nofile $(ulimit -n)\"; exec {}",
+        client().display()
+    );
+    let id = host.create(lobby_request("fd-limit", &run_cmd));
+    let lobby = host.wait_state(&id, "ready");
+    let worker = lobby["worker_pid"].as_u64().unwrap();
+    assert!(raised(worker), "worker: {}", soft_nofile(worker));
+    host.wait_log(&id, "app nofile 256");
+}

@@ -69,11 +69,23 @@ impl TestHost {
 
     /// A host over an existing root (`rt/`, `state/`), as after a restart.
     pub fn start_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_under(root, &[], args, env)
+    }
+
+    /// A host started through `wrapper` (e.g. `prlimit --nofile=…`), which must exec it.
+    pub fn start_under(root: &Path, wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
         let runtime = root.join("rt");
         let state = root.join("state");
         std::fs::create_dir_all(&runtime).unwrap();
         let socket = runtime.join("api.sock");
-        let mut cmd = Command::new(exe());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(exe());
+                cmd
+            }
+            None => Command::new(exe()),
+        };
         cmd.arg("serve")
             .arg("--runtime-dir")
             .arg(&runtime)

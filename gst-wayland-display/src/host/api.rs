@@ -127,7 +127,21 @@ async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>)
         render_node: spec.render_node.clone(),
         ..LobbyInfo::new(id.clone(), spec.name.clone())
     };
-    host.registry.insert(Entry::new(info, Some(commands)));
+    let max = host.config.max_lobbies.get();
+    host.registry
+        .admit(
+            Entry::new(info, Some(commands)),
+            usize::try_from(max).unwrap_or(usize::MAX),
+        )
+        .map_err(|running| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{running} lobbies are running, the most this host allows \
+                     (--max-lobbies / max_lobbies = {max}); stop one or raise the limit"
+                ),
+            )
+        })?;
     host.save_record(&id);
     supervisor::launch(&host, spec, receiver);
     ok(json!({ "success": true, "lobby_id": id }))

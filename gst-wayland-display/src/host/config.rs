@@ -2,6 +2,7 @@
 //! file (`--config`; flags win), checked once into a [`Config`].
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,11 @@ const DEFAULT_SINK_PIPELINE: &str = "fakesink sync=false";
 const DEFAULT_START_TIMEOUT: Seconds = Seconds::from_secs(20);
 const DEFAULT_STOP_GRACE: Seconds = Seconds::from_secs(3);
 const DEFAULT_SWEEP_INTERVAL: Seconds = Seconds::from_secs(60);
+/// Room for a busy GPU host; the encoder sessions a GPU allows usually bind first.
+const DEFAULT_MAX_LOBBIES: NonZeroU32 = match NonZeroU32::new(64) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
 
 /// Every option of `serve`, as a flag and as a key of the config file.
 #[derive(clap::Args, Debug, Default, Deserialize)]
@@ -64,6 +70,10 @@ pub(crate) struct ServeOptions {
     /// Seconds between sweeps of stale sockets in the runtime directory (default: 60).
     #[arg(long, allow_negative_numbers = true)]
     sweep_interval: Option<Seconds>,
+    /// Lobbies that may run at once (starting, ready or stopping); more are refused with
+    /// 503 (default: 64).
+    #[arg(long)]
+    max_lobbies: Option<NonZeroU32>,
 }
 
 impl ServeOptions {
@@ -83,6 +93,7 @@ impl ServeOptions {
             start_timeout: self.start_timeout.or(base.start_timeout),
             stop_grace: self.stop_grace.or(base.stop_grace),
             sweep_interval: self.sweep_interval.or(base.sweep_interval),
+            max_lobbies: self.max_lobbies.or(base.max_lobbies),
         }
     }
 
@@ -101,6 +112,7 @@ pub(crate) struct Config {
     pub(crate) runtime_dir: PathBuf,
     pub(crate) defaults: Defaults,
     pub(crate) sweep_interval: Duration,
+    pub(crate) max_lobbies: NonZeroU32,
 }
 
 impl Config {
@@ -173,6 +185,7 @@ impl Config {
                 .sweep_interval
                 .unwrap_or(DEFAULT_SWEEP_INTERVAL)
                 .duration(),
+            max_lobbies: options.max_lobbies.unwrap_or(DEFAULT_MAX_LOBBIES),
         })
     }
 }

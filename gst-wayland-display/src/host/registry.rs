@@ -194,11 +194,27 @@ impl Registry {
     }
 
     /// Adds a lobby just created.
+    #[cfg(test)]
     pub(crate) fn insert(&self, entry: Entry) {
+        let _ = self.admit(entry, usize::MAX);
+    }
+
+    /// Adds a lobby just created unless `max` lobbies already run (starting, ready or
+    /// stopping); then it answers how many run. Counting and adding under one lock, so a
+    /// burst of creates cannot overshoot.
+    pub(crate) fn admit(&self, entry: Entry, max: usize) -> Result<(), usize> {
         let lobby = entry.info.clone();
-        self.lock().insert(lobby.id.clone(), entry);
+        {
+            let mut lobbies = self.lock();
+            let running = lobbies.values().filter(|e| !e.info.state.ended()).count();
+            if running >= max {
+                return Err(running);
+            }
+            lobbies.insert(lobby.id.clone(), entry);
+        }
         self.counters.created.inc();
         let _ = self.events.send(LobbyEvent { lobby });
+        Ok(())
     }
 
     /// Lists a lobby of a previous run, already ended: not created by this run, so not

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::Host;
 use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
+use crate::fd_limit;
 use crate::lobby::app::pid_of;
 use crate::lobby::protocol::{FromWorker, LobbySpec, ToWorker};
 
@@ -50,6 +51,9 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedRe
         // Its own group: a Ctrl-C meant for the host does not hit the workers directly.
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(soft) = fd_limit::original_soft() {
+        command.env(fd_limit::ORIGINAL_SOFT_ENV, soft.to_string());
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {

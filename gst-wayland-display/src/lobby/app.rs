@@ -11,6 +11,7 @@ use std::time::Duration;
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use super::protocol::AppSpec;
+use crate::fd_limit;
 use crate::time::Deadline;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,16 +51,19 @@ impl AppProcess {
             .arg(&spec.command)
             .env("WAYLAND_DISPLAY", wayland_display)
             .env("XDG_RUNTIME_DIR", runtime_dir)
+            .env_remove(fd_limit::ORIGINAL_SOFT_ENV)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             // Our stdout is the channel to the host: the app writes to our stderr instead.
             .stdout(stderr_handle())
             .process_group(0);
-        // SAFETY: only an async-signal-safe prctl runs between fork and exec.
+        // SAFETY: only async-signal-safe system calls (prctl, getrlimit, setrlimit) and an
+        // atomic load run between fork and exec.
         unsafe {
             command.pre_exec(|| {
                 rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
-                    .map_err(std::io::Error::from)
+                    .map_err(std::io::Error::from)?;
+                fd_limit::restore_in_child()
             });
         }
         let child = command.spawn().map_err(|source| AppError::Spawn {
