@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use waylanddisplaycore::socket::probe_listening;
 
 use super::api::ApiError;
@@ -62,9 +63,30 @@ pub(crate) fn bind_unix(path: &Path) -> anyhow::Result<(tokio::net::UnixListener
     Ok((listener, guard))
 }
 
-/// Rejects requests without `Authorization: Bearer <token>`.
+/// The bearer token, kept only as its SHA-256 digest. A guess is hashed and the two
+/// digests compared in constant time, so neither how much of a guess is right nor the
+/// token's length shows in how long the check takes (only the guess's own length does).
+pub(crate) struct Token {
+    digest: [u8; 32],
+}
+
+impl Token {
+    pub(crate) fn new(token: &str) -> Self {
+        Self {
+            digest: Sha256::digest(token.as_bytes()).into(),
+        }
+    }
+
+    pub(crate) fn matches(&self, given: &[u8]) -> bool {
+        let given: [u8; 32] = Sha256::digest(given).into();
+        subtle::ConstantTimeEq::ct_eq(&given[..], &self.digest[..]).into()
+    }
+}
+
+/// Rejects requests without `Authorization: Bearer <token>`, before anything of their
+/// body is read.
 pub(crate) async fn require_token(
-    State(token): State<Arc<str>>,
+    State(token): State<Arc<Token>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -74,9 +96,7 @@ pub(crate) async fn require_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => {
-            next.run(request).await
-        }
+        Some(given) if token.matches(given.as_bytes()) => next.run(request).await,
         Some(_) => ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "the bearer token is wrong",
@@ -90,21 +110,27 @@ pub(crate) async fn require_token(
     }
 }
 
-/// Compares without leaking through timing how much of the token a guess got right (the
-/// length is not secret).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    subtle::ConstantTimeEq::ct_eq(a, b).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
+    fn tokens_compare_exactly_whatever_the_lengths() {
+        let token = Token::new("secret");
+        assert!(token.matches(b"secret"));
+        for wrong in [
+            &b"secreT"[..],
+            b"secret2",
+            b"secre",
+            b"",
+            b"s",
+            &[b'x'; 4096],
+        ] {
+            assert!(!token.matches(wrong), "{wrong:?}");
+        }
+        // What the check keeps is the same size for any token: nothing of its length.
+        assert_eq!(std::mem::size_of::<Token>(), 32);
+        assert!(Token::new(&"k".repeat(10_000)).matches("k".repeat(10_000).as_bytes()));
     }
 
     #[tokio::test]

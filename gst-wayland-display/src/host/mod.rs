@@ -189,7 +189,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let bound = listener.local_addr().unwrap_or(addr);
         println!("gst-wayland-display: serving on http://{bound} (bearer token required)");
         let tcp_router = router.layer(axum::middleware::from_fn_with_state(
-            token,
+            Arc::new(listen::Token::new(&token)),
             listen::require_token,
         ));
         servers.push(spawn_server(listener, tcp_router, host.shutdown_watch()));
