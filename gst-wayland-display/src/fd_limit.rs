@@ -26,7 +26,8 @@ pub(crate) fn raise() {
     let original = inherited.or(limit.current);
     let _ = ORIGINAL_SOFT.set(original);
     let target = limit.maximum.unwrap_or(UNLIMITED_CEILING);
-    if limit.current.is_some_and(|soft| soft >= target) {
+    // An unlimited soft limit (`None`) is already as high as it goes.
+    if limit.current.is_none_or(|soft| soft >= target) {
         return;
     }
     let raised = Rlimit {
