@@ -193,12 +193,6 @@ impl Registry {
         self.events.subscribe()
     }
 
-    /// Adds a lobby just created.
-    #[cfg(test)]
-    pub(crate) fn insert(&self, entry: Entry) {
-        let _ = self.admit(entry, usize::MAX);
-    }
-
     /// Adds a lobby just created unless `max` lobbies already run (starting, ready or
     /// stopping); then it answers how many run. Counting and adding under one lock, so a
     /// burst of creates cannot overshoot.
@@ -348,7 +342,7 @@ mod tests {
     fn state_changes_are_broadcast_and_ended_lobbies_are_kept_a_while() {
         let registry = Registry::new();
         let mut events = registry.subscribe();
-        registry.insert(entry("a"));
+        registry.admit(entry("a"), usize::MAX).unwrap();
         assert_eq!(events.try_recv().unwrap().lobby.state, LobbyState::Starting);
         registry.update("a", |e| e.info.state = LobbyState::Ready);
         assert_eq!(events.try_recv().unwrap().lobby.state, LobbyState::Ready);
@@ -362,7 +356,7 @@ mod tests {
 
         for i in 0..KEEP_ENDED + 5 {
             let id = format!("x{i}");
-            registry.insert(entry(&id));
+            registry.admit(entry(&id), usize::MAX).unwrap();
             registry.update(&id, |e| e.info.state = LobbyState::Failed);
         }
         assert_eq!(registry.list().len(), KEEP_ENDED);

@@ -36,9 +36,7 @@ impl VideoMode {
             refresh_mhz,
         }
     }
-}
 
-impl VideoMode {
     /// The size in Smithay's signed pixels (modes beyond `i32::MAX` saturate; callers
     /// check modes long before that).
     pub(crate) fn size_px(&self) -> (i32, i32) {
