@@ -42,6 +42,11 @@ pub(crate) fn raise() {
     }
 }
 
+/// The soft limit now (`None`: unlimited).
+pub(crate) fn current_soft() -> Option<u64> {
+    getrlimit(Resource::Nofile).current
+}
+
 /// The soft limit this process started with (`None`: unlimited or not yet known).
 pub(crate) fn original_soft() -> Option<u64> {
     ORIGINAL_SOFT.get().copied().flatten()

@@ -5,6 +5,7 @@
 //! the same run, so ratios carry across machines where milliseconds do not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
 mod encoders;
 mod frames;
 mod lobbies;
@@ -21,7 +22,7 @@ use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
-[--only frames,startup,sockets,encoders,lobby-start,lobby-density] [--json FILE]";
+[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -42,13 +43,14 @@ pub struct Options {
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 6] = [
+const ALL_SECTIONS: [&str; 7] = [
     "frames",
     "startup",
     "sockets",
     "encoders",
     "lobby-start",
     "lobby-density",
+    "api-hostile",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -231,13 +233,14 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 6] = [
+    let sections: [(&str, Section); 7] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
         ("encoders", encoders::run),
         ("lobby-start", lobbies::start),
         ("lobby-density", lobbies::density),
+        ("api-hostile", api::hostile),
     ];
     for (name, section) in sections {
         if runs(name) {

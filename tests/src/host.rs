@@ -97,7 +97,7 @@ impl TestHost {
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(root.join("host.log")).unwrap());
         let process = ChildGuard::spawn(cmd);
         process.expect_line(WAIT, "gst-wayland-display: serving on");
         Self {
@@ -116,6 +116,99 @@ impl TestHost {
     pub fn pid(&self) -> u32 {
         self.process.child.id()
     }
+
+    /// What the host has logged so far (its stderr).
+    pub fn host_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("host.log")).unwrap_or_default()
+    }
+
+    /// The address of the TCP listener (`--listen-tcp`), from the line announcing it; call
+    /// once.
+    pub fn tcp_addr(&self) -> std::net::SocketAddr {
+        let line = self
+            .process
+            .expect_line(WAIT, "gst-wayland-display: serving on http://");
+        line.split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+    }
+}
+
+/// One raw HTTP/1.1 exchange on `stream`: writes `request` as is and reads until the peer
+/// closes or `timeout` passes. Returns the status of the first response (0 if none) and
+/// everything read.
+pub fn raw_exchange<S: std::io::Read + Write>(
+    mut stream: S,
+    request: &[u8],
+    timeout: Duration,
+    set_timeout: impl Fn(&S, Option<Duration>),
+) -> (u16, String) {
+    let deadline = Instant::now() + timeout;
+    let _ = stream.write_all(request);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        set_timeout(&stream, Some(left.max(Duration::from_millis(1))));
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// [`raw_exchange`] over a new connection to a Unix socket.
+pub fn unix_exchange(socket: &Path, request: &[u8], timeout: Duration) -> (u16, String) {
+    match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(stream) => raw_exchange(stream, request, timeout, |s, t| {
+            let _ = s.set_read_timeout(t);
+        }),
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// [`raw_exchange`] over a new TCP connection.
+pub fn tcp_exchange(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    timeout: Duration,
+) -> (u16, String) {
+    match std::net::TcpStream::connect_timeout(&addr, timeout) {
+        Ok(stream) => raw_exchange(stream, request, timeout, |s, t| {
+            let _ = s.set_read_timeout(t);
+        }),
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// A health request that closes its connection, with `headers` (each ending in CRLF).
+pub fn health_request(headers: &str) -> Vec<u8> {
+    format!("GET /api/v1/system/health HTTP/1.1\r\nHost: gwd\r\nConnection: close\r\n{headers}\r\n")
+        .into_bytes()
+}
+
+/// Raises this process's soft open-file limit to its hard limit (tests that open many
+/// connections), returning the new soft limit.
+pub fn raise_own_nofile() -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let target = limit.maximum.unwrap_or(1 << 20);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        },
+    );
+    getrlimit(Resource::Nofile).current.unwrap_or(target)
 }
 
 impl Api {

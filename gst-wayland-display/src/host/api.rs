@@ -29,6 +29,8 @@ const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
+    /// Ends the connection after this reply: its peer is not one to keep.
+    close: bool,
 }
 
 impl ApiError {
@@ -36,6 +38,16 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            close: false,
+        }
+    }
+
+    /// This error, ending the connection once sent (unauthenticated peers, bodies that
+    /// never came: a connection in such a state is not worth its file descriptor).
+    pub(crate) fn closing(self) -> Self {
+        Self {
+            close: true,
+            ..self
         }
     }
 
@@ -50,11 +62,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(json!({ "success": false, "error": self.message })),
-        )
-            .into_response()
+        let body = axum::Json(json!({ "success": false, "error": self.message }));
+        if self.close {
+            (self.status, [(header::CONNECTION, "close")], body).into_response()
+        } else {
+            (self.status, body).into_response()
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+use super::http::HttpLimits;
 use super::request::Defaults;
 use crate::time::Seconds;
 
@@ -18,6 +19,14 @@ const DEFAULT_SINK_PIPELINE: &str = "fakesink sync=false";
 const DEFAULT_START_TIMEOUT: Seconds = Seconds::from_secs(20);
 const DEFAULT_STOP_GRACE: Seconds = Seconds::from_secs(3);
 const DEFAULT_SWEEP_INTERVAL: Seconds = Seconds::from_secs(60);
+const DEFAULT_HEADER_TIMEOUT: Seconds = Seconds::from_secs(10);
+pub(super) const DEFAULT_BODY_TIMEOUT: Seconds = Seconds::from_secs(10);
+/// Per listener; far more than a control plane keeps open, far fewer than the fds a host
+/// gets once its soft limit is raised.
+const DEFAULT_MAX_CONNECTIONS: NonZeroU32 = match NonZeroU32::new(512) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
 /// Room for a busy GPU host; the encoder sessions a GPU allows usually bind first.
 const DEFAULT_MAX_LOBBIES: NonZeroU32 = match NonZeroU32::new(64) {
     Some(n) => n,
@@ -74,6 +83,17 @@ pub(crate) struct ServeOptions {
     /// 503 (default: 64).
     #[arg(long)]
     max_lobbies: Option<NonZeroU32>,
+    /// Seconds a connection gets to send a request's headers, counted from when it opens or
+    /// its previous response went out; idle connections are closed then (default: 10).
+    #[arg(long, allow_negative_numbers = true)]
+    header_timeout: Option<Seconds>,
+    /// Seconds a request body gets to arrive after its headers (default: 10).
+    #[arg(long, allow_negative_numbers = true)]
+    body_timeout: Option<Seconds>,
+    /// Connections each API listener keeps open at once; at the cap the oldest one that has
+    /// not sent a request is closed to make room (default: 512).
+    #[arg(long)]
+    max_connections: Option<NonZeroU32>,
 }
 
 impl ServeOptions {
@@ -94,6 +114,9 @@ impl ServeOptions {
             stop_grace: self.stop_grace.or(base.stop_grace),
             sweep_interval: self.sweep_interval.or(base.sweep_interval),
             max_lobbies: self.max_lobbies.or(base.max_lobbies),
+            header_timeout: self.header_timeout.or(base.header_timeout),
+            body_timeout: self.body_timeout.or(base.body_timeout),
+            max_connections: self.max_connections.or(base.max_connections),
         }
     }
 
@@ -113,6 +136,7 @@ pub(crate) struct Config {
     pub(crate) defaults: Defaults,
     pub(crate) sweep_interval: Duration,
     pub(crate) max_lobbies: NonZeroU32,
+    pub(crate) http: HttpLimits,
 }
 
 impl Config {
@@ -186,6 +210,23 @@ impl Config {
                 .unwrap_or(DEFAULT_SWEEP_INTERVAL)
                 .duration(),
             max_lobbies: options.max_lobbies.unwrap_or(DEFAULT_MAX_LOBBIES),
+            http: HttpLimits {
+                header_timeout: options
+                    .header_timeout
+                    .unwrap_or(DEFAULT_HEADER_TIMEOUT)
+                    .duration(),
+                body_timeout: options
+                    .body_timeout
+                    .unwrap_or(DEFAULT_BODY_TIMEOUT)
+                    .duration(),
+                max_connections: usize::try_from(
+                    options
+                        .max_connections
+                        .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                        .get(),
+                )
+                .unwrap_or(usize::MAX),
+            },
         })
     }
 }

@@ -101,11 +101,13 @@ pub(crate) async fn require_token(
             axum::http::StatusCode::UNAUTHORIZED,
             "the bearer token is wrong",
         )
+        .closing()
         .into_response(),
         None => ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "this API needs Authorization: Bearer <token> over TCP",
         )
+        .closing()
         .into_response(),
     }
 }

@@ -52,6 +52,21 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
             "Stale socket files and locks removed",
             &counters.swept,
         ),
+        (
+            "gwd_api_connections_evicted",
+            "API connections closed at the cap before they sent a request",
+            &host.http_counters.evicted,
+        ),
+        (
+            "gwd_api_connections_refused",
+            "API connections closed on arrival because every open one was busy",
+            &host.http_counters.refused,
+        ),
+        (
+            "gwd_api_accept_exhausted",
+            "API accepts that failed for lack of file descriptors or memory",
+            &host.http_counters.fd_exhausted,
+        ),
     ] {
         registry.register(name, help, counter.clone());
     }

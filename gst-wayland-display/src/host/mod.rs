@@ -4,6 +4,7 @@
 
 mod api;
 mod config;
+mod http;
 mod listen;
 mod metrics;
 mod records;
@@ -40,6 +41,7 @@ pub(crate) struct Host {
     pub(crate) started: Instant,
     shutting_down: AtomicBool,
     shutdown: watch::Sender<bool>,
+    pub(crate) http_counters: Arc<http::HttpCounters>,
 }
 
 impl Host {
@@ -170,6 +172,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
         shutdown,
+        http_counters: Arc::default(),
         config,
     });
     host.recover();
@@ -181,7 +184,16 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         "gst-wayland-display: serving on {}",
         host.config.socket.display()
     );
-    let mut servers = vec![spawn_server(unix, router.clone(), host.shutdown_watch())];
+    let listeners = if host.config.tcp.is_some() { 2 } else { 1 };
+    let limits = fitted_to_fd_limit(host.config.http, listeners);
+    let mut servers = vec![tokio::spawn(http::serve(
+        "unix",
+        unix,
+        router.clone(),
+        limits,
+        host.http_counters.clone(),
+        host.shutdown_watch(),
+    ))];
     if let Some((addr, token)) = host.config.tcp.clone() {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -192,7 +204,14 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             Arc::new(listen::Token::new(&token)),
             listen::require_token,
         ));
-        servers.push(spawn_server(listener, tcp_router, host.shutdown_watch()));
+        servers.push(tokio::spawn(http::serve(
+            "tcp",
+            listener,
+            tcp_router,
+            limits,
+            host.http_counters.clone(),
+            host.shutdown_watch(),
+        )));
     }
     let sweeper = {
         let host = host.clone();
@@ -212,32 +231,34 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     host.stop_all().await;
     sweeper.abort();
     for server in servers {
-        match server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(%err, "API server ended with an error"),
-            Err(err) => tracing::warn!(%err, "API server task failed"),
+        if let Err(err) = server.await {
+            tracing::warn!(%err, "API server task failed");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves `router` on `listener` until the host shuts down.
-fn spawn_server<L>(
-    listener: L,
-    router: axum::Router,
-    mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<std::io::Result<()>>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await
-    })
+/// `limits` with the connection cap lowered, if need be, so that the listeners' connections
+/// together take at most half of the open-file limit: the rest is for lobbies and logs.
+fn fitted_to_fd_limit(limits: http::HttpLimits, listeners: u64) -> http::HttpLimits {
+    let Some(soft) = crate::fd_limit::current_soft() else {
+        return limits;
+    };
+    let room = (soft / 2).checked_div(listeners).unwrap_or(soft).max(1);
+    let room = usize::try_from(room).unwrap_or(usize::MAX);
+    if limits.max_connections <= room {
+        return limits;
+    }
+    tracing::warn!(
+        open_file_limit = soft,
+        configured = limits.max_connections,
+        used = room,
+        "--max-connections lowered to fit the open-file limit"
+    );
+    http::HttpLimits {
+        max_connections: room,
+        ..limits
+    }
 }
 
 /// The listing of a lobby a previous run recorded: failed, since the host went while it ran.

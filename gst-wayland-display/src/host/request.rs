@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use waylanddisplaycore::InputEvent;
 
 use super::api::{ApiError, BODY_LIMIT};
+use super::config::DEFAULT_BODY_TIMEOUT;
+use super::http::BodyTimeout;
 use crate::lobby::protocol::{AppSpec, LobbySpec, ModeError, check_mode};
 
 /// A JSON request body of type `T`. It is read by axum's own JSON extractor, minus its
@@ -25,17 +27,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                let status = rejection.status();
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    format!("the request body is larger than {BODY_LIMIT} bytes")
-                } else {
-                    format!("cannot read the request body: {}", rejection.body_text())
-                };
-                ApiError::new(status, message)
-            })?;
+        // A body that does not arrive costs its connection a deadline, not forever.
+        let deadline = request
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(DEFAULT_BODY_TIMEOUT.duration(), |t| t.0);
+        let read = tokio::time::timeout(deadline, Bytes::from_request(request, state)).await;
+        let Ok(read) = read else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s (--body-timeout)",
+                    deadline.as_secs_f64()
+                ),
+            )
+            .closing());
+        };
+        let bytes = read.map_err(|rejection| {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the request body is larger than {BODY_LIMIT} bytes")
+            } else {
+                format!("cannot read the request body: {}", rejection.body_text())
+            };
+            ApiError::new(status, message)
+        })?;
         parse(&bytes).map(Body).map_err(ApiError::bad_request)
     }
 }
