@@ -29,10 +29,21 @@ impl State {
             status: &self.cursor_status,
             location: self.pointer_location,
         };
-        let frame = self
-            .renderer
-            .render(&self.space, &self.output, &cursor)
-            .inspect_err(|_| self.changed.mark())?;
+        let faults = self.client_faults.count();
+        let frame = match self.renderer.render(&self.space, &self.output, &cursor) {
+            // A client's shm buffer could not be read (its pool shrank under it): Smithay
+            // has posted the error and disconnected the client, and replaced the lost
+            // pages by zeroes. The frame is drawn again, whole, without the damage
+            // bookkeeping of the failed attempt; the client's windows go at the next
+            // dispatch.
+            Err(err) if self.client_faults.count() != faults => {
+                tracing::debug!(%err, "a client's buffer was unreadable; drawing the frame again");
+                self.renderer.forget_damage(&self.output);
+                self.renderer.render(&self.space, &self.output, &cursor)
+            }
+            other => other,
+        }
+        .inspect_err(|_| self.changed.mark())?;
         self.frame_shown(frame.seq);
         Ok(frame)
     }

@@ -5,6 +5,7 @@ mod changed;
 mod evdev;
 mod frame;
 mod geometry;
+mod guard;
 mod handlers;
 pub(crate) mod input;
 mod output;
@@ -13,6 +14,7 @@ mod protocols;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use smithay::backend::input::TouchSlot;
@@ -20,9 +22,9 @@ use smithay::desktop::{PopupKind, PopupManager, Space, Window};
 use smithay::input::pointer::CursorImageStatus;
 use smithay::input::{Seat, SeatState};
 use smithay::output::Output;
-use smithay::reexports::wayland_server::DisplayHandle;
 use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::reexports::wayland_server::{Client, DisplayHandle};
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
@@ -42,6 +44,7 @@ use crate::{DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
+use guard::{ClientCounts, HandlerLimits};
 pub(crate) use output::new_output;
 
 /// Everything the compositor thread owns.
@@ -69,6 +72,8 @@ pub(crate) struct State {
 
     pub(crate) renderer: Renderer,
     pub(crate) changed: PictureChanged,
+    pub(crate) handler_limits: HandlerLimits,
+    pub(crate) client_faults: ClientFaults,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -155,6 +160,8 @@ impl State {
             touch_points: HashMap::new(),
             renderer,
             changed,
+            handler_limits: HandlerLimits::default(),
+            client_faults: ClientFaults::default(),
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,
@@ -191,10 +198,38 @@ impl State {
     }
 }
 
-/// Per-client data Smithay asks for.
-#[derive(Default)]
+/// Per-client data: what Smithay asks for, and what the client holds against its limits.
 pub(crate) struct ClientState {
     pub(crate) compositor_state: CompositorClientState,
+    pub(crate) counts: ClientCounts,
+    faults: ClientFaults,
+}
+
+/// How many clients were disconnected for a protocol error, shared by every client's data
+/// and the state: a frame that fails while this moved failed on that client's buffer
+/// (Smithay posts the error where it reads the buffer), not on the renderer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientFaults(Arc<AtomicU64>);
+
+impl ClientFaults {
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The data of a client we inserted (every client is inserted with a [`ClientState`]).
+pub(crate) fn client_state(client: &Client) -> Option<&ClientState> {
+    client.get_data::<ClientState>()
+}
+
+/// [`client_state`] by id, for destructors, which get no `Client`. `None` once the client
+/// is gone, when its counts no longer matter.
+pub(crate) fn client_state_by_id(dh: &DisplayHandle, id: ClientId) -> Option<Arc<ClientState>> {
+    dh.backend_handle()
+        .get_client_data(id)
+        .ok()?
+        .downcast_arc::<ClientState>()
+        .ok()
 }
 
 impl ClientData for ClientState {
@@ -203,10 +238,37 @@ impl ClientData for ClientState {
     }
 
     fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
-        tracing::debug!(?client_id, ?reason, "client disconnected");
+        match reason {
+            DisconnectReason::ProtocolError(err) => {
+                let _ = self
+                    .faults
+                    .0
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_add(1))
+                    });
+                tracing::info!(
+                    ?client_id,
+                    interface = err.object_interface,
+                    object = err.object_id,
+                    code = err.code,
+                    "client disconnected for a protocol error: {}",
+                    err.message
+                );
+            }
+            DisconnectReason::ConnectionClosed => {
+                tracing::debug!(?client_id, "client disconnected");
+            }
+        }
     }
 }
 
-pub(crate) fn new_client_data() -> Arc<ClientState> {
-    Arc::new(ClientState::default())
+impl State {
+    /// The data for a new client.
+    pub(crate) fn new_client_data(&self) -> Arc<ClientState> {
+        Arc::new(ClientState {
+            compositor_state: CompositorClientState::default(),
+            counts: ClientCounts::default(),
+            faults: self.client_faults.clone(),
+        })
+    }
 }

@@ -12,7 +12,7 @@ use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
 
 use super::config::Setup;
 use super::thread::{Command, Ready, Started};
-use crate::comp::{PictureChanged, State, add_evdev_device, new_client_data, new_evdev_context};
+use crate::comp::{PictureChanged, State, add_evdev_device, new_evdev_context};
 use crate::render::{Frame, RenderError};
 use crate::{DisplayError, InputEvent};
 
@@ -190,7 +190,7 @@ fn add_client(data: &mut LoopData, stream: UnixStream) -> Result<ClientId, Strin
         .map_err(|err| format!("could not make the client socket non-blocking: {err}"))?;
     let mut dh = data.state.dh.clone();
     let client = dh
-        .insert_client(stream, new_client_data())
+        .insert_client(stream, data.state.new_client_data())
         .map_err(|err| format!("could not add the client: {err}"))?;
     data.clients.push(client.id());
     Ok(client.id())
@@ -202,7 +202,7 @@ fn accept_clients(listener: &UnixListener, data: &mut LoopData) {
         .retain(|id| dh.backend_handle().get_client_data(id.clone()).is_ok());
     loop {
         match listener.accept() {
-            Ok((stream, _)) => match dh.insert_client(stream, new_client_data()) {
+            Ok((stream, _)) => match dh.insert_client(stream, data.state.new_client_data()) {
                 Ok(client) => data.clients.push(client.id()),
                 Err(err) => tracing::warn!(%err, "could not add a client"),
             },

@@ -183,6 +183,10 @@ impl GlesOutput {
         Ok(())
     }
 
+    pub(crate) fn forget_damage(&mut self, output: &Output) {
+        self.damage = OutputDamageTracker::from_output(output);
+    }
+
     /// The system-memory images, for the pass-through path; `None` for DMABuf output,
     /// which only the GPU writes.
     pub(crate) fn system_pool_mut(&mut self) -> Option<&mut OutputPool<OutputImage>> {

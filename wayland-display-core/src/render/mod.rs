@@ -152,6 +152,15 @@ impl Renderer {
         }
     }
 
+    /// Forgets what earlier frames drew, so the next frame is drawn whole (after a frame
+    /// that failed part-way).
+    pub(crate) fn forget_damage(&mut self, output: &Output) {
+        match &mut self.backend {
+            Backend::Pixman(b) => b.forget_damage(output),
+            Backend::Gles(b) => b.forget_damage(output),
+        }
+    }
+
     /// The last frame again, if nothing changed since: no drawing, no copy.
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
         match &self.backend {

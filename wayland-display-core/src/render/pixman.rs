@@ -35,6 +35,10 @@ impl PixmanOutput {
         self.damage = OutputDamageTracker::from_output(output);
     }
 
+    pub(crate) fn forget_damage(&mut self, output: &Output) {
+        self.damage = OutputDamageTracker::from_output(output);
+    }
+
     pub(crate) fn pool_mut(&mut self) -> &mut OutputPool<OutputImage> {
         &mut self.pool
     }

@@ -1,7 +1,9 @@
 use smithay::backend::renderer::utils::on_commit_buffer_handler;
-use smithay::delegate_compositor;
-use smithay::reexports::wayland_server::Client;
+use smithay::reexports::wayland_server::protocol::wl_callback::WlCallback;
+use smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor;
+use smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::reexports::wayland_server::{Client, delegate_dispatch, delegate_global_dispatch};
 use smithay::wayland::compositor::{
     CompositorClientState, CompositorHandler, CompositorState, get_parent, is_sync_subsurface,
 };
@@ -54,4 +56,9 @@ fn fallback_client_state() -> &'static CompositorClientState {
     STATE.get_or_init(CompositorClientState::default)
 }
 
-delegate_compositor!(State);
+// What `delegate_compositor!` would add but for `wl_compositor`, `wl_surface`,
+// `wl_region` and `wl_subsurface`, which `guard::compositor` dispatches.
+delegate_global_dispatch!(State: [WlCompositor: ()] => CompositorState);
+delegate_global_dispatch!(State: [WlSubcompositor: ()] => CompositorState);
+delegate_dispatch!(State: [WlCallback: ()] => CompositorState);
+delegate_dispatch!(State: [WlSubcompositor: ()] => CompositorState);

@@ -1,5 +1,6 @@
 //! One module per Wayland protocol the compositor offers; each implements Smithay's
-//! handler trait for [`State`](super::State) and delegates the protocol to Smithay.
+//! handler trait for [`State`](super::State) and delegates the protocol to Smithay, but
+//! for the objects whose requests [`guard`](super::guard) checks first.
 
 mod compositor;
 mod data_device;

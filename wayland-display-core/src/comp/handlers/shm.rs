@@ -1,5 +1,6 @@
-use smithay::delegate_shm;
+use smithay::reexports::wayland_server::delegate_global_dispatch;
 use smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer;
+use smithay::reexports::wayland_server::protocol::wl_shm::WlShm;
 use smithay::wayland::buffer::BufferHandler;
 use smithay::wayland::shm::{ShmHandler, ShmState};
 
@@ -15,4 +16,6 @@ impl BufferHandler for State {
     fn buffer_destroyed(&mut self, _buffer: &WlBuffer) {}
 }
 
-delegate_shm!(State);
+// What `delegate_shm!` would add but for `wl_shm`, `wl_shm_pool` and shm `wl_buffer`,
+// which `guard::shm` dispatches.
+delegate_global_dispatch!(State: [WlShm: ()] => ShmState);

@@ -8,6 +8,7 @@ use smithay::reexports::wayland_server::{
 };
 
 use crate::comp::State;
+use crate::comp::guard::COORD_LIMIT;
 use crate::comp::protocols::wl_drm::wl_drm::{self, WlDrm};
 
 /// What every client binding `wl_drm` is told.
@@ -95,6 +96,10 @@ fn prime_dmabuf(
     format: u32,
     planes: &[(i32, i32)],
 ) -> Option<Dmabuf> {
+    // Smithay's sizes must not be negative (a debug assertion).
+    if width <= 0 || height <= 0 || width > COORD_LIMIT || height > COORD_LIMIT {
+        return None;
+    }
     let fourcc = Fourcc::try_from(format).ok()?;
     let mut builder = Dmabuf::builder(
         (width, height),
@@ -160,5 +165,7 @@ mod tests {
         assert!(prime_dmabuf(fd(), 64, 48, XR24, &[(-4, 256), (0, 0), (0, 0)]).is_none());
         assert!(prime_dmabuf(fd(), 64, 48, XR24, &[(0, -1), (0, 0), (0, 0)]).is_none());
         assert!(prime_dmabuf(fd(), 64, 48, 0x1234_5678, &[(0, 256), (0, 0), (0, 0)]).is_none());
+        assert!(prime_dmabuf(fd(), -64, 48, XR24, &[(0, 256), (0, 0), (0, 0)]).is_none());
+        assert!(prime_dmabuf(fd(), 64, i32::MAX, XR24, &[(0, 256), (0, 0), (0, 0)]).is_none());
     }
 }

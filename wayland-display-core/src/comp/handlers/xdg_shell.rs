@@ -1,17 +1,20 @@
 use smithay::backend::renderer::utils::with_renderer_surface_state;
-use smithay::delegate_xdg_shell;
 use smithay::desktop::{
     PopupKeyboardGrab, PopupKind, PopupManager, PopupPointerGrab, PopupUngrabStrategy, Window,
     find_popup_root_surface, get_popup_toplevel_coords,
 };
 use smithay::input::Seat;
 use smithay::input::pointer::{Focus, MotionEvent};
-use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel;
+use smithay::reexports::wayland_protocols::xdg::shell::server::{
+    xdg_popup::XdgPopup, xdg_toplevel, xdg_wm_base::XdgWmBase,
+};
 use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
+use smithay::reexports::wayland_server::{delegate_dispatch, delegate_global_dispatch};
 use smithay::utils::{Rectangle, SERIAL_COUNTER, Serial};
 use smithay::wayland::compositor::with_states;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
+    XdgShellSurfaceUserData, XdgWmBaseUserData,
 };
 
 use crate::comp::{State, geometry};
@@ -266,4 +269,8 @@ pub(super) fn send_initial_configure(state: &mut State, surface: &WlSurface) {
     }
 }
 
-delegate_xdg_shell!(State);
+// What `delegate_xdg_shell!` would add but for `xdg_positioner`, `xdg_surface` and
+// `xdg_toplevel`, which `guard::xdg` dispatches.
+delegate_global_dispatch!(State: [XdgWmBase: ()] => XdgShellState);
+delegate_dispatch!(State: [XdgWmBase: XdgWmBaseUserData] => XdgShellState);
+delegate_dispatch!(State: [XdgPopup: XdgShellSurfaceUserData] => XdgShellState);
