@@ -17,6 +17,9 @@ use wayland_client::protocol::{
     wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface, wl_surface::WlSurface,
 };
 use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, delegate_noop};
+use wayland_protocols::wp::viewporter::client::{
+    wp_viewport::WpViewport, wp_viewporter::WpViewporter,
+};
 use wayland_protocols::xdg::shell::client::{
     xdg_popup::XdgPopup,
     xdg_positioner::XdgPositioner,
@@ -233,6 +236,8 @@ delegate_noop!(App: ignore WlCallback);
 delegate_noop!(App: ignore XdgPositioner);
 delegate_noop!(App: ignore XdgToplevel);
 delegate_noop!(App: ignore XdgPopup);
+delegate_noop!(App: ignore WpViewporter);
+delegate_noop!(App: ignore WpViewport);
 
 #[test]
 fn a_subsurface_restacked_against_itself_is_a_bad_surface_error() {
@@ -447,4 +452,33 @@ fn shm_pool_misuse_gets_wl_shm_errors_and_mapping_limits() {
     let err = client.expect_error(&lobby, "wl_display", 2);
     assert!(err.message.contains("wl_shm pools and buffers"), "{err:?}");
     lobby.assert_good_client_draws("after shm misuse");
+}
+
+#[test]
+fn a_viewport_destination_beyond_any_output_is_clamped() {
+    let lobby = Lobby::start();
+    let mut client = lobby.connect();
+    let fd = memfd(32 * 32 * 4, 0x40);
+    let (parent, _toplevel) = client.window(&fd, 32, 32);
+    let compositor: WlCompositor = client.bind(5);
+    let subcompositor: WlSubcompositor = client.bind(1);
+    let shm: WlShm = client.bind(1);
+    let viewporter: WpViewporter = client.bind(1);
+    // A subsurface away from its parent's origin, scaled to the largest size there is:
+    // its geometry (position + size) used to overflow.
+    let child = compositor.create_surface(&client.qh, ());
+    let sub = subcompositor.get_subsurface(&child, &parent, &client.qh, ());
+    sub.set_position(100, 100);
+    sub.set_desync();
+    let viewport = viewporter.get_viewport(&child, &client.qh, ());
+    viewport.set_destination(i32::MAX, i32::MAX);
+    let pool = shm.create_pool(fd.as_fd(), 32 * 32 * 4, &client.qh, ());
+    let buffer = pool.create_buffer(0, 32, 32, 128, wl_shm::Format::Xrgb8888, &client.qh, ());
+    child.attach(Some(&buffer), 0, 0);
+    child.damage_buffer(0, 0, 32, 32);
+    child.commit();
+    parent.commit();
+    client.expect_no_error(&lobby);
+    drop(client);
+    lobby.assert_good_client_draws("after a huge viewport");
 }

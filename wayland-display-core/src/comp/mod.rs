@@ -44,6 +44,7 @@ use crate::{DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
+pub(crate) use guard::COORD_LIMIT;
 use guard::{ClientCounts, HandlerLimits};
 pub(crate) use output::new_output;
 

@@ -133,6 +133,10 @@ impl Cursor {
                         .and_then(|attrs| attrs.lock().ok().map(|a| a.hotspot))
                         .unwrap_or_default()
                 });
+                // A client's hotspot, bounded like every other client coordinate so the
+                // cursor's geometry stays inside `i32`.
+                let bound = |v: i32| v.clamp(-crate::comp::COORD_LIMIT, crate::comp::COORD_LIMIT);
+                let hotspot = Point::<i32, Logical>::from((bound(hotspot.x), bound(hotspot.y)));
                 let at = (state.location - hotspot.to_f64())
                     .to_physical(1.0)
                     .to_i32_round();

@@ -12,6 +12,7 @@
 mod compositor;
 mod limits;
 mod shm;
+mod viewporter;
 mod xdg;
 
 pub(crate) use limits::{ClientCounts, HandlerLimits};
