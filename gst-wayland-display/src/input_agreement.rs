@@ -209,3 +209,173 @@ fn the_three_say_the_same_about_what_is_wrong() {
             .contains("unknown input event type")
     );
 }
+
+/// Property tests (docs/RELIABILITY.md): generated events, valid and malformed, put
+/// through the same three carriers as the table above.
+mod props {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    /// Cases per property; it takes well under a second in a debug build.
+    const CASES: u32 = 8192;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A field value as a client may write it: mostly of the right kind, sometimes not.
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<u32>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            (-2.0..2.0f64).prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            "[^\u{0}]{0,8}".prop_map(Value::from),
+            ("[^\u{0}]{0,4}", "[^\u{0}]{0,4}").prop_map(|(a, b)| Value::from(format!("{a}\0{b}"))),
+            Just(Value::Null),
+        ]
+    }
+
+    /// An event object: a known type (or a made-up one) with some of the vocabulary's
+    /// fields and others.
+    fn event_object() -> impl Strategy<Value = Value> {
+        let name = prop_oneof![
+            6 => prop::sample::select(InputEvent::NAMES.to_vec()).prop_map(str::to_owned),
+            1 => "[A-Za-z][A-Za-z0-9]{0,10}",
+        ];
+        let field = prop::sample::select(vec![
+            "pointer_x",
+            "pointer_y",
+            "button",
+            "pressed",
+            "x",
+            "y",
+            "key",
+            "id",
+            "path",
+            "seq",
+        ]);
+        (name, prop::collection::btree_map(field, value(), 0..5)).prop_map(|(name, fields)| {
+            let mut object: Map<String, Value> =
+                fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            object.insert("type".to_owned(), json!(name));
+            Value::Object(object)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// The host, the worker and the element take and refuse the same events, and what
+        /// they take is the same event, forwarded unchanged.
+        #[test]
+        fn host_worker_and_element_agree(object in prop_oneof![
+            event_object(),
+            event().prop_map(|e| serde_json::to_value(e).unwrap()),
+        ]) {
+            let event = object;
+            let by_host = host(&event);
+            let by_worker = worker(&json!({"type": "input", "events": [event]}).to_string());
+            prop_assert_eq!(
+                by_host.is_ok(),
+                by_worker.is_ok(),
+                "{}: {:?} vs {:?}",
+                event,
+                by_host,
+                by_worker,
+            );
+            let has_nul = event
+                .as_object()
+                .is_some_and(|o| o.values().any(|v| v.as_str().is_some_and(|s| s.contains('\0'))));
+            if has_nul {
+                // No GStreamer structure can hold it; the other two must refuse it if the
+                // event reads the field (and otherwise ignore it).
+                return Ok(());
+            }
+            let by_element = element(&event);
+            let name_known =
+                InputEvent::NAMES.contains(&event["type"].as_str().unwrap_or_default());
+            match (&by_host, &by_element) {
+                (Ok(host_events), Ok(element_event)) => {
+                    prop_assert!(
+                        same_events(host_events, std::slice::from_ref(element_event)),
+                        "{}",
+                        event,
+                    );
+                    let forwarded = serde_json::to_string(&ToWorker::Input {
+                        events: host_events.clone(),
+                    })
+                    .unwrap();
+                    let again = worker(&forwarded).unwrap();
+                    prop_assert!(same_events(&again, host_events), "{}", forwarded);
+                }
+                (Err(_), Err(ParseError::NotInput)) => prop_assert!(!name_known),
+                (Err(_), Err(ParseError::Malformed(_))) => prop_assert!(name_known),
+                _ => prop_assert!(false, "{}: host {:?}, element {:?}", event, by_host, by_element),
+            }
+        }
+    }
+}
+
+/// Every valid event (as the core's own property tests generate them), for this crate's
+/// property tests.
+pub(crate) fn event() -> impl proptest::strategy::Strategy<Value = InputEvent> {
+    use proptest::prelude::*;
+    let x = || {
+        prop_oneof![
+            any::<f64>(),
+            -5000.0..5000.0f64,
+            prop::sample::select(vec![0.0, -0.0, f64::MAX, f64::MIN, f64::MIN_POSITIVE]),
+        ]
+    };
+    let n = any::<u32>;
+    prop_oneof![
+        (x(), x()).prop_map(|(pointer_x, pointer_y)| InputEvent::MouseMoveRelative {
+            pointer_x,
+            pointer_y
+        }),
+        (x(), x()).prop_map(|(pointer_x, pointer_y)| InputEvent::MouseMoveAbsolute {
+            pointer_x,
+            pointer_y
+        }),
+        (n(), any::<bool>())
+            .prop_map(|(button, pressed)| InputEvent::MouseButton { button, pressed }),
+        (x(), x()).prop_map(|(x, y)| InputEvent::MouseAxis { x, y }),
+        (n(), any::<bool>()).prop_map(|(key, pressed)| InputEvent::KeyboardKey { key, pressed }),
+        (n(), x(), x()).prop_map(|(id, x, y)| InputEvent::TouchDown { id, x, y }),
+        (n(), x(), x()).prop_map(|(id, x, y)| InputEvent::TouchMotion { id, x, y }),
+        n().prop_map(|id| InputEvent::TouchUp { id }),
+        Just(InputEvent::TouchFrame),
+        Just(InputEvent::TouchCancel),
+        "[^\u{0}]{0,24}".prop_map(|path| InputEvent::VirtualDevicesReady { path }),
+    ]
+}
+
+/// Events compared field by field, floats by their bits (`-0.0` is not `0.0`).
+pub(crate) fn same_events(a: &[InputEvent], b: &[InputEvent]) -> bool {
+    use waylanddisplaycore::FieldValue;
+    let bits = |e: &InputEvent| -> Vec<(&'static str, String)> {
+        e.fields()
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    FieldValue::F64(v) => format!("f64 {:#x}", v.to_bits()),
+                    other => format!("{other:?}"),
+                };
+                (name, value)
+            })
+            .collect()
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.name() == b.name() && bits(a) == bits(b))
+}

@@ -26,11 +26,14 @@ pub(crate) enum SecondsError {
     NotPositive(f64),
     #[error("{} s is longer than the allowed 31536000 seconds (a year)", shown(*.0))]
     TooLong(f64),
+    #[error("{} s is shorter than a nanosecond, the shortest wait there is", shown(*.0))]
+    TooShort(f64),
 }
 
-/// A number as people write it: `1e30` rather than thirty-one digits.
+/// A number as people write it: `1e30` and `1e-10` rather than thirty-one digits or ten
+/// zeros.
 fn shown(value: f64) -> String {
-    if value.abs() >= 1e9 {
+    if value.abs() >= 1e9 || (value != 0.0 && value.abs() < 1e-6) {
         format!("{value:e}")
     } else {
         value.to_string()
@@ -49,9 +52,14 @@ impl Seconds {
             return Err(SecondsError::TooLong(seconds));
         }
         // Cannot fail in range; the error is still handled rather than unwrapped.
-        Duration::try_from_secs_f64(seconds)
-            .map(Self)
-            .map_err(|_| SecondsError::TooLong(seconds))
+        let duration =
+            Duration::try_from_secs_f64(seconds).map_err(|_| SecondsError::TooLong(seconds))?;
+        // Below half a nanosecond a positive number becomes no wait at all: a zero header
+        // deadline would close every connection at once.
+        if duration.is_zero() {
+            return Err(SecondsError::TooShort(seconds));
+        }
+        Ok(Self(duration))
     }
 
     /// A fixed amount known to be in range (defaults).
@@ -140,6 +148,10 @@ mod tests {
             ("1e30", "longer than"),
             ("inf", "longer than"),
             ("ten", "not a number of seconds"),
+            // Found by props::any_number_is_judged_by_its_bounds: positive, yet no wait at
+            // all once made a Duration.
+            ("1e-10", "shorter than a nanosecond"),
+            ("5e-324", "5e-324 s is shorter"),
         ] {
             let err = text.parse::<Seconds>().unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
@@ -153,5 +165,130 @@ mod tests {
         assert!(Deadline::after(Duration::ZERO).passed());
         assert!(Deadline::after(Duration::from_secs(60)).left().is_some());
         assert_eq!(Deadline::after(Duration::ZERO).left(), None);
+    }
+}
+
+/// Property tests of durations as users write them (docs/RELIABILITY.md): any text is a
+/// duration or a readable error, never a panic; what is taken is positive, at most a year,
+/// and the number that was written.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Cases per property; each takes well under a second in a debug build.
+    const CASES: u32 = 16384;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Numbers near and beyond the edges, as text: tiny, huge, signed, NaN and infinities.
+    fn number_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::num::f64::ANY.prop_map(|v| format!("{v}")),
+            prop::num::f64::ANY.prop_map(|v| format!("{v:e}")),
+            (-400i32..400, 0.0..10.0f64).prop_map(|(e, m)| format!("{m}e{e}")),
+            any::<i64>().prop_map(|v| v.to_string()),
+            prop::sample::select(vec![
+                "0",
+                "-0",
+                "+1",
+                " 3 ",
+                "1e-9",
+                "1e-10",
+                "5e-324",
+                "31536000",
+                "31536000.000001",
+                "inf",
+                "-inf",
+                "NaN",
+                "nan",
+                "infinity",
+                "1_000",
+                "0x10",
+                "",
+                " ",
+                "1 s",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any text: a duration in range, or an error that shows what was wrong.
+        #[test]
+        fn any_text_is_a_duration_in_range_or_a_readable_error(
+            text in prop_oneof![".{0,24}", number_text()],
+        ) {
+            match text.parse::<Seconds>() {
+                Ok(seconds) => {
+                    let d = seconds.duration();
+                    prop_assert!(!d.is_zero(), "{:?} gave zero", text);
+                    prop_assert!(d <= Duration::from_secs(31_536_000), "{:?} gave {:?}", text, d);
+                    // The written number, to the nanosecond.
+                    let written: f64 = text.trim().parse().unwrap();
+                    prop_assert!(
+                        (d.as_secs_f64() - written).abs() <= 1e-9 * written.max(1.0),
+                        "{:?} gave {:?}",
+                        text,
+                        d,
+                    );
+                }
+                Err(err) => {
+                    let message = err.to_string();
+                    prop_assert!(message.contains("second"), "{}", message);
+                    if let SecondsError::NotANumber(shown) = &err {
+                        prop_assert_eq!(shown, &text);
+                    }
+                }
+            }
+        }
+
+        /// Any number: taken exactly when it is positive, at most a year and at least a
+        /// nanosecond; errors say which bound it broke.
+        #[test]
+        fn any_number_is_judged_by_its_bounds(value in prop_oneof![
+            prop::num::f64::ANY,
+            0.0..1e-8f64,
+            0.0..40_000_000.0f64,
+            prop::sample::select(vec![
+                f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 5e-324, MAX_SECONDS, 1e-9,
+            ]),
+        ]) {
+            let result = Seconds::new(value);
+            let in_range = value > 0.0 && value <= MAX_SECONDS;
+            match &result {
+                Ok(seconds) => {
+                    prop_assert!(in_range, "{} was taken", value);
+                    prop_assert!(!seconds.duration().is_zero(), "{} became zero", value);
+                }
+                Err(SecondsError::NaN) => prop_assert!(value.is_nan()),
+                Err(SecondsError::NotPositive(v)) => {
+                    prop_assert!(*v <= 0.0 && v.to_bits() == value.to_bits());
+                }
+                Err(SecondsError::TooLong(v)) => prop_assert!(*v > MAX_SECONDS),
+                Err(SecondsError::TooShort(v)) => {
+                    let zero = Duration::try_from_secs_f64(*v).is_ok_and(|d| d.is_zero());
+                    prop_assert!(in_range && zero);
+                }
+                Err(SecondsError::NotANumber(_)) => prop_assert!(false, "{} is a number", value),
+            }
+            if in_range && result.is_err() {
+                prop_assert!(
+                    matches!(result, Err(SecondsError::TooShort(_))),
+                    "{}: {:?}",
+                    value,
+                    result,
+                );
+            }
+        }
     }
 }

@@ -162,6 +162,21 @@ impl Config {
             .or_else(|| env_dir("XDG_STATE_HOME").map(|d| d.join("gst-wayland-display")))
             .or_else(|| env_dir("HOME").map(|d| d.join(".local/state/gst-wayland-display")))
             .context("no state directory: pass --state-dir")?;
+        // The defaults go into every lobby: a bad one is a config error now, not a 400 for
+        // every request later.
+        if let Some(node) = &options.render_node {
+            no_nul("render_node", node)?;
+            node.parse::<waylanddisplaycore::RenderTarget>()
+                .context("render_node")?;
+        }
+        for (key, value) in [
+            ("encoder_pipeline", &options.encoder_pipeline),
+            ("sink_pipeline", &options.sink_pipeline),
+        ] {
+            if let Some(value) = value {
+                no_nul(key, value)?;
+            }
+        }
         let socket = options
             .socket
             .unwrap_or_else(|| runtime_dir.join("gst-wayland-display.sock"));
@@ -229,6 +244,12 @@ impl Config {
             },
         })
     }
+}
+
+/// GStreamer takes C strings: a NUL byte would cut a value short.
+fn no_nul(key: &str, value: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(!value.contains('\0'), "{key} must not contain a NUL byte");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -299,5 +320,272 @@ mod tests {
         let options = flags(&["--config", file.to_str().unwrap()]).unwrap();
         let err = format!("{:#}", Config::load(options).err().unwrap());
         assert!(err.contains("start_timeot"), "{err}");
+    }
+
+    /// Host-wide defaults that no lobby could use are refused when the host starts, not
+    /// answered 400 for every request (TOML's "\u0000" reaches GStreamer as a C string).
+    #[test]
+    fn unusable_defaults_are_config_errors() {
+        for (text, needle) in [
+            (
+                "sink_pipeline = \"fakesink\\u0000\"\n",
+                "sink_pipeline must not contain a NUL",
+            ),
+            (
+                "encoder_pipeline = \"x264enc\\u0000\"\n",
+                "encoder_pipeline must not",
+            ),
+            (
+                "render_node = \"/dev/dri/renderD128\\u0000\"\n",
+                "render_node must not",
+            ),
+            (
+                "render_node = \"gpu0\"\n",
+                "render_node: unknown render-node value",
+            ),
+        ] {
+            let mut options: ServeOptions = toml::from_str(text).unwrap();
+            options.runtime_dir = Some("/rt".into());
+            options.state_dir = Some("/state".into());
+            let err = format!("{:#}", Config::load(options).err().unwrap());
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}
+
+/// Property tests of the config file (docs/RELIABILITY.md): any text is options or an
+/// error, never a panic; durations are judged as `Seconds` judges them, with the key in the
+/// error; a config says what it is read as.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Cases per property; each takes well under a second in a debug build.
+    const CASES: u32 = 4096;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    const KEYS: &[&str] = &[
+        "socket",
+        "listen_tcp",
+        "token",
+        "token_file",
+        "state_dir",
+        "runtime_dir",
+        "render_node",
+        "encoder_pipeline",
+        "sink_pipeline",
+        "start_timeout",
+        "stop_grace",
+        "sweep_interval",
+        "max_lobbies",
+        "header_timeout",
+        "body_timeout",
+        "max_connections",
+        "config",
+        "start_timeot",
+    ];
+
+    const DURATIONS: &[&str] = &[
+        "start_timeout",
+        "stop_grace",
+        "sweep_interval",
+        "header_timeout",
+        "body_timeout",
+    ];
+
+    /// A TOML basic string holding `text`.
+    fn quote(text: &str) -> String {
+        let mut quoted = String::from("\"");
+        for c in text.chars() {
+            match c {
+                '"' => quoted.push_str("\\\""),
+                '\\' => quoted.push_str("\\\\"),
+                c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('"');
+        quoted
+    }
+
+    /// A TOML value, or something that is almost one.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            prop::num::f64::ANY.prop_map(|v| format!("{v:?}")),
+            (-12i32..12, 0.0..10.0f64).prop_map(|(e, m)| format!("{m}e{e}")),
+            prop::sample::select(vec![
+                "inf",
+                "-inf",
+                "nan",
+                "+nan",
+                "-0.0",
+                "0",
+                "1e400",
+                "1e-400",
+                "1_000",
+                "0x10",
+                "0o7",
+                "0b1",
+                "1979-05-27T07:32:00Z",
+                "07:32:00",
+                "true",
+                "false",
+                "[]",
+                "[1, 2]",
+                "{}",
+                "{ a = 1 }",
+                "\"\"",
+                "''",
+                "\"\\u0000\"",
+                "'''x'''",
+                "99999999999999999999",
+                "\"127.0.0.1:0\"",
+                "\"[::1]:8080\"",
+                "\"software\"",
+                "\"/nonexistent/token\"",
+            ])
+            .prop_map(str::to_owned),
+            ".{0,12}".prop_map(|s| quote(&s)),
+            "[^\n]{0,12}",
+        ]
+    }
+
+    /// Lines of `key = value`, table headers and noise.
+    fn document() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            6 => (prop::sample::select(KEYS.to_vec()), value())
+                .prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => Just("[serve]".to_owned()),
+            1 => Just("# a comment".to_owned()),
+            1 => "[^\n]{0,16}",
+        ];
+        prop::collection::vec(line, 0..6).prop_map(|lines| lines.join("\n"))
+    }
+
+    /// Options from TOML, loaded without the environment's directories.
+    fn load(text: &str) -> Option<anyhow::Result<Config>> {
+        let mut options: ServeOptions = toml::from_str(text).ok()?;
+        options.runtime_dir.get_or_insert_with(|| "/rt".into());
+        options.state_dir.get_or_insert_with(|| "/state".into());
+        // Reading a random file could block (a FIFO, /dev/zero): only this one is read.
+        if options.token_file.is_some() {
+            options.token_file = Some("/nonexistent/token".into());
+        }
+        Some(Config::load(options))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any text, and TOML-ish documents over the real keys: options or an error, and
+        /// options always load to a config or an error.
+        #[test]
+        fn any_text_is_options_or_an_error(text in prop_oneof![".{0,64}", document()]) {
+            match toml::from_str::<ServeOptions>(&text) {
+                Ok(_) => {
+                    if let Some(Err(err)) = load(&text) {
+                        let message = format!("{err:#}");
+                        prop_assert!(!message.is_empty());
+                    }
+                }
+                Err(err) => prop_assert!(!err.to_string().is_empty()),
+            }
+        }
+
+        /// A duration key takes exactly what `Seconds` takes; its error names the key and
+        /// says what a number of seconds must be.
+        #[test]
+        fn durations_are_judged_with_the_key_named(
+            key in prop::sample::select(DURATIONS.to_vec()),
+            number in prop_oneof![
+                prop::num::f64::ANY.prop_map(|v| format!("{v:?}")),
+                (-400i32..400, 0.0..10.0f64).prop_map(|(e, m)| format!("{m}e{e}")),
+                any::<i64>().prop_map(|v| v.to_string()),
+                prop::sample::select(vec![
+                    "inf", "-inf", "nan", "-0.0", "0", "1e-10", "31536000", "31536001",
+                ])
+                    .prop_map(str::to_owned),
+            ],
+        ) {
+            let text = format!("{key} = {number}\n");
+            let parsed = toml::from_str::<ServeOptions>(&text);
+            // What TOML reads the number as, by a table that has nothing to check.
+            let read = toml::from_str::<std::collections::BTreeMap<String, f64>>(&text)
+                .ok()
+                .and_then(|t| t.get(key).copied());
+            match (parsed, read) {
+                (Ok(options), Some(value)) => {
+                    let got = match key {
+                        "start_timeout" => options.start_timeout,
+                        "stop_grace" => options.stop_grace,
+                        "sweep_interval" => options.sweep_interval,
+                        "header_timeout" => options.header_timeout,
+                        _ => options.body_timeout,
+                    };
+                    prop_assert!(got.is_some());
+                    prop_assert_eq!(got, Seconds::new(value).ok());
+                }
+                (Err(err), Some(value)) => {
+                    prop_assert!(Seconds::new(value).is_err(), "{}: {}", text, err);
+                    let message = err.to_string();
+                    prop_assert!(
+                        message.contains(key) && message.contains("second"),
+                        "{}",
+                        message,
+                    );
+                }
+                (Err(_), None) => {}
+                (Ok(_), None) => prop_assert!(false, "{} was taken but is no number", text),
+            }
+        }
+
+        /// A config of valid values is read as exactly those values.
+        #[test]
+        fn valid_configs_say_what_they_are(
+            socket in "/[^\u{0}]{0,12}",
+            render_node in prop::sample::select(vec![
+                "auto", "software", "llvmpipe", "vendor:amd", "pci:01:00.0", "/dev/dri/renderD129",
+            ]),
+            sink in "[^\u{0}]{1,16}",
+            token in "[a-zA-Z0-9._~+/-]{1,16}",
+            port in any::<u16>(),
+            start in 1u32..=31_536_000,
+            grace_ms in 1u32..100_000,
+            max_lobbies in 1u32..=u32::MAX,
+        ) {
+            let grace = f64::from(grace_ms) / 1000.0;
+            let text = format!(
+                "socket = {}\nrender_node = {}\nsink_pipeline = {}\ntoken = {}\n\
+                 listen_tcp = \"127.0.0.1:{port}\"\nstart_timeout = {start}\n\
+                 stop_grace = {grace:?}\nmax_lobbies = {max_lobbies}\n\
+                 runtime_dir = \"/rt\"\nstate_dir = \"/state\"\n",
+                quote(&socket), quote(render_node), quote(&sink), quote(&token),
+            );
+            let options: ServeOptions = toml::from_str(&text)
+                .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+            let config = Config::load(options)
+                .map_err(|e| TestCaseError::fail(format!("{text}: {e:#}")))?;
+            prop_assert_eq!(config.socket, PathBuf::from(&socket));
+            prop_assert_eq!(config.defaults.render_node.as_str(), render_node);
+            prop_assert_eq!(config.defaults.sink_pipeline, sink);
+            let tcp = config.tcp.as_ref().map(|(addr, t)| (addr.port(), t.to_string()));
+            prop_assert_eq!(tcp, Some((port, token)));
+            prop_assert_eq!(config.defaults.start_timeout, Duration::from_secs(u64::from(start)));
+            prop_assert_eq!(
+                Some(config.defaults.stop_grace),
+                Seconds::new(grace).ok().map(Seconds::duration),
+            );
+            prop_assert_eq!(config.max_lobbies.get(), max_lobbies);
+        }
     }
 }

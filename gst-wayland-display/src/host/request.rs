@@ -183,6 +183,7 @@ impl CreateLobby {
             .run_cmd
             .filter(|cmd| !cmd.trim().is_empty())
             .ok_or_else(|| "runner.run_cmd is required and must not be empty".to_owned())?;
+        no_nul("runner.run_cmd", &command)?;
         let env = match self.runner.env {
             None => Vec::new(),
             Some(Env::Map(map)) => map.into_iter().collect(),
@@ -194,14 +195,36 @@ impl CreateLobby {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        for (key, value) in &env {
+            check_env(key, value)?;
+        }
         let render_node = video
             .wayland_render_node
             .clone()
             .unwrap_or_else(|| defaults.render_node.clone());
-        // Parsed here so that a bad value is a 400 now, not a failed lobby later.
+        // Checked here so that a bad value is a 400 now, not a failed lobby later.
+        no_nul("video_settings.wayland_render_node", &render_node)?;
         render_node
             .parse::<waylanddisplaycore::RenderTarget>()
             .map_err(|err| format!("video_settings.wayland_render_node: {err}"))?;
+        let buffer_caps = video.video_producer_buffer_caps.clone();
+        let encoder_pipeline = video
+            .encoder_pipeline
+            .clone()
+            .or_else(|| defaults.encoder_pipeline.clone());
+        let sink_pipeline = video
+            .sink_pipeline
+            .clone()
+            .unwrap_or_else(|| defaults.sink_pipeline.clone());
+        for (field, value) in [
+            ("video_settings.video_producer_buffer_caps", &buffer_caps),
+            ("video_settings.encoder_pipeline", &encoder_pipeline),
+        ] {
+            if let Some(value) = value {
+                no_nul(field, value)?;
+            }
+        }
+        no_nul("video_settings.sink_pipeline", &sink_pipeline)?;
         Ok(LobbySpec {
             id,
             name: self.name,
@@ -209,20 +232,36 @@ impl CreateLobby {
             height: video.height,
             fps: video.refresh_rate,
             render_node,
-            buffer_caps: video.video_producer_buffer_caps.clone(),
-            encoder_pipeline: video
-                .encoder_pipeline
-                .clone()
-                .or_else(|| defaults.encoder_pipeline.clone()),
-            sink_pipeline: video
-                .sink_pipeline
-                .clone()
-                .unwrap_or_else(|| defaults.sink_pipeline.clone()),
+            buffer_caps,
+            encoder_pipeline,
+            sink_pipeline,
             app: Some(AppSpec { command, env }),
             start_timeout: defaults.start_timeout,
             stop_grace: defaults.stop_grace,
         })
     }
+}
+
+/// GStreamer descriptions, properties and exec all take C strings: a NUL byte would cut a
+/// value short (GLib's bindings abort a debug build on it), so it is refused up front.
+fn no_nul(field: &str, value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        Err(format!("{field} must not contain a NUL byte"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An environment entry exec can pass on as `KEY=value`: a key that is not empty and has no
+/// `=` (else the app would see another variable than the one asked for), no NUL anywhere.
+fn check_env(key: &str, value: &str) -> Result<(), String> {
+    if key.is_empty() || key.contains(['=', '\0']) {
+        return Err(format!(
+            "runner.env: {key:?} is not a variable name \
+                 (it must not be empty or contain '=' or NUL)"
+        ));
+    }
+    no_nul(&format!("runner.env.{key}"), value)
 }
 
 #[cfg(test)]
@@ -307,11 +346,400 @@ mod tests {
                 "\"env\": [\"novalue\"]",
                 "KEY=value",
             ),
+            // Found by props::nul_bytes_and_bad_environment_names_are_refused: the app
+            // would have seen A="B=x"; NUL bytes would reach GStreamer and exec.
+            (
+                "\"env\": [\"A=1\", \"B=x=y\"]",
+                "\"env\": {\"A=B\": \"x\"}",
+                "not a variable name",
+            ),
+            (
+                "\"env\": [\"A=1\", \"B=x=y\"]",
+                "\"env\": {\"\": \"x\"}",
+                "not a variable name",
+            ),
+            (
+                "\"run_cmd\": \"weston-terminal\"",
+                "\"run_cmd\": \"weston\\u0000-terminal\"",
+                "runner.run_cmd must not contain a NUL byte",
+            ),
+            (
+                "\"video_producer_buffer_caps\": \"video/x-raw\"",
+                "\"video_producer_buffer_caps\": \"video/x-raw\\u0000\"",
+                "video_producer_buffer_caps must not contain a NUL byte",
+            ),
         ] {
             let body = WOLF.replace(from, to);
             let request: CreateLobby = parse(body.as_bytes()).unwrap();
             let err = request.into_spec("id".into(), &defaults()).unwrap_err();
             assert!(err.contains(needle), "{to}: {err}");
+        }
+    }
+}
+
+/// Property tests of the API's bodies (docs/RELIABILITY.md): any bytes are a request or a
+/// 4xx answer, never a panic; valid requests become exactly the spec they describe; sizes,
+/// rates, NUL bytes and environment names out of bounds are refused with the field's name.
+#[cfg(test)]
+mod props {
+    use axum::response::IntoResponse;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::lobby::protocol::{MAX_DIMENSION, MAX_FPS};
+
+    /// Cases per property; each takes well under a second in a debug build.
+    const CASES: u32 = 4096;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn defaults() -> Defaults {
+        Defaults {
+            render_node: "auto".into(),
+            encoder_pipeline: Some("x264enc".into()),
+            sink_pipeline: "fakesink".into(),
+            start_timeout: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(3),
+        }
+    }
+
+    /// Any JSON value, nested a little.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Text that C strings can carry.
+    fn text() -> impl Strategy<Value = String> {
+        "[^\u{0}]{0,16}"
+    }
+
+    fn render_node() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "auto",
+            "",
+            " Software ",
+            "llvmpipe",
+            "vendor:nvidia",
+            "VENDOR:0x1af4",
+            "pci:01:00.0",
+            "/dev/dri/renderD128",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    /// A request this host can serve, and the spec it must become.
+    #[derive(Clone, Debug)]
+    struct Valid {
+        name: String,
+        width: u32,
+        height: u32,
+        fps: u32,
+        render_node: Option<String>,
+        caps: Option<String>,
+        encoder: Option<String>,
+        sink: Option<String>,
+        command: String,
+        env: Vec<(String, String)>,
+        env_as_map: bool,
+    }
+
+    fn valid() -> impl Strategy<Value = Valid> {
+        (
+            (text(), 1..=MAX_DIMENSION, 1..=MAX_DIMENSION, 1..=MAX_FPS),
+            (
+                prop::option::of(render_node()),
+                prop::option::of(text()),
+                prop::option::of(text()),
+                prop::option::of(text()),
+            ),
+            (
+                "[a-z][^\u{0}]{0,16}",
+                prop::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", text(), 0..4),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (name, width, height, fps),
+                    (render_node, caps, encoder, sink),
+                    (command, env, env_as_map),
+                )| Valid {
+                    name,
+                    width,
+                    height,
+                    fps,
+                    render_node,
+                    caps,
+                    encoder,
+                    sink,
+                    command,
+                    env: env.into_iter().collect(),
+                    env_as_map,
+                },
+            )
+    }
+
+    impl Valid {
+        fn body(&self) -> Value {
+            let mut video = json!({
+                "width": self.width,
+                "height": self.height,
+                "refresh_rate": self.fps,
+            });
+            for (key, value) in [
+                ("wayland_render_node", &self.render_node),
+                ("video_producer_buffer_caps", &self.caps),
+                ("encoder_pipeline", &self.encoder),
+                ("sink_pipeline", &self.sink),
+            ] {
+                if let Some(value) = value {
+                    video[key] = json!(value);
+                }
+            }
+            let env = if self.env_as_map {
+                json!(self.env.iter().cloned().collect::<BTreeMap<_, _>>())
+            } else {
+                json!(
+                    self.env
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                )
+            };
+            json!({
+                "name": self.name,
+                "video_settings": video,
+                "runner": {"type": "process", "run_cmd": self.command, "env": env},
+                "client_settings": {"ignored": true},
+            })
+        }
+
+        fn spec(&self, defaults: &Defaults) -> LobbySpec {
+            LobbySpec {
+                id: "id".into(),
+                name: self.name.clone(),
+                width: self.width,
+                height: self.height,
+                fps: self.fps,
+                render_node: self
+                    .render_node
+                    .clone()
+                    .unwrap_or_else(|| defaults.render_node.clone()),
+                buffer_caps: self.caps.clone(),
+                encoder_pipeline: self
+                    .encoder
+                    .clone()
+                    .or_else(|| defaults.encoder_pipeline.clone()),
+                sink_pipeline: self
+                    .sink
+                    .clone()
+                    .unwrap_or_else(|| defaults.sink_pipeline.clone()),
+                app: Some(AppSpec {
+                    command: self.command.clone(),
+                    env: self.env.clone(),
+                }),
+                start_timeout: defaults.start_timeout,
+                stop_grace: defaults.stop_grace,
+            }
+        }
+    }
+
+    /// What the API answers for `bytes` as a body of type `T`: the parsed value, or the
+    /// status of its error.
+    fn extract<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StatusCode> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let request = Request::new(axum::body::Body::from(bytes.to_vec()));
+        runtime
+            .block_on(Body::<T>::from_request(request, &()))
+            .map(|Body(value)| value)
+            .map_err(|err| err.into_response().status())
+    }
+
+    /// The answer to a create request that got past the extractor.
+    fn create(request: CreateLobby) -> Result<LobbySpec, StatusCode> {
+        request
+            .into_spec("id".into(), &defaults())
+            .map_err(|err| ApiError::bad_request(err).into_response().status())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any bytes, alone or spliced into a valid body, are a request or a 4xx answer.
+        #[test]
+        fn any_bytes_are_a_request_or_a_4xx(
+            bytes in prop::collection::vec(any::<u8>(), 0..48),
+            valid in valid(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut spliced = valid.body().to_string().into_bytes();
+            let at = at.index(spliced.len() + 1);
+            spliced.splice(at..at, bytes.iter().copied());
+            for body in [&bytes, &spliced] {
+                match extract::<CreateLobby>(body) {
+                    Ok(request) => {
+                        if let Err(status) = create(request) {
+                            prop_assert!(status.is_client_error(), "{}", status);
+                        }
+                    }
+                    Err(status) => prop_assert!(status.is_client_error(), "{}", status),
+                }
+                for status in [
+                    extract::<LobbyId>(body).err(),
+                    extract::<Input>(body).err(),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    prop_assert!(status.is_client_error(), "{}", status);
+                }
+            }
+        }
+
+        /// Any JSON value, and valid bodies with one part replaced by any JSON, are a
+        /// request or an error (which names a field when one is wrong).
+        #[test]
+        fn any_json_is_a_request_or_an_error(
+            value in json_value(),
+            valid in valid(),
+            part in prop::sample::select(vec![
+                "/name", "/video_settings", "/video_settings/width", "/video_settings/refresh_rate",
+                "/video_settings/wayland_render_node", "/runner", "/runner/type", "/runner/env",
+                "/runner/run_cmd", "/pin", "/audio_settings",
+            ]),
+        ) {
+            let mut body = valid.body();
+            if let Some(slot) = body.pointer_mut(part) {
+                *slot = value.clone();
+            } else if let Some((parent, key)) = part.rsplit_once('/')
+                && let Some(Value::Object(map)) = body.pointer_mut(parent)
+            {
+                map.insert(key.to_owned(), value.clone());
+            }
+            for body in [value, body] {
+                let text = body.to_string();
+                match parse::<CreateLobby>(text.as_bytes()) {
+                    Ok(request) => {
+                        if let Err(err) = request.into_spec("id".into(), &defaults()) {
+                            prop_assert!(!err.is_empty());
+                        }
+                    }
+                    Err(err) => prop_assert!(err.starts_with("invalid JSON body"), "{}", err),
+                }
+                let _ = parse::<Input>(text.as_bytes());
+                let _ = parse::<LobbyId>(text.as_bytes());
+            }
+        }
+
+        /// A valid request becomes exactly the spec it describes, host defaults filling in
+        /// what it leaves out.
+        #[test]
+        fn valid_requests_become_what_they_say(valid in valid()) {
+            let body = valid.body().to_string();
+            let request = extract::<CreateLobby>(body.as_bytes());
+            prop_assert!(request.is_ok(), "{}: {:?}", body, request.err());
+            let spec = request.map_err(|s| TestCaseError::fail(s.to_string()))?
+                .into_spec("id".into(), &defaults());
+            prop_assert_eq!(spec, Ok(valid.spec(&defaults())));
+        }
+
+        /// Any size and rate: taken exactly when each side is 1 to 16384 and the rate 1 to
+        /// 1000, otherwise refused naming the size or the rate. Numbers that are no `u32`
+        /// are refused by the parser with the field's path.
+        #[test]
+        fn modes_out_of_range_are_refused(
+            valid in valid(),
+            width in prop_oneof![any::<u32>(), 0..=MAX_DIMENSION + 1],
+            height in prop_oneof![any::<u32>(), 0..=MAX_DIMENSION + 1],
+            fps in prop_oneof![any::<u32>(), 0..=MAX_FPS + 1],
+            not_u32 in prop_oneof![
+                (i128::from(u32::MAX) + 1..=i128::from(u64::MAX)).prop_map(|n| n.to_string()),
+                (i128::from(i64::MIN)..0).prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|f| format!("{f:?}")),
+                Just("1e400".to_owned()),
+                Just("\"60\"".to_owned()),
+                Just("null".to_owned()),
+            ],
+            field in prop::sample::select(vec!["width", "height", "refresh_rate"]),
+        ) {
+            let mut body = valid.body();
+            body["video_settings"]["width"] = json!(width);
+            body["video_settings"]["height"] = json!(height);
+            body["video_settings"]["refresh_rate"] = json!(fps);
+            let spec = create(parse::<CreateLobby>(body.to_string().as_bytes()).unwrap());
+            let side = 1..=MAX_DIMENSION;
+            let fits = side.contains(&width)
+                && side.contains(&height)
+                && (1..=MAX_FPS).contains(&fps);
+            prop_assert_eq!(spec.is_ok(), fits, "{}x{}@{}", width, height, fps);
+            if !fits {
+                let request = parse::<CreateLobby>(body.to_string().as_bytes()).unwrap();
+                let err = request.into_spec("id".into(), &defaults()).unwrap_err();
+                prop_assert!(err.starts_with("video_settings"), "{}", err);
+            }
+
+            let mut body = valid.body();
+            body["video_settings"][field] = json!("NUMBER");
+            let text = body.to_string().replace("\"NUMBER\"", &not_u32);
+            let err = parse::<CreateLobby>(text.as_bytes()).map(|_| ()).unwrap_err();
+            let path = format!("video_settings.{field}");
+            prop_assert!(err.contains(&path), "{}: {}", not_u32, err);
+        }
+
+        /// A NUL byte in anything the worker hands to GStreamer or exec, and environment
+        /// names that are empty or hold `=`, are refused with the field's name.
+        #[test]
+        fn nul_bytes_and_bad_environment_names_are_refused(
+            valid in valid(),
+            (before, after) in (text(), text()),
+            field in 0usize..7,
+        ) {
+            let nul = format!("{before}\0{after}");
+            let mut body = valid.body();
+            let (slot, needle): (&mut Value, &str) = match field {
+                0 => (&mut body["runner"]["run_cmd"], "runner.run_cmd"),
+                1 => (&mut body["video_settings"]["wayland_render_node"], "wayland_render_node"),
+                2 => (
+                    &mut body["video_settings"]["video_producer_buffer_caps"],
+                    "video_producer_buffer_caps",
+                ),
+                3 => (&mut body["video_settings"]["encoder_pipeline"], "encoder_pipeline"),
+                4 => (&mut body["video_settings"]["sink_pipeline"], "sink_pipeline"),
+                5 => (&mut body["runner"]["env"], "runner.env"),
+                _ => (&mut body["runner"]["env"], "runner.env"),
+            };
+            *slot = match field {
+                5 => json!({ format!("{before}={after}"): "x" }),
+                6 => json!({ "": after }),
+                _ => json!(nul),
+            };
+            let request = parse::<CreateLobby>(body.to_string().as_bytes()).unwrap();
+            let err = request.into_spec("id".into(), &defaults());
+            prop_assert!(err.as_ref().is_err_and(|e| e.contains(needle)), "{}: {:?}", body, err);
         }
     }
 }

@@ -99,3 +99,195 @@ pub(crate) enum FromWorker {
     },
     Stopped,
 }
+
+/// Property tests of the host-worker protocol (docs/RELIABILITY.md): any line is a message
+/// or an error, never a panic; every message is one line and reads back as itself.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::input_agreement::{event, same_events};
+
+    /// Cases per property; each takes well under a second in a debug build.
+    const CASES: u32 = 8192;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Strings as they come from requests: anything, newlines and NUL included.
+    fn text() -> impl Strategy<Value = String> {
+        ".{0,16}"
+    }
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        (any::<u64>(), 0..1_000_000_000u32).prop_map(|(s, n)| Duration::new(s, n))
+    }
+
+    fn spec() -> impl Strategy<Value = LobbySpec> {
+        (
+            (
+                text(),
+                text(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                text(),
+            ),
+            (
+                prop::option::of(text()),
+                prop::option::of(text()),
+                text(),
+                prop::option::of((text(), prop::collection::vec((text(), text()), 0..3))),
+            ),
+            (duration(), duration()),
+        )
+            .prop_map(
+                |(
+                    (id, name, width, height, fps, render_node),
+                    (buffer_caps, encoder_pipeline, sink_pipeline, app),
+                    (start_timeout, stop_grace),
+                )| LobbySpec {
+                    id,
+                    name,
+                    width,
+                    height,
+                    fps,
+                    render_node,
+                    buffer_caps,
+                    encoder_pipeline,
+                    sink_pipeline,
+                    app: app.map(|(command, env)| AppSpec { command, env }),
+                    start_timeout,
+                    stop_grace,
+                },
+            )
+    }
+
+    fn to_worker() -> impl Strategy<Value = ToWorker> {
+        prop_oneof![
+            prop::collection::vec(event(), 0..4).prop_map(|events| ToWorker::Input { events }),
+            text().prop_map(|path| ToWorker::Screenshot { path: path.into() }),
+            Just(ToWorker::Stop),
+        ]
+    }
+
+    /// What a worker reports. Its frame rate is always finite (`driver::rate`): JSON has no
+    /// NaN.
+    fn from_worker() -> impl Strategy<Value = FromWorker> {
+        prop_oneof![
+            (text(), text(), text()).prop_map(|(wayland_display, dir, render_node)| {
+                FromWorker::Socket {
+                    wayland_display,
+                    runtime_dir: dir.into(),
+                    render_node,
+                }
+            }),
+            (prop::option::of(any::<u32>()), text())
+                .prop_map(|(app_pid, encoder)| FromWorker::Ready { app_pid, encoder }),
+            (any::<u64>(), any::<f64>())
+                .prop_map(|(frames, fps)| FromWorker::Stats { frames, fps }),
+            prop::option::of(text()).prop_map(|error| FromWorker::Screenshot { error }),
+            text().prop_map(|error| FromWorker::Failed { error }),
+            Just(FromWorker::Stopped),
+        ]
+    }
+
+    fn same_to_worker(a: &ToWorker, b: &ToWorker) -> bool {
+        match (a, b) {
+            (ToWorker::Input { events: a }, ToWorker::Input { events: b }) => same_events(a, b),
+            _ => a == b,
+        }
+    }
+
+    fn same_from_worker(a: &FromWorker, b: &FromWorker) -> bool {
+        match (a, b) {
+            (
+                FromWorker::Stats { frames, fps },
+                FromWorker::Stats {
+                    frames: frames_b,
+                    fps: fps_b,
+                },
+            ) => frames == frames_b && fps.to_bits() == fps_b.to_bits(),
+            _ => a == b,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any line, and valid lines with bytes spliced in, is a message or an error on
+        /// both sides of the pipe.
+        #[test]
+        fn any_line_is_a_message_or_an_error(
+            bytes in prop::collection::vec(any::<u8>(), 0..48),
+            message in from_worker(),
+            command in to_worker(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let lines = [
+                serde_json::to_string(&message).unwrap(),
+                serde_json::to_string(&command).unwrap(),
+            ];
+            for line in lines {
+                let mut line = line.into_bytes();
+                let at = at.index(line.len() + 1);
+                line.splice(at..at, bytes.iter().copied());
+                for line in [&line, &bytes] {
+                    let line = String::from_utf8_lossy(line);
+                    let _ = serde_json::from_str::<LobbySpec>(&line);
+                    let _ = serde_json::from_str::<ToWorker>(&line);
+                    let _ = serde_json::from_str::<FromWorker>(&line);
+                }
+            }
+        }
+
+        /// Every message is one line (whatever its strings hold) and reads back exactly.
+        #[test]
+        fn messages_are_one_line_and_read_back(
+            spec in spec(),
+            command in to_worker(),
+            report in from_worker(),
+        ) {
+            let line = serde_json::to_string(&spec).unwrap();
+            prop_assert!(!line.contains('\n'));
+            prop_assert_eq!(serde_json::from_str::<LobbySpec>(&line).unwrap(), spec);
+
+            let line = serde_json::to_string(&command).unwrap();
+            prop_assert!(!line.contains('\n'));
+            let again = serde_json::from_str::<ToWorker>(&line).unwrap();
+            prop_assert!(same_to_worker(&again, &command), "{} gave {:?}", line, again);
+
+            let line = serde_json::to_string(&report).unwrap();
+            prop_assert!(!line.contains('\n'));
+            let again = serde_json::from_str::<FromWorker>(&line).unwrap();
+            prop_assert!(same_from_worker(&again, &report), "{} gave {:?}", line, again);
+        }
+
+        /// `check_mode` takes exactly the sizes and rates it says.
+        #[test]
+        fn check_mode_takes_what_it_says(
+            width in any::<u32>(),
+            height in any::<u32>(),
+            fps in any::<u32>(),
+        ) {
+            let result = check_mode(width, height, fps);
+            let side = |v: u32| (1..=MAX_DIMENSION).contains(&v);
+            match result {
+                Ok(()) => prop_assert!(side(width) && side(height) && (1..=MAX_FPS).contains(&fps)),
+                Err(ModeError::Size(w, h)) => {
+                    prop_assert!((w, h) == (width, height) && !(side(w) && side(h)));
+                }
+                Err(ModeError::Rate(r)) => {
+                    let sized = side(width) && side(height);
+                    prop_assert!(r == fps && sized && !(1..=MAX_FPS).contains(&r));
+                }
+            }
+        }
+    }
+}

@@ -67,6 +67,10 @@ fn parse_vendor(text: &str) -> Option<Vendor> {
         return Some(vendor);
     }
     let digits = text.strip_prefix("0x")?;
+    // Hex digits only: `from_str_radix` would also take a sign (`0x+1af4`).
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
     let id = u16::from_str_radix(digits, 16).ok()?;
     Some(Vendor::from_pci_id(Some(id)))
 }

@@ -217,6 +217,17 @@ fn allocate_explicit(spec: &SocketSpec, name: &str) -> Result<WaylandSocket, Soc
                 reason: "an absolute socket path needs a directory and a file name",
             });
         };
+        // `Path` drops a trailing `/` or `/.`, but clients connect to the name as written
+        // (`WAYLAND_DISPLAY`), where it would name a directory.
+        if !name
+            .strip_suffix(file)
+            .is_some_and(|dir| dir.ends_with('/'))
+        {
+            return Err(SocketError::InvalidName {
+                name: name.to_owned(),
+                reason: "an absolute socket path must end in the socket's file name, not '/' or '/.'",
+            });
+        }
         check_dir(parent)?;
         (parent.to_path_buf(), file.to_owned(), name.to_owned())
     } else {
@@ -422,3 +433,6 @@ fn bind_locked(socket: &Path, stale_removed: &mut u32) -> io::Result<(UnixListen
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

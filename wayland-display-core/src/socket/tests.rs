@@ -150,6 +150,24 @@ fn explicit_absolute_path() {
     assert!(is_socket(&path));
 }
 
+/// Found by `props::absolute_names_reach_their_socket`: `Path` drops a trailing `/` or
+/// `/.`, so `<dir>/wayland-abs/` was bound as `<dir>/wayland-abs` while clients were told
+/// `<dir>/wayland-abs/`, which names a directory (and `<dir>/` tried to bind the directory
+/// itself, with its lock file beside it).
+#[test]
+fn absolute_paths_must_end_in_the_file_name() {
+    let dir = tmp();
+    for suffix in ["/wayland-abs/", "/wayland-abs/.", "/"] {
+        let name = format!("{}{suffix}", dir.path().to_str().unwrap());
+        let err = allocate(&SocketSpec::named(name.as_str())).unwrap_err();
+        assert!(
+            matches!(err, SocketError::InvalidName { .. }),
+            "{name:?}: {err:?}"
+        );
+    }
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn invalid_names_are_rejected() {
     let dir = tmp();

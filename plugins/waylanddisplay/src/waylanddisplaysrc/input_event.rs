@@ -195,3 +195,285 @@ mod tests {
         );
     }
 }
+
+/// Property tests of the structure carrier (docs/RELIABILITY.md): any structure is an
+/// event, someone else's, or malformed, never a panic; structures are judged exactly as the
+/// core's vocabulary judges their fields; every valid event round-trips bit for bit.
+#[cfg(test)]
+mod props {
+    use gst::prelude::ToSendValue;
+    use proptest::prelude::*;
+    use waylanddisplaycore::RawFields;
+
+    use super::*;
+
+    /// Cases per property; each takes well under a second in a debug build.
+    const CASES: u32 = 8192;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: CASES,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -5000.0..5000.0f64,
+            prop::sample::select(vec![0.0, -0.0, f64::MAX, f64::MIN, f64::MIN_POSITIVE]),
+        ]
+    }
+
+    /// Every valid event (as the core's own property tests generate them).
+    fn event() -> impl Strategy<Value = InputEvent> {
+        let (x, n) = (finite, any::<u32>);
+        prop_oneof![
+            (x(), x()).prop_map(|(pointer_x, pointer_y)| InputEvent::MouseMoveRelative {
+                pointer_x,
+                pointer_y
+            }),
+            (x(), x()).prop_map(|(pointer_x, pointer_y)| InputEvent::MouseMoveAbsolute {
+                pointer_x,
+                pointer_y
+            }),
+            (n(), any::<bool>())
+                .prop_map(|(button, pressed)| InputEvent::MouseButton { button, pressed }),
+            (x(), x()).prop_map(|(x, y)| InputEvent::MouseAxis { x, y }),
+            (n(), any::<bool>())
+                .prop_map(|(key, pressed)| InputEvent::KeyboardKey { key, pressed }),
+            (n(), x(), x()).prop_map(|(id, x, y)| InputEvent::TouchDown { id, x, y }),
+            (n(), x(), x()).prop_map(|(id, x, y)| InputEvent::TouchMotion { id, x, y }),
+            n().prop_map(|id| InputEvent::TouchUp { id }),
+            Just(InputEvent::TouchFrame),
+            Just(InputEvent::TouchCancel),
+            "[^\u{0}]{0,24}".prop_map(|path| InputEvent::VirtualDevicesReady { path }),
+        ]
+    }
+
+    /// Events compared field by field, floats by their bits.
+    fn same(a: &InputEvent, b: &InputEvent) -> bool {
+        let bits = |e: &InputEvent| -> Vec<(&'static str, String)> {
+            e.fields()
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        FieldValue::F64(v) => format!("f64 {:#x}", v.to_bits()),
+                        other => format!("{other:?}"),
+                    };
+                    (name, value)
+                })
+                .collect()
+        };
+        a.name() == b.name() && bits(a) == bits(b)
+    }
+
+    /// A field value of any type a program might put in a structure.
+    #[derive(Clone, Debug)]
+    enum Field {
+        F64(f64),
+        F32(f32),
+        I32(i32),
+        U32(u32),
+        I64(i64),
+        U64(u64),
+        Bool(bool),
+        Str(String),
+        NullStr,
+        Fraction(i32, i32),
+        IntList(Vec<i32>),
+    }
+
+    impl Field {
+        fn value(&self) -> glib::SendValue {
+            match self {
+                Field::F64(v) => v.to_send_value(),
+                Field::F32(v) => v.to_send_value(),
+                Field::I32(v) => v.to_send_value(),
+                Field::U32(v) => v.to_send_value(),
+                Field::I64(v) => v.to_send_value(),
+                Field::U64(v) => v.to_send_value(),
+                Field::Bool(v) => v.to_send_value(),
+                Field::Str(v) => v.to_send_value(),
+                Field::NullStr => None::<&str>.to_send_value(),
+                Field::Fraction(n, d) => gst::Fraction::new(*n, *d).to_send_value(),
+                Field::IntList(v) => gst::Array::new(v.iter().copied()).to_send_value(),
+            }
+        }
+
+        /// The value as the element must hand it to the vocabulary.
+        fn raw(&self) -> RawValue<'static> {
+            match self {
+                Field::F64(v) => RawValue::Float(*v),
+                Field::F32(v) => RawValue::Float(f64::from(*v)),
+                Field::I32(v) => RawValue::Int(i64::from(*v)),
+                Field::U32(v) => RawValue::UInt(u64::from(*v)),
+                Field::I64(v) => RawValue::Int(*v),
+                Field::U64(v) => RawValue::UInt(*v),
+                Field::Bool(v) => RawValue::Bool(*v),
+                Field::Str(v) => RawValue::Str(Cow::Owned(v.clone())),
+                Field::NullStr | Field::Fraction(..) | Field::IntList(_) => {
+                    RawValue::Other(Cow::Borrowed("something else"))
+                }
+            }
+        }
+    }
+
+    fn field() -> impl Strategy<Value = Field> {
+        let max = i64::from(u32::MAX);
+        prop_oneof![
+            prop::num::f64::ANY.prop_map(Field::F64),
+            prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
+                .prop_map(Field::F64),
+            prop::num::f32::ANY.prop_map(Field::F32),
+            any::<i32>().prop_map(Field::I32),
+            any::<u32>().prop_map(Field::U32),
+            any::<i64>().prop_map(Field::I64),
+            prop::sample::select(vec![i64::MIN, -1, 0, max, max + 1, i64::MAX])
+                .prop_map(Field::I64),
+            any::<u64>().prop_map(Field::U64),
+            any::<bool>().prop_map(Field::Bool),
+            "[^\u{0}]{0,12}".prop_map(Field::Str),
+            Just(Field::NullStr),
+            (any::<i32>(), 1..1000i32).prop_map(|(n, d)| Field::Fraction(n, d)),
+            prop::collection::vec(any::<i32>(), 0..3).prop_map(Field::IntList),
+        ]
+    }
+
+    /// A structure name: mostly the vocabulary's, sometimes another element's.
+    fn structure_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop::sample::select(InputEvent::NAMES.to_vec()).prop_map(str::to_owned),
+            1 => "[A-Za-z][A-Za-z0-9_.:/+-]{0,15}",
+        ]
+    }
+
+    fn field_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop::sample::select(vec![
+                "pointer_x", "pointer_y", "button", "pressed", "x", "y", "key", "id", "path",
+            ])
+            .prop_map(str::to_owned),
+            1 => "[a-z][a-z0-9_]{0,8}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any structure: ours or not by its name alone, and judged by the vocabulary
+        /// exactly as the values it holds would be.
+        #[test]
+        fn any_structure_is_judged_by_the_vocabulary(
+            name in structure_name(),
+            fields in prop::collection::vec((field_name(), field()), 0..6),
+        ) {
+            gst::init().unwrap();
+            let mut structure = gst::Structure::new_empty(name.as_str());
+            let mut raw = RawFields::default();
+            for (field, value) in &fields {
+                structure.set_value(field.as_str(), value.value());
+                raw.insert(field.clone(), value.raw());
+            }
+            let parsed = from_structure(&structure);
+            if !InputEvent::NAMES.contains(&name.as_str()) {
+                prop_assert_eq!(parsed, Err(ParseError::NotInput));
+                return Ok(());
+            }
+            let model = InputEvent::from_fields(&name, &raw);
+            match (&parsed, &model) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert!(same(a, b), "{:?} vs {:?}", a, b);
+                    // And what was accepted is written back the same.
+                    let again = from_structure(&to_structure(a));
+                    prop_assert!(again.as_ref().is_ok_and(|again| same(again, a)), "{:?}", again);
+                }
+                (Err(ParseError::Malformed(a)), Err(b)) => {
+                    let strip = |e: &InputError| match e {
+                        InputError::Wrong { event, field, expected, .. } => {
+                            format!("{event} {field} {expected}")
+                        }
+                        other => other.to_string(),
+                    };
+                    prop_assert_eq!(strip(a), strip(b));
+                }
+                _ => prop_assert!(false, "{}: {:?} vs {:?}", structure, parsed, model),
+            }
+        }
+
+        /// Every valid event becomes a structure and comes back exactly.
+        #[test]
+        fn valid_events_round_trip_through_structures(event in event()) {
+            gst::init().unwrap();
+            let structure = to_structure(&event);
+            let again = from_structure(&structure);
+            prop_assert!(
+                again.as_ref().is_ok_and(|again| same(again, &event)),
+                "{} gave {:?}",
+                structure,
+                again,
+            );
+            // The structure's text form (gst-launch, logs) parses back to it as well.
+            let reparsed: gst::Structure = structure.to_string().parse().unwrap();
+            let again = from_structure(&reparsed);
+            prop_assert!(
+                again.as_ref().is_ok_and(|again| same(again, &event)),
+                "{} gave {:?}",
+                reparsed,
+                again,
+            );
+        }
+
+        /// Integers out of `u32`'s range in any GLib type, any float for an integer field,
+        /// and non-finite floats for a coordinate are refused, never wrapped or rounded.
+        #[test]
+        fn out_of_range_numbers_are_refused(
+            negative32 in i32::MIN..0,
+            negative64 in i64::MIN..0,
+            big64 in (i64::from(u32::MAX) + 1)..=i64::MAX,
+            bigu64 in (u64::from(u32::MAX) + 1)..=u64::MAX,
+            float in prop::num::f64::ANY,
+            float32 in prop::num::f32::ANY,
+            not_finite in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
+        ) {
+            gst::init().unwrap();
+            for value in [
+                negative32.to_send_value(),
+                negative64.to_send_value(),
+                big64.to_send_value(),
+                bigu64.to_send_value(),
+                float.to_send_value(),
+                float32.to_send_value(),
+            ] {
+                let mut s = gst::Structure::new_empty("MouseButton");
+                s.set_value("button", value);
+                s.set("pressed", true);
+                let parsed = from_structure(&s);
+                prop_assert!(
+                    matches!(
+                        parsed,
+                        Err(ParseError::Malformed(InputError::Wrong { field: "button", .. })),
+                    ),
+                    "{}: {:?}", s, parsed
+                );
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let not_finite32 = not_finite as f32;
+            for value in [not_finite.to_send_value(), not_finite32.to_send_value()] {
+                let mut s = gst::Structure::new_empty("TouchDown");
+                s.set("id", 1u32);
+                s.set_value("x", value);
+                s.set("y", 0.5f64);
+                let parsed = from_structure(&s);
+                prop_assert!(
+                    matches!(
+                        parsed,
+                        Err(ParseError::Malformed(InputError::Wrong { field: "x", .. })),
+                    ),
+                    "{}: {:?}", s, parsed
+                );
+            }
+        }
+    }
+}

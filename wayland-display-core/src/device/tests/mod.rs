@@ -4,4 +4,5 @@ mod container;
 mod enumerate;
 pub(crate) mod fake;
 mod parse;
+mod props;
 mod select;
