@@ -13,6 +13,9 @@ pub(crate) const MAX_PENDING: usize = 256;
 #[derive(Default)]
 struct Count {
     pending: usize,
+    /// A sender waited its whole time for room: the thread is stuck. Later senders fail
+    /// at once instead of each waiting as long, until the thread handles an event.
+    stalled: bool,
     /// The thread has ended: nobody will make room, and senders learn it from the channel.
     closed: bool,
 }
@@ -28,16 +31,20 @@ impl InputGate {
         self.count.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes a place for one event, waiting at most `wait` for one; false if none came.
+    /// Takes a place for one event, waiting at most `wait` for one (not at all while the
+    /// thread is stalled); false if none came.
     pub(crate) fn enter(&self, wait: Duration) -> bool {
+        let count = self.lock();
+        let wait = if count.stalled { Duration::ZERO } else { wait };
         let (mut count, _) = self
             .room
-            .wait_timeout_while(self.lock(), wait, |c| !c.closed && c.pending >= MAX_PENDING)
+            .wait_timeout_while(count, wait, |c| !c.closed && c.pending >= MAX_PENDING)
             .unwrap_or_else(|p| p.into_inner());
         if count.closed {
             return true;
         }
         if count.pending >= MAX_PENDING {
+            count.stalled = true;
             return false;
         }
         count.pending = count.pending.saturating_add(1);
@@ -48,6 +55,7 @@ impl InputGate {
     pub(crate) fn leave(&self) {
         let mut count = self.lock();
         count.pending = count.pending.saturating_sub(1);
+        count.stalled = false;
         self.room.notify_one();
     }
 
@@ -65,12 +73,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn senders_wait_for_room_a_bounded_time_and_not_at_all_once_closed() {
+    fn senders_wait_for_room_a_bounded_time_once_and_not_at_all_once_closed() {
         let gate = Arc::new(InputGate::default());
         for _ in 0..MAX_PENDING {
             assert!(gate.enter(Duration::ZERO));
         }
-        assert!(!gate.enter(Duration::from_millis(20)));
+        // Room made while a sender waits lets it in.
         let handler = {
             let gate = gate.clone();
             std::thread::spawn(move || {
@@ -80,6 +88,15 @@ mod tests {
         };
         assert!(gate.enter(Duration::from_secs(5)));
         handler.join().unwrap();
+        // No room: the sender gives up after its wait, and the next one does not wait
+        // its time again.
+        assert!(!gate.enter(Duration::from_millis(20)));
+        let asked = std::time::Instant::now();
+        assert!(!gate.enter(Duration::from_secs(60)));
+        assert!(asked.elapsed() < Duration::from_secs(30));
+        // The thread handled one: room again.
+        gate.leave();
+        assert!(gate.enter(Duration::ZERO));
         gate.close();
         assert!(gate.enter(Duration::from_secs(60)));
     }
