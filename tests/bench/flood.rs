@@ -22,7 +22,7 @@ struct FrameWatch {
     first: Option<(Instant, u64)>,
     last: Option<(Instant, u64)>,
     seen: u64,
-    reported_fps: f64,
+    reported_fps: Option<f64>,
 }
 
 impl FrameWatch {
@@ -31,7 +31,7 @@ impl FrameWatch {
             first: None,
             last: None,
             seen: lobby["frames"].as_u64().unwrap_or(0),
-            reported_fps: 0.0,
+            reported_fps: None,
         }
     }
 
@@ -39,17 +39,18 @@ impl FrameWatch {
         let frames = lobby["frames"].as_u64().unwrap_or(0);
         if frames != self.seen {
             self.seen = frames;
-            self.reported_fps = lobby["fps"].as_f64().unwrap_or(0.0);
+            self.reported_fps = lobby["fps"].as_f64();
             let now = (Instant::now(), frames);
             self.first.get_or_insert(now);
             self.last = Some(now);
         }
     }
 
-    fn fps(&self) -> f64 {
+    /// `None` when no report came during the flood.
+    fn fps(&self) -> Option<f64> {
         match (self.first, self.last) {
             (Some((t0, f0)), Some((t1, f1))) if t1 > t0 => {
-                (f1 - f0) as f64 / (t1 - t0).as_secs_f64()
+                Some((f1 - f0) as f64 / (t1 - t0).as_secs_f64())
             }
             _ => self.reported_fps,
         }
