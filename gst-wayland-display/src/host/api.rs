@@ -373,7 +373,7 @@ async fn health(State(host): State<Arc<Host>>) -> ApiResult {
         .collect();
     // While records cannot be written, creates fail: the host is degraded until there is
     // room again.
-    let problem = if host.shutting_down() {
+    let problem = if host.shutting_down() || !host.records.failing() {
         None
     } else {
         let records = host.clone();

@@ -81,6 +81,11 @@ impl Records {
         self.note(written)
     }
 
+    /// Whether the last write failed (cheap: no probe).
+    pub(crate) fn failing(&self) -> bool {
+        self.lock_problem().is_some()
+    }
+
     /// Why records cannot be written, if the last write failed and a fresh attempt (a
     /// probe, never kept) still fails; `None` once there is room again.
     pub(crate) fn problem(&self) -> Option<String> {
