@@ -19,6 +19,7 @@ mod fd_limit;
 mod host;
 #[cfg(test)]
 mod input_agreement;
+mod input_queue;
 mod lobby;
 mod time;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use gwd_tests::flood::rss_mb;
 use gwd_tests::host::{TestHost, health_request, raise_own_nofile, tcp_exchange, unix_exchange};
 use serde_json::json;
 
@@ -21,14 +22,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Resident memory (MB) and open descriptors of process `pid`.
 pub fn rss_mb_and_fds(pid: u32) -> (f64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    (kb / 1024.0, fds)
+    (rss_mb(pid).0, fds)
 }
 
 /// Peers that keep `count` connections open: idle ones send nothing, slowloris ones a header

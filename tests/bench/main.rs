@@ -7,6 +7,7 @@
 
 mod api;
 mod encoders;
+mod flood;
 mod frames;
 mod lobbies;
 mod probe;
@@ -22,7 +23,7 @@ use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
-[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile] [--json FILE]";
+[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -39,11 +40,13 @@ pub struct Options {
     /// The most lobbies the density run adds, and how long it lets each step run.
     pub density_max: usize,
     pub density_settle: Duration,
+    /// How long `api-flood` floods each scenario (`--seconds` if given).
+    pub flood_seconds: Duration,
     sections: Vec<String>,
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 7] = [
+const ALL_SECTIONS: [&str; 8] = [
     "frames",
     "startup",
     "sockets",
@@ -51,6 +54,7 @@ const ALL_SECTIONS: [&str; 7] = [
     "lobby-start",
     "lobby-density",
     "api-hostile",
+    "api-flood",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Options, String> {
         density_max: 24,
         // Workers report their rate every 5 s: a full window with all of them running.
         density_settle: Duration::from_secs(11),
+        flood_seconds: Duration::from_secs(20),
         sections: ALL_SECTIONS.iter().map(|s| s.to_string()).collect(),
         json: std::env::current_exe()
             .ok()
@@ -130,9 +135,11 @@ fn parse_args() -> Result<Options, String> {
         opts.lobby_runs = 3;
         opts.density_max = 2;
         opts.density_settle = Duration::from_secs(6);
+        opts.flood_seconds = Duration::from_secs(2);
     }
     if let Some(s) = seconds {
         opts.seconds = s;
+        opts.flood_seconds = s;
     }
     if let Some(s) = sizes {
         opts.sizes = s;
@@ -233,7 +240,7 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 7] = [
+    let sections: [(&str, Section); 8] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
@@ -241,6 +248,7 @@ fn main() {
         ("lobby-start", lobbies::start),
         ("lobby-density", lobbies::density),
         ("api-hostile", api::hostile),
+        ("api-flood", flood::run),
     ];
     for (name, section) in sections {
         if runs(name) {

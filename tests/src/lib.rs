@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod flood;
 pub mod host;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
+use crate::lobby::inbox::Inbox;
 use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec, ModeError, check_mode};
 use crate::lobby::worker::forward_signals;
 use crate::time::Seconds;
@@ -70,6 +70,7 @@ impl Report for Terminal {
             FromWorker::Screenshot { error: None } => {}
             FromWorker::Failed { error } => eprintln!("failed: {error}"),
             FromWorker::Stopped => println!("stopped"),
+            FromWorker::InputTaken { .. } => {}
         }
     }
 }
@@ -113,9 +114,10 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         screenshot_at_end: args.screenshot.clone(),
         finish_with_eos: true,
     };
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = driver::events();
     forward_signals(tx.clone())?;
-    match driver::drive(&spec, &policy, (tx, rx), &mut Terminal) {
+    // `run` takes no input: its inbox stays empty.
+    match driver::drive(&spec, &policy, (tx, rx), &Inbox::new(), &mut Terminal) {
         Outcome::Stopped => {
             if let Some(output) = &args.output {
                 let size = std::fs::metadata(output).map(|m| m.len()).unwrap_or(0);

@@ -14,16 +14,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
+use super::records::Record;
 use super::registry::{Entry, LobbyInfo, LobbyState, now};
 use super::request::{Body, CreateLobby, Input, LobbyId};
-use super::{Host, metrics, supervisor};
+use super::{Host, lanes, metrics, supervisor};
 use crate::lobby::protocol::ToWorker;
 
 /// Bodies larger than this are refused: no request needs more.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Screenshots in flight for one lobby (its worker takes them one after the other).
+const MAX_LOBBY_SCREENSHOTS: usize = 2;
+/// Screenshots in flight on the whole host: each is a PNG read into memory.
+pub(crate) const MAX_SCREENSHOTS: usize = 8;
 
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -127,7 +132,7 @@ async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>)
     let spec = request
         .into_spec(id.clone(), &host.config.defaults)
         .map_err(ApiError::bad_request)?;
-    let (commands, receiver) = mpsc::unbounded_channel();
+    let (link, worker) = lanes::link();
     let info = LobbyInfo {
         profile_id,
         multi_user,
@@ -141,23 +146,51 @@ async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>)
         ..LobbyInfo::new(id.clone(), spec.name.clone())
     };
     let max = host.config.max_lobbies.get();
-    host.registry
-        .admit(
-            Entry::new(info, Some(commands)),
-            usize::try_from(max).unwrap_or(usize::MAX),
+    let max_running = usize::try_from(max).unwrap_or(usize::MAX);
+    let at_cap = |running: usize| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{running} lobbies are running, the most this host allows \
+                 (--max-lobbies / max_lobbies = {max}); stop one or raise the limit"
+            ),
         )
-        .map_err(|running| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "{running} lobbies are running, the most this host allows \
-                     (--max-lobbies / max_lobbies = {max}); stop one or raise the limit"
-                ),
-            )
-        })?;
-    host.save_record(&id);
-    supervisor::launch(&host, spec, receiver);
+    };
+    // Early, so that a burst at the cap costs no disk writes; `admit` has the last word.
+    let running = host.registry.running();
+    if running >= max_running {
+        return Err(at_cap(running));
+    }
+    let entry = Entry::new(info, Some(link));
+    // Recorded before anything starts: a lobby the host cannot write down is one a restart
+    // could not clean up after, so it is refused, and nothing of it is left.
+    write_record(&host, entry.record()).await?;
+    host.registry.admit(entry, max_running).map_err(|running| {
+        host.records.remove(&id);
+        at_cap(running)
+    })?;
+    supervisor::launch(&host, spec, worker);
     ok(json!({ "success": true, "lobby_id": id }))
+}
+
+/// Writes a new lobby's record off the async threads (it syncs to disk); a disk that has
+/// no room is 507 Insufficient Storage.
+async fn write_record(host: &Arc<Host>, record: Record) -> Result<(), ApiError> {
+    let writer = host.clone();
+    match tokio::task::spawn_blocking(move || writer.records.write(&record)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
+            tracing::warn!(%err, "lobby refused: its record cannot be written");
+            Err(ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                err.to_string(),
+            ))
+        }
+        Err(err) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("writing the lobby record did not finish: {err}"),
+        )),
+    }
 }
 
 async fn stop(State(host): State<Arc<Host>>, Body(request): Body<LobbyId>) -> ApiResult {
@@ -196,9 +229,21 @@ async fn input_events(State(host): State<Arc<Host>>, Body(input): Body<Input>) -
     let Input { lobby_id, events } = input;
     require_ready(&host, &lobby_id)?;
     let count = events.len();
-    host.registry
-        .command(&lobby_id, ToWorker::Input { events })
+    let lane = host
+        .registry
+        .input(&lobby_id)
         .map_err(|err| ApiError::new(StatusCode::CONFLICT, err))?;
+    lane.push(events).map_err(|full| {
+        host.registry.counters.input_refused.inc();
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "lobby {lobby_id}'s input queue is full ({} events waiting for the lobby); \
+                 slow down and retry",
+                full.capacity
+            ),
+        )
+    })?;
     ok(json!({ "success": true, "events": count }))
 }
 
@@ -206,39 +251,77 @@ static SHOTS: AtomicU64 = AtomicU64::new(0);
 
 async fn screenshot(State(host): State<Arc<Host>>, Path(id): Path<String>) -> ApiResult {
     require_ready(&host, &id)?;
+    let _slot = host.screenshots.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{MAX_SCREENSHOTS} screenshots are being taken, the most this host takes at \
+                 once; retry in a moment"
+            ),
+        )
+    })?;
     let path = host.config.state_dir.join("shots").join(format!(
         "{id}-{}.png",
         SHOTS.fetch_add(1, Ordering::Relaxed)
     ));
     let (tx, rx) = oneshot::channel();
+    // The waiter and its request go together, so the worker's answers meet their waiters
+    // in order.
     host.registry
-        .update(&id, |e| e.screenshots.push_back(tx))
-        .ok_or_else(|| ApiError::not_found(&id))?;
-    host.registry
-        .command(&id, ToWorker::Screenshot { path: path.clone() })
-        .map_err(|err| ApiError::new(StatusCode::CONFLICT, err))?;
+        .update(&id, |e| {
+            if e.screenshots.len() >= MAX_LOBBY_SCREENSHOTS {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "lobby {id} is taking {MAX_LOBBY_SCREENSHOTS} screenshots already; \
+                         retry when one is done"
+                    ),
+                ));
+            }
+            let link = e.link.as_ref().ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("lobby {id} is {}", e.info.state.name()),
+                )
+            })?;
+            link.control(ToWorker::Screenshot { path: path.clone() })
+                .map_err(|err| ApiError::new(StatusCode::CONFLICT, format!("lobby {id}: {err}")))?;
+            e.screenshots.push_back(tx);
+            Ok(())
+        })
+        .ok_or_else(|| ApiError::not_found(&id))??;
     let outcome = tokio::time::timeout(SCREENSHOT_TIMEOUT, rx).await;
-    let result = match outcome {
-        Ok(Ok(Ok(()))) => std::fs::read(&path).map_err(|err| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("reading the screenshot: {err}"),
-            )
-        }),
-        Ok(Ok(Err(err))) => Err(ApiError::new(
+    let taken = matches!(outcome, Ok(Ok(Ok(()))));
+    // Read (when taken) and removed in any case, off the async threads.
+    let read = tokio::task::spawn_blocking(move || {
+        let png = taken.then(|| std::fs::read(&path));
+        let _ = std::fs::remove_file(&path);
+        png
+    })
+    .await;
+    let result = match (outcome, read) {
+        (Ok(Ok(Ok(()))), Ok(Some(Ok(png)))) => Ok(png),
+        (Ok(Ok(Ok(()))), Ok(Some(Err(err)))) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the screenshot: {err}"),
+        )),
+        (Ok(Ok(Ok(()))), _) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reading the screenshot did not finish",
+        )),
+        (Ok(Ok(Err(err))), _) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("screenshot failed: {err}"),
         )),
-        Ok(Err(_)) => Err(ApiError::new(
+        (Ok(Err(_)), _) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "the lobby ended before the screenshot",
         )),
-        Err(_) => Err(ApiError::new(
+        (Err(_), _) => Err(ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "the lobby did not take the screenshot in time",
         )),
     };
-    let _ = std::fs::remove_file(&path);
     let png = result?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
@@ -288,9 +371,25 @@ async fn health(State(host): State<Arc<Host>>) -> ApiResult {
             )
         })
         .collect();
+    // While records cannot be written, creates fail: the host is degraded until there is
+    // room again.
+    let problem = if host.shutting_down() || !host.records.failing() {
+        None
+    } else {
+        let records = host.clone();
+        tokio::task::spawn_blocking(move || records.records.problem())
+            .await
+            .unwrap_or_else(|err| Some(format!("checking the state directory failed: {err}")))
+    };
+    let status = match (&problem, host.shutting_down()) {
+        (_, true) => "stopping",
+        (Some(_), false) => "degraded",
+        (None, false) => "ok",
+    };
     ok(json!({
         "success": true,
-        "status": if host.shutting_down() { "stopping" } else { "ok" },
+        "status": status,
+        "reason": problem,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": host.started.elapsed().as_secs_f64(),
         "lobbies": lobbies,

@@ -53,6 +53,11 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
             &counters.swept,
         ),
         (
+            "gwd_input_refused",
+            "Input requests refused because their lobby's input queue was full",
+            &counters.input_refused,
+        ),
+        (
             "gwd_api_connections_evicted",
             "API connections closed at the cap before they sent a request",
             &host.http_counters.evicted,

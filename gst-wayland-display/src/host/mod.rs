@@ -5,6 +5,7 @@
 mod api;
 mod config;
 mod http;
+mod lanes;
 mod listen;
 mod metrics;
 mod records;
@@ -42,6 +43,8 @@ pub(crate) struct Host {
     shutting_down: AtomicBool,
     shutdown: watch::Sender<bool>,
     pub(crate) http_counters: Arc<http::HttpCounters>,
+    /// Screenshots in flight, host-wide.
+    pub(crate) screenshots: tokio::sync::Semaphore,
 }
 
 impl Host {
@@ -53,11 +56,13 @@ impl Host {
         self.shutdown.subscribe()
     }
 
+    /// Rewrites a running lobby's record. A failure leaves the previous record (a restart
+    /// still finds the lobby) and shows in health until a write succeeds.
     pub(crate) fn save_record(&self, id: &str) {
         if let Some(record) = supervisor::record_of(self, id)
             && let Err(err) = self.records.write(&record)
         {
-            tracing::warn!(lobby = %id, %err, "cannot write the lobby record");
+            tracing::warn!(lobby = %id, %err, "the lobby record is out of date");
         }
     }
 
@@ -173,6 +178,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         shutting_down: AtomicBool::new(false),
         shutdown,
         http_counters: Arc::default(),
+        screenshots: tokio::sync::Semaphore::new(api::MAX_SCREENSHOTS),
         config,
     });
     host.recover();

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +24,25 @@ pub(crate) struct Record {
 
 pub(crate) struct Records {
     dir: PathBuf,
+    /// Why the last write failed, until one succeeds: the host is degraded meanwhile.
+    problem: Mutex<Option<String>>,
 }
+
+/// A record that could not be written; nothing of it was left behind.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot write the lobby record in {}: {source} (free space there, or give the host \
+     another --state-dir)",
+    dir.display()
+)]
+pub(crate) struct WriteError {
+    dir: PathBuf,
+    source: std::io::Error,
+}
+
+/// How much a probe writes: about a record, so that a disk with room for it has room for
+/// a record.
+const PROBE_BYTES: usize = 512;
 
 /// Records that could not be read, and where they were moved.
 pub(crate) struct Corrupt {
@@ -36,7 +55,10 @@ impl Records {
     pub(crate) fn open(state_dir: &Path) -> std::io::Result<Self> {
         let dir = state_dir.join("lobbies");
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            problem: Mutex::new(None),
+        })
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -46,16 +68,69 @@ impl Records {
     /// Writes to a temporary file, syncs it, and renames it over the record (then syncs the
     /// directory, so the rename itself survives a power cut): a crash leaves the old record
     /// or the new one, never half of one. A temporary file that a crash left behind is
-    /// removed by [`load_all`](Self::load_all).
-    pub(crate) fn write(&self, record: &Record) -> std::io::Result<()> {
-        let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
+    /// removed by [`load_all`](Self::load_all); one that a failed write made goes at once.
+    pub(crate) fn write(&self, record: &Record) -> Result<(), WriteError> {
+        let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other);
+        let written = json.and_then(|json| {
+            self.write_file(
+                &format!(".{}.", record.id),
+                &json,
+                Some(&self.path(&record.id)),
+            )
+        });
+        self.note(written)
+    }
+
+    /// Whether the last write failed (cheap: no probe).
+    pub(crate) fn failing(&self) -> bool {
+        self.lock_problem().is_some()
+    }
+
+    /// Why records cannot be written, if the last write failed and a fresh attempt (a
+    /// probe, never kept) still fails; `None` once there is room again.
+    pub(crate) fn problem(&self) -> Option<String> {
+        self.lock_problem().as_ref()?;
+        self.note(self.write_file(".probe.", &[b' '; PROBE_BYTES], None))
+            .err()
+            .map(|err| err.to_string())
+    }
+
+    fn lock_problem(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.problem.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers the outcome of a write for [`problem`](Self::problem).
+    fn note(&self, written: std::io::Result<()>) -> Result<(), WriteError> {
+        let mut problem = self.lock_problem();
+        match written {
+            Ok(()) => {
+                *problem = None;
+                Ok(())
+            }
+            Err(source) => {
+                let err = WriteError {
+                    dir: self.dir.clone(),
+                    source,
+                };
+                *problem = Some(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    /// `bytes` in a synced temporary file, renamed to `target` if given; on any error (and
+    /// without a target) the temporary file is removed as it drops.
+    fn write_file(&self, prefix: &str, bytes: &[u8], target: Option<&Path>) -> std::io::Result<()> {
         let mut file = tempfile::Builder::new()
-            .prefix(&format!(".{}.", record.id))
+            .prefix(prefix)
             .suffix(".tmp")
             .tempfile_in(&self.dir)?;
-        file.write_all(&json)?;
+        file.write_all(bytes)?;
         file.as_file().sync_all()?;
-        file.persist(self.path(&record.id)).map_err(|e| e.error)?;
+        let Some(target) = target else {
+            return Ok(());
+        };
+        file.persist(target).map_err(|e| e.error)?;
         std::fs::File::open(&self.dir)?.sync_all()
     }
 
@@ -159,6 +234,39 @@ mod tests {
         assert!(!dir.path().join("lobbies/.b2.tmp").exists());
         records.remove("a1");
         assert!(records.load_all().0.is_empty());
+        assert_eq!(records.problem(), None);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_directory_until_a_write_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Records::open(dir.path()).unwrap();
+        let lobbies = dir.path().join("lobbies");
+        // A directory in the record's place: the rename fails after the temporary file
+        // was written.
+        std::fs::create_dir(lobbies.join("a1.json")).unwrap();
+        std::fs::write(lobbies.join("a1.json/x"), b"").unwrap();
+        let record = Record {
+            id: "a1".into(),
+            ..Record::default()
+        };
+        let err = records.write(&record).unwrap_err().to_string();
+        assert!(err.contains(&lobbies.display().to_string()), "{err}");
+        assert!(err.contains("--state-dir"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(&lobbies).unwrap().count(),
+            1,
+            "a temporary file was left behind"
+        );
+        // The probe writes fine, so the problem is over.
+        assert_eq!(records.problem(), None);
+        records
+            .write(&Record {
+                id: "b2".into(),
+                ..Record::default()
+            })
+            .unwrap();
+        assert_eq!(records.problem(), None);
     }
 
     #[test]

@@ -8,8 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
 
+use super::lanes::{InputLane, WorkerLink};
+use super::records::Record;
 use crate::lobby::protocol::ToWorker;
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, Hash)]
@@ -123,7 +125,7 @@ pub(crate) fn now() -> f64 {
 pub(crate) struct Entry {
     pub(crate) info: LobbyInfo,
     /// To the worker's stdin; `None` once it is gone.
-    pub(crate) commands: Option<mpsc::UnboundedSender<ToWorker>>,
+    pub(crate) link: Option<WorkerLink>,
     pub(crate) screenshots: VecDeque<oneshot::Sender<Result<(), String>>>,
     pub(crate) stop_requested: bool,
     /// What the worker said went wrong, if it said so before it exited.
@@ -135,17 +137,32 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The host's entry for a lobby; `commands` reach its worker while it runs.
-    pub(crate) fn new(info: LobbyInfo, commands: Option<mpsc::UnboundedSender<ToWorker>>) -> Self {
+    /// The host's entry for a lobby; `link` reaches its worker while it runs.
+    pub(crate) fn new(info: LobbyInfo, link: Option<WorkerLink>) -> Self {
         Self {
             info,
-            commands,
+            link,
             screenshots: VecDeque::new(),
             stop_requested: false,
             reported_error: None,
             reported_stopped: false,
             worker_started: None,
             app_started: None,
+        }
+    }
+
+    /// What the host records of this lobby as it stands now.
+    pub(crate) fn record(&self) -> Record {
+        Record {
+            id: self.info.id.clone(),
+            name: self.info.name.clone(),
+            created_at: self.info.created_at,
+            worker_pid: self.info.worker_pid,
+            worker_started: self.worker_started,
+            app_pid: self.info.app_pid,
+            app_started: self.app_started,
+            wayland_display: self.info.wayland_display.clone(),
+            runtime_dir: self.info.runtime_dir.clone(),
         }
     }
 }
@@ -162,6 +179,8 @@ pub(crate) struct Counters {
     /// Lobbies of a previous run found at start-up and ended.
     pub(crate) recovered: Counter,
     pub(crate) swept: Counter,
+    /// Input requests refused because their lobby's queue was full.
+    pub(crate) input_refused: Counter,
 }
 
 pub(crate) struct Registry {
@@ -200,7 +219,7 @@ impl Registry {
         let lobby = entry.info.clone();
         {
             let mut lobbies = self.lock();
-            let running = lobbies.values().filter(|e| !e.info.state.ended()).count();
+            let running = running_in(&lobbies);
             if running >= max {
                 return Err(running);
             }
@@ -209,6 +228,11 @@ impl Registry {
         self.counters.created.inc();
         let _ = self.events.send(LobbyEvent { lobby });
         Ok(())
+    }
+
+    /// Lobbies starting, ready or stopping.
+    pub(crate) fn running(&self) -> usize {
+        running_in(&self.lock())
     }
 
     /// Lists a lobby of a previous run, already ended: not created by this run, so not
@@ -243,7 +267,7 @@ impl Registry {
             let after = entry.info.state;
             if after != before && after.ended() {
                 entry.info.ended_at = Some(now());
-                entry.commands = None;
+                entry.link = None;
                 for waiter in entry.screenshots.drain(..) {
                     let _ = waiter.send(Err("the lobby ended".to_owned()));
                 }
@@ -296,19 +320,28 @@ impl Registry {
         std::mem::take(&mut *self.forgotten.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Sends a command to a lobby's worker.
-    pub(crate) fn command(&self, id: &str, command: ToWorker) -> Result<(), String> {
+    /// The link to a lobby's worker, while it runs.
+    fn link<R>(&self, id: &str, with: impl FnOnce(&WorkerLink) -> R) -> Result<R, String> {
         let lobbies = self.lock();
         let entry = lobbies
             .get(id)
             .ok_or_else(|| format!("no lobby with id {id:?}"))?;
-        let sender = entry
-            .commands
+        let link = entry
+            .link
             .as_ref()
             .ok_or_else(|| format!("lobby {id} is {}", entry.info.state.name()))?;
-        sender
-            .send(command)
-            .map_err(|_| format!("lobby {id}'s worker is gone"))
+        Ok(with(link))
+    }
+
+    /// Sends a control message to a lobby's worker, ahead of any input waiting.
+    pub(crate) fn control(&self, id: &str, command: ToWorker) -> Result<(), String> {
+        self.link(id, |link| link.control(command))?
+            .map_err(|err| format!("lobby {id}: {err}"))
+    }
+
+    /// The queue of input on its way to a lobby's worker.
+    pub(crate) fn input(&self, id: &str) -> Result<std::sync::Arc<InputLane>, String> {
+        self.link(id, WorkerLink::input)
     }
 
     pub(crate) fn counts(&self) -> HashMap<LobbyState, usize> {
@@ -319,6 +352,10 @@ impl Registry {
         }
         counts
     }
+}
+
+fn running_in(lobbies: &HashMap<String, Entry>) -> usize {
+    lobbies.values().filter(|e| !e.info.state.ended()).count()
 }
 
 #[cfg(test)]
@@ -352,7 +389,7 @@ mod tests {
         registry.update("a", |e| e.info.state = LobbyState::Stopped);
         let ended = events.try_recv().unwrap().lobby;
         assert!(ended.ended_at.is_some());
-        assert!(registry.command("a", ToWorker::Stop).is_err());
+        assert!(registry.control("a", ToWorker::Stop).is_err());
 
         for i in 0..KEEP_ENDED + 5 {
             let id = format!("x{i}");

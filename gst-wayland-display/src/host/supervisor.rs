@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::process::{Signal, kill_process, kill_process_group};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{ChildStdin, ChildStdout, Command};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{ChildStdout, Command};
 
 use super::Host;
+use super::lanes::{self, InputLane, WorkerEnd};
 use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
 use crate::fd_limit;
@@ -22,16 +22,12 @@ use crate::lobby::protocol::{FromWorker, LobbySpec, ToWorker};
 /// Extra time given to a worker beyond its own limits before it is killed.
 const MARGIN: Duration = Duration::from_secs(5);
 
-pub(crate) fn launch(
-    host: &Arc<Host>,
-    spec: LobbySpec,
-    commands: mpsc::UnboundedReceiver<ToWorker>,
-) {
+pub(crate) fn launch(host: &Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     let host = host.clone();
-    tokio::spawn(async move { supervise(host, spec, commands).await });
+    tokio::spawn(async move { supervise(host, spec, worker).await });
 }
 
-async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedReceiver<ToWorker>) {
+async fn supervise(host: Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     let id = spec.id.clone();
     let log_path = host.config.state_dir.join("logs").join(format!("{id}.log"));
     let log = match std::fs::File::create(&log_path) {
@@ -100,8 +96,9 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedRe
             return;
         }
     };
-    tokio::spawn(feed(stdin, spec_line, commands));
-    let reader = tokio::spawn(read_reports(host.clone(), id.clone(), stdout));
+    let input = worker.input.clone();
+    tokio::spawn(lanes::feed(stdin, spec_line, worker));
+    let reader = tokio::spawn(read_reports(host.clone(), id.clone(), stdout, input));
     let start_limit = spec.start_timeout.saturating_add(MARGIN);
     let watchdog = tokio::spawn(start_watchdog(host.clone(), id.clone(), start_limit));
 
@@ -112,38 +109,12 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, commands: mpsc::UnboundedRe
     finish(&host, &id, status.ok()).await;
 }
 
-/// The spec first, then every command, one JSON line each; dropping stdin (all senders
-/// gone) tells the worker nobody will talk to it again.
-async fn feed(
-    mut stdin: ChildStdin,
-    spec: String,
-    mut commands: mpsc::UnboundedReceiver<ToWorker>,
-) {
-    if stdin
-        .write_all(format!("{spec}\n").as_bytes())
-        .await
-        .is_err()
-    {
-        return;
-    }
-    while let Some(command) = commands.recv().await {
-        let Ok(line) = serde_json::to_string(&command) else {
-            continue;
-        };
-        if stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-async fn read_reports(host: Arc<Host>, id: String, stdout: ChildStdout) {
+async fn read_reports(host: Arc<Host>, id: String, stdout: ChildStdout, input: Arc<InputLane>) {
     let mut lines = BufReader::new(stdout).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         match serde_json::from_str::<FromWorker>(&line) {
+            // Many a second under load: no need for the registry's lock.
+            Ok(FromWorker::InputTaken { events }) => input.taken(events),
             Ok(report) => on_report(&host, &id, report),
             Err(err) => tracing::warn!(lobby = %id, %err, line, "unreadable report from a worker"),
         }
@@ -184,6 +155,7 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
         }
         FromWorker::Failed { error } => e.reported_error = Some(error),
         FromWorker::Stopped => e.reported_stopped = true,
+        FromWorker::InputTaken { .. } => {}
     });
     if save {
         host.save_record(id);
@@ -301,7 +273,9 @@ pub(crate) fn stop(host: &Arc<Host>, id: &str) -> Option<LobbyState> {
         e.info.state
     })?;
     if state == LobbyState::Stopping {
-        let _ = host.registry.command(id, ToWorker::Stop);
+        if let Err(err) = host.registry.control(id, ToWorker::Stop) {
+            tracing::warn!(lobby = %id, %err, "cannot ask the worker to stop");
+        }
         let host = host.clone();
         let id = id.to_owned();
         let limit = host.config.defaults.stop_grace.saturating_add(MARGIN);
@@ -321,15 +295,5 @@ pub(crate) fn stop(host: &Arc<Host>, id: &str) -> Option<LobbyState> {
 
 /// The record of a lobby as it stands now.
 pub(crate) fn record_of(host: &Host, id: &str) -> Option<Record> {
-    host.registry.update(id, |e| Record {
-        id: e.info.id.clone(),
-        name: e.info.name.clone(),
-        created_at: e.info.created_at,
-        worker_pid: e.info.worker_pid,
-        worker_started: e.worker_started,
-        app_pid: e.info.app_pid,
-        app_started: e.app_started,
-        wayland_display: e.info.wayland_display.clone(),
-        runtime_dir: e.info.runtime_dir.clone(),
-    })
+    host.registry.update(id, |e| e.record())
 }

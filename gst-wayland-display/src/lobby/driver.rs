@@ -3,11 +3,12 @@
 //! commands and the clock until the lobby ends, stopped or failed.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+use super::inbox::Inbox;
 use super::pipeline;
 use super::protocol::{FromWorker, LobbySpec, ToWorker};
 use super::session::Session;
@@ -18,6 +19,8 @@ use crate::time::Deadline;
 pub(crate) enum Event {
     Bus(gst::Message),
     Command(ToWorker),
+    /// Input waits in the inbox.
+    Input,
     /// Nobody will send commands any more: the host is gone.
     CommandsClosed,
     Signal(i32),
@@ -64,14 +67,23 @@ enum Phase {
 const TICK: Duration = Duration::from_millis(100);
 const STATS_EVERY: Duration = Duration::from_secs(5);
 const EOS_WAIT: Duration = Duration::from_secs(10);
+/// Events waiting for the lobby (bus messages, control messages, signals): their senders
+/// wait while it is full, which the loop below empties quickly.
+const EVENT_QUEUE: usize = 64;
+
+/// The channel that wakes the lobby up.
+pub(crate) fn events() -> (SyncSender<Event>, Receiver<Event>) {
+    std::sync::mpsc::sync_channel(EVENT_QUEUE)
+}
 
 pub(crate) fn drive(
     spec: &LobbySpec,
     policy: &Policy,
-    events: (Sender<Event>, Receiver<Event>),
+    events: (SyncSender<Event>, Receiver<Event>),
+    inbox: &Inbox,
     report: &mut dyn Report,
 ) -> Outcome {
-    let outcome = run(spec, policy, events, report);
+    let outcome = run(spec, policy, events, inbox, report);
     report.report(match &outcome {
         Outcome::Stopped => FromWorker::Stopped,
         Outcome::Failed(error) => FromWorker::Failed {
@@ -84,7 +96,8 @@ pub(crate) fn drive(
 fn run(
     spec: &LobbySpec,
     policy: &Policy,
-    (tx, rx): (Sender<Event>, Receiver<Event>),
+    (tx, rx): (SyncSender<Event>, Receiver<Event>),
+    inbox: &Inbox,
     report: &mut dyn Report,
 ) -> Outcome {
     let encoder = match encoder::pick(spec.encoder_pipeline.as_deref()) {
@@ -108,7 +121,15 @@ fn run(
     let mut stats = (Instant::now(), 0u64);
 
     let outcome = loop {
-        match rx.recv_timeout(TICK) {
+        // Waiting input is delivered a batch per turn, each turn looking at the events
+        // first: a stop is never behind more than one batch.
+        deliver_input(&session, inbox, report);
+        let wait = if inbox.is_empty() {
+            TICK
+        } else {
+            Duration::ZERO
+        };
+        match rx.recv_timeout(wait) {
             Ok(Event::Bus(msg)) => match msg.view() {
                 gst::MessageView::Application(app) => {
                     let Some(s) = app.structure().filter(|s| s.name() == "wayland.src") else {
@@ -134,7 +155,12 @@ fn run(
                 _ => {}
             },
             Ok(Event::Command(ToWorker::Stop)) => break finish(&session, policy, &mut phase),
-            Ok(Event::Command(ToWorker::Input { events })) => session.input(&events),
+            Ok(Event::Command(ToWorker::Input { events })) => {
+                if let Err(full) = inbox.push(events) {
+                    tracing::warn!(capacity = full.capacity, "input beyond the window; dropped");
+                }
+            }
+            Ok(Event::Input) => {}
             Ok(Event::Command(ToWorker::Screenshot { path })) => {
                 let error = session.screenshot(&path).err();
                 report.report(FromWorker::Screenshot { error });
@@ -193,6 +219,16 @@ fn run(
     };
     session.stop();
     outcome
+}
+
+/// Hands the next batch of waiting input to the compositor and tells the host it has room
+/// for as many more.
+fn deliver_input(session: &Session, inbox: &Inbox, report: &mut dyn Report) {
+    let (events, taken) = inbox.take();
+    if taken > 0 {
+        session.input(&events);
+        report.report(FromWorker::InputTaken { events: taken });
+    }
 }
 
 /// Announces the socket, starts the app with it, and says the lobby is ready.

@@ -3,6 +3,7 @@
 
 pub(crate) mod app;
 pub(crate) mod driver;
+pub(crate) mod inbox;
 pub(crate) mod pipeline;
 pub(crate) mod protocol;
 pub(crate) mod session;

@@ -65,6 +65,10 @@ pub(crate) struct AppSpec {
     pub(crate) env: Vec<(String, String)>,
 }
 
+/// Input events the host writes to a worker before the worker says it took some
+/// ([`FromWorker::InputTaken`]): what the worker's own queue holds at most.
+pub(crate) const INPUT_WINDOW: usize = 1024;
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ToWorker {
@@ -90,6 +94,11 @@ pub(crate) enum FromWorker {
     Stats {
         frames: u64,
         fps: f64,
+    },
+    /// The worker handed this many of the input events written to it to the pipeline:
+    /// room for as many more.
+    InputTaken {
+        events: u64,
     },
     Screenshot {
         error: Option<String>,

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ impl Session {
     pub(crate) fn build(
         spec: &LobbySpec,
         description: &str,
-        events: Sender<Event>,
+        events: SyncSender<Event>,
     ) -> Result<Self, String> {
         let pipeline = gst::parse::launch(description)
             .map_err(|err| format!("cannot build the pipeline: {err}"))?
@@ -64,7 +64,7 @@ impl Session {
             .spawn(move || {
                 while keep.load(Ordering::Relaxed) {
                     if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100))
-                        && events.send(Event::Bus(msg)).is_err()
+                        && !forward(&events, Event::Bus(msg), &keep)
                     {
                         return;
                     }
@@ -178,6 +178,25 @@ impl Session {
         if let Some((running, thread)) = self.bus.take() {
             running.store(false, Ordering::Relaxed);
             let _ = thread.join();
+        }
+    }
+}
+
+/// Sends `event` to the lobby, waiting while its queue is full; gives up (false) when the
+/// lobby is gone or no longer listens (`keep` cleared: it is stopping, and joins this
+/// thread, so waiting on would never end).
+fn forward(events: &SyncSender<Event>, mut event: Event, keep: &AtomicBool) -> bool {
+    loop {
+        match events.try_send(event) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(back)) => {
+                if !keep.load(Ordering::Relaxed) {
+                    return false;
+                }
+                event = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
 }

@@ -5,13 +5,15 @@
 
 use std::io::{BufRead, LineWriter, Write};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 
 use anyhow::Context;
 use rustix::process::Signal;
 
 use super::app;
 use super::driver::{self, Event, Outcome, Policy, Report};
+use super::inbox::Inbox;
 use super::protocol::{FromWorker, LobbySpec, ToWorker};
 
 #[derive(clap::Args)]
@@ -54,24 +56,13 @@ pub(crate) fn run(_args: &LobbyArgs) -> anyhow::Result<ExitCode> {
     gst::init().context("initialising GStreamer")?;
     gstwaylanddisplaysrc::plugin_register_static().context("registering waylanddisplaysrc")?;
 
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = driver::events();
+    let inbox = Arc::new(Inbox::new());
     let commands = tx.clone();
+    let input = inbox.clone();
     std::thread::Builder::new()
         .name("lobby-commands".to_owned())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                match serde_json::from_str::<ToWorker>(&line) {
-                    Ok(command) => {
-                        if commands.send(Event::Command(command)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => tracing::warn!(%err, "unreadable command from the host"),
-                }
-            }
-            let _ = commands.send(Event::CommandsClosed);
-        })
+        .spawn(move || read_commands(&commands, &input))
         .context("starting the command reader")?;
     forward_signals(tx.clone())?;
 
@@ -81,14 +72,50 @@ pub(crate) fn run(_args: &LobbyArgs) -> anyhow::Result<ExitCode> {
         screenshot_at_end: None,
         finish_with_eos: false,
     };
-    Ok(match driver::drive(&spec, &policy, (tx, rx), &mut report) {
-        Outcome::Stopped => ExitCode::SUCCESS,
-        Outcome::Failed(_) => ExitCode::FAILURE,
-    })
+    Ok(
+        match driver::drive(&spec, &policy, (tx, rx), &inbox, &mut report) {
+            Outcome::Stopped => ExitCode::SUCCESS,
+            Outcome::Failed(_) => ExitCode::FAILURE,
+        },
+    )
+}
+
+/// Reads the host's commands: input into the inbox, the rest to the lobby's events. Input
+/// never blocks this thread (the host keeps within the inbox), so a stop behind a flood of
+/// input is read as soon as it arrives.
+fn read_commands(events: &SyncSender<Event>, inbox: &Inbox) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let sent = match serde_json::from_str::<ToWorker>(&line) {
+            Ok(ToWorker::Input { events: input }) => {
+                match inbox.push(input) {
+                    // A wake-up; when the channel is full the lobby is awake anyway.
+                    Ok(true) => {
+                        let _ = events.try_send(Event::Input);
+                    }
+                    Ok(false) => {}
+                    Err(full) => tracing::warn!(
+                        capacity = full.capacity,
+                        "the host sent more input than the worker holds; dropped"
+                    ),
+                }
+                Ok(())
+            }
+            Ok(command) => events.send(Event::Command(command)),
+            Err(err) => {
+                tracing::warn!(%err, "unreadable command from the host");
+                Ok(())
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+    let _ = events.send(Event::CommandsClosed);
 }
 
 /// SIGTERM and SIGINT become events, so the lobby is torn down rather than abandoned.
-pub(crate) fn forward_signals(tx: mpsc::Sender<Event>) -> anyhow::Result<()> {
+pub(crate) fn forward_signals(tx: SyncSender<Event>) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,

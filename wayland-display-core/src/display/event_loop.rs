@@ -3,6 +3,7 @@
 
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use smithay::reexports::calloop::generic::Generic;
@@ -11,6 +12,7 @@ use smithay::reexports::wayland_server::Display;
 use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
 
 use super::config::Setup;
+use super::input_gate::InputGate;
 use super::thread::{Command, Ready, Started};
 use crate::comp::{PictureChanged, State, add_evdev_device, new_evdev_context};
 use crate::render::{Frame, RenderError};
@@ -21,6 +23,8 @@ pub(crate) struct Link {
     pub(crate) commands: channel::Channel<Command>,
     pub(crate) frames: SyncSender<Result<Frame, RenderError>>,
     pub(crate) changed: PictureChanged,
+    /// Told of every input event handled.
+    pub(crate) input: Arc<InputGate>,
 }
 
 /// What the event loop's sources share besides the compositor state.
@@ -33,6 +37,7 @@ struct LoopData {
     clients: Vec<ClientId>,
     frame_requested: bool,
     stop: bool,
+    input: Arc<InputGate>,
 }
 
 /// Serves clients and commands until told to stop; `ready` hears once it serves.
@@ -52,6 +57,7 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         clients: Vec::new(),
         frame_requested: false,
         stop: false,
+        input: link.input,
     };
 
     handle
@@ -141,8 +147,12 @@ fn handle_command(command: Command, data: &mut LoopData) {
             if let Err(err) = add_device(data, Path::new(&path)) {
                 tracing::warn!(%err, "input device not used");
             }
+            data.input.leave();
         }
-        Command::Input(event) => data.state.handle_input(event),
+        Command::Input(event) => {
+            data.state.handle_input(event);
+            data.input.leave();
+        }
         Command::AddDevice(path, reply) => {
             let _ = reply.try_send(add_device(data, &path));
         }

@@ -139,7 +139,7 @@ impl WaylandDisplay {
             return self.add_input_device(path);
         }
         self.thread.picture_changed();
-        self.thread.send(Command::Input(event))
+        self.thread.send_input(event)
     }
 
     /// Serves a client over a socket the caller already connected (one end of a

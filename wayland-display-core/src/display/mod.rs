@@ -6,11 +6,13 @@
 //! - [`handle`]: the public handle and its calls;
 //! - [`thread`]: the compositor thread seen from the caller's side: commands, replies,
 //!   the frame cache, start, stop and how it ended;
+//! - [`input_gate`]: the bound on input waiting for the thread;
 //! - [`event_loop`]: the thread itself, serving clients and commands.
 
 mod config;
 mod event_loop;
 mod handle;
+mod input_gate;
 mod thread;
 
 pub(crate) use config::Setup;

@@ -14,6 +14,7 @@ use smithay::reexports::wayland_server::backend::ClientId;
 
 use super::config::{Setup, Timeouts, VideoMode};
 use super::event_loop::{self, Link};
+use super::input_gate::InputGate;
 use crate::comp::PictureChanged;
 use crate::render::{Frame, OutputTarget, RenderError};
 use crate::{DisplayError, InputEvent};
@@ -60,6 +61,7 @@ pub(crate) struct CompositorThread {
     commands: channel::Sender<Command>,
     frames: Mutex<Receiver<Result<Frame, RenderError>>>,
     changed: PictureChanged,
+    input: Arc<InputGate>,
     /// The last frame, handed out again while the picture has not changed; taken before a
     /// new frame is drawn so the image is free for the compositor to draw into.
     last: Mutex<Option<Frame>>,
@@ -80,10 +82,13 @@ impl CompositorThread {
         let end = Arc::new(Mutex::new(ThreadEnd::Running));
         let thread_end = end.clone();
         let changed = PictureChanged::new();
+        let input = Arc::new(InputGate::default());
+        let thread_input = input.clone();
         let link = Link {
             commands: command_rx,
             frames: frame_tx,
             changed: changed.clone(),
+            input: input.clone(),
         };
         // The compositor logs where its creator logs (the element routes this to GStreamer).
         let dispatch = tracing::dispatcher::get_default(Clone::clone);
@@ -115,6 +120,7 @@ impl CompositorThread {
                     if let Ok(mut end) = thread_end.lock() {
                         *end = finished;
                     }
+                    thread_input.close();
                     // Callers must ask, and learn that it ended.
                     thread_changed.mark();
                 });
@@ -125,6 +131,7 @@ impl CompositorThread {
             commands,
             frames: Mutex::new(frames),
             changed,
+            input,
             last: Mutex::new(None),
             end,
             exited: Mutex::new(exited),
@@ -143,6 +150,19 @@ impl CompositorThread {
 
     pub(crate) fn send(&self, command: Command) -> Result<(), DisplayError> {
         self.commands.send(command).map_err(|_| self.ended_error())
+    }
+
+    /// Sends an input event once the thread has room for it (see [`InputGate`]), waiting
+    /// at most `timeouts.reply`.
+    pub(crate) fn send_input(&self, event: InputEvent) -> Result<(), DisplayError> {
+        if !self.input.enter(self.timeouts.reply) {
+            return Err(DisplayError::ReplyTimeout {
+                request: "with room for more input",
+                after: self.timeouts.reply,
+            });
+        }
+        self.send(Command::Input(event))
+            .inspect_err(|_| self.input.leave())
     }
 
     /// Sends a request and waits (at most `timeouts.reply`) for its answer.
