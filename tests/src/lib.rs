@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 pub mod host;
+pub mod rawwire;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
 pub fn runtime_dir() -> &'static Path {

@@ -4,6 +4,10 @@ use std::{ffi::CString, os::unix::io::AsRawFd};
 
 pub use wayland_sys::common::{wl_argument, wl_interface, wl_message};
 
+/// The interface of `wl_display`, object 1 of every connection: servers post errors about
+/// the connection itself on it
+pub use crate::core_interfaces::WL_DISPLAY_INTERFACE;
+
 /// Describes whether an argument may have a null value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AllowNull {

@@ -9,7 +9,9 @@ use std::{
 };
 
 use crate::protocol::{Interface, Message, ObjectInfo};
-pub use crate::types::server::{Credentials, DisconnectReason, GlobalInfo, InitError, InvalidId};
+pub use crate::types::server::{
+    ClientLimits, Credentials, DisconnectReason, GlobalInfo, InitError, InvalidId,
+};
 
 use super::server_impl;
 
@@ -436,6 +438,24 @@ impl Handle {
     #[inline]
     pub fn kill_client(&self, client_id: ClientId, reason: DisconnectReason) {
         self.handle.kill_client(client_id.id, reason)
+    }
+
+    /// Sets the limits of every client, connected or to come.
+    ///
+    /// Only the rust backend enforces them; the system backend relies on libwayland's own.
+    #[inline]
+    pub fn set_client_limits(&self, limits: ClientLimits) {
+        self.handle.set_client_limits(limits)
+    }
+
+    /// Since when the client's next request has been arriving without being complete
+    ///
+    /// `None` when the client has no partial request buffered (or is not connected), and
+    /// always with the system backend. A client stuck mid-message for long is stalled or
+    /// hostile: its buffered bytes and file descriptors stay until it completes or leaves.
+    #[inline]
+    pub fn incomplete_message_since(&self, client_id: ClientId) -> Option<std::time::Instant> {
+        self.handle.incomplete_message_since(client_id.id)
     }
 
     /// Creates a global of the specified interface and version and then advertises it to clients.

@@ -12,6 +12,7 @@ mod placement;
 mod protocols;
 
 use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,7 +39,7 @@ use smithay::wayland::viewporter::ViewporterState;
 
 use crate::display::Setup;
 use crate::render::{RenderBackend, RenderError, Renderer};
-use crate::{DisplayError, VideoMode};
+use crate::{ClientLimits, DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
@@ -69,6 +70,9 @@ pub(crate) struct State {
 
     pub(crate) renderer: Renderer,
     pub(crate) changed: PictureChanged,
+    /// What each client may hold; the object and fd limits are the backend's to enforce
+    /// (set on the display at start), surfaces and shm memory the handlers'.
+    pub(crate) client_limits: ClientLimits,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -100,6 +104,7 @@ impl State {
             passthrough,
             fallback,
             ref backend,
+            client_limits,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
@@ -155,6 +160,7 @@ impl State {
             touch_points: HashMap::new(),
             renderer,
             changed,
+            client_limits,
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,
@@ -195,18 +201,41 @@ impl State {
 #[derive(Default)]
 pub(crate) struct ClientState {
     pub(crate) compositor_state: CompositorClientState,
+    /// The client's process, to name it in logs (taken when it connected; `None` if the
+    /// socket could not say).
+    pub(crate) pid: Option<i32>,
 }
 
 impl ClientData for ClientState {
     fn initialized(&self, client_id: ClientId) {
-        tracing::debug!(?client_id, "client connected");
+        tracing::debug!(?client_id, pid = self.pid, "client connected");
     }
 
     fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
-        tracing::debug!(?client_id, ?reason, "client disconnected");
+        match reason {
+            // Every limit the compositor enforces ends this way, its message naming the
+            // limit: the one place that says which client was cut off and why.
+            DisconnectReason::ProtocolError(err) => tracing::warn!(
+                ?client_id,
+                pid = self.pid,
+                code = err.code,
+                object = %format_args!("{}@{}", err.object_interface, err.object_id),
+                "client disconnected for a protocol error: {}",
+                err.message
+            ),
+            DisconnectReason::ConnectionClosed => {
+                tracing::debug!(?client_id, pid = self.pid, "client disconnected");
+            }
+        }
     }
 }
 
-pub(crate) fn new_client_data() -> Arc<ClientState> {
-    Arc::new(ClientState::default())
+pub(crate) fn new_client_data(stream: &UnixStream) -> Arc<ClientState> {
+    let pid = rustix::net::sockopt::socket_peercred(stream)
+        .ok()
+        .map(|cred| cred.pid.as_raw_nonzero().get());
+    Arc::new(ClientState {
+        pid,
+        ..ClientState::default()
+    })
 }

@@ -79,6 +79,49 @@ impl Default for Timeouts {
     }
 }
 
+/// What one client may make the compositor hold. A client that goes over a limit gets a
+/// `wl_display.error` that names it and is disconnected (logged as a warning with its pid);
+/// the other clients are not affected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Objects a client may hold, enforced on its highest object id (clients allocate ids
+    /// densely, so the id bounds both the live objects and the size of the object table).
+    /// Real clients stay in the low thousands (a browser with many tabs: wl_buffers,
+    /// subsurfaces, callbacks); the default leaves tens of times that while keeping one
+    /// client's table to a few megabytes.
+    pub max_objects: u32,
+    /// File descriptors received from a client and not yet used by a request. A request
+    /// carries at most a few and libwayland sends at most 28 per message, with the bytes of
+    /// the requests that use them; more than four such batches outstanding is hoarding.
+    pub max_pending_fds: u32,
+    /// How long a request may stay half-received before its client is disconnected; a
+    /// client stuck mid-message holds its buffer and fds and may be a slow attack. Zero
+    /// never disconnects.
+    pub stall_timeout: Duration,
+    /// Live `wl_surface`s per client.
+    pub max_surfaces: u32,
+    /// Bytes of `wl_shm` pools a client may have mapped at once.
+    pub max_shm_bytes: u64,
+}
+
+impl ClientLimits {
+    /// The defaults: 100 000 objects, 128 pending fds, a 10 s stall timeout, 4096 surfaces
+    /// and 1 GiB of shm (a few 4K double-buffered windows take about 130 MiB).
+    pub const DEFAULT: Self = Self {
+        max_objects: 100_000,
+        max_pending_fds: 128,
+        stall_timeout: Duration::from_secs(10),
+        max_surfaces: 4096,
+        max_shm_bytes: 1 << 30,
+    };
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// How to start a compositor.
 #[derive(Clone, Debug)]
 pub struct DisplayConfig {
@@ -91,6 +134,7 @@ pub struct DisplayConfig {
     /// compositing (the same pixels, less work). `false` always composites, for
     /// comparisons.
     pub passthrough: bool,
+    pub client_limits: ClientLimits,
 }
 
 impl Default for DisplayConfig {
@@ -102,6 +146,7 @@ impl Default for DisplayConfig {
             format: OutputFormat::default(),
             timeouts: Timeouts::default(),
             passthrough: true,
+            client_limits: ClientLimits::DEFAULT,
         }
     }
 }
@@ -116,4 +161,5 @@ pub(crate) struct Setup {
     pub(crate) format: OutputFormat,
     /// See [`DisplayConfig::passthrough`].
     pub(crate) passthrough: bool,
+    pub(crate) client_limits: ClientLimits,
 }

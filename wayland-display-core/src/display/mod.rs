@@ -14,7 +14,7 @@ mod handle;
 mod thread;
 
 pub(crate) use config::Setup;
-pub use config::{DisplayConfig, Timeouts, VideoMode};
+pub use config::{ClientLimits, DisplayConfig, Timeouts, VideoMode};
 pub use handle::{ClientHandle, WaylandDisplay};
 
 #[cfg(test)]

@@ -259,6 +259,11 @@ impl BufferedSocket {
     pub fn fill_incoming_buffers(&mut self) -> IoResult<()> {
         // reorganize the buffers
         self.in_data.move_to_front();
+        // A full buffer holds an incomplete first message that can never be completed:
+        // reading into no room would return 0 and look like a closed connection.
+        if self.in_data.get_writable_storage().is_empty() {
+            return Err(rustix::io::Errno::MSGSIZE.into());
+        }
         // receive a message
         let in_bytes = {
             let bytes = self.in_data.get_writable_storage();
@@ -307,6 +312,21 @@ impl BufferedSocket {
         self.in_data.offset(read_data);
 
         Ok(msg)
+    }
+
+    /// Number of file descriptors received but not yet consumed by a message
+    pub fn pending_fds(&self) -> usize {
+        self.in_fds.len()
+    }
+
+    /// Whether received bytes wait for the rest of their message
+    pub fn has_incoming_data(&self) -> bool {
+        !self.in_data.get_contents().is_empty()
+    }
+
+    /// Size of the incoming buffer, the largest message that can be received
+    pub fn incoming_capacity(&self) -> usize {
+        self.in_data.storage.len()
     }
 
     pub fn set_max_buffer_size(&mut self, max_buffer_size: Option<usize>) {

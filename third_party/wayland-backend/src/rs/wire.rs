@@ -233,7 +233,13 @@ pub fn parse_message<'a>(
                 Err(MessageParseError::MissingData)
             }
         })
-        .collect::<Result<SmallVec<_>, MessageParseError>>()?;
+        .collect::<Result<SmallVec<_>, MessageParseError>>()
+        // The whole message is there (checked above), so arguments running past its end
+        // make it malformed; waiting for more data would stall the connection forever.
+        .map_err(|e| match e {
+            MessageParseError::MissingData => MessageParseError::Malformed,
+            e => e,
+        })?;
 
     let msg = Message { sender_id, opcode, args: arguments };
     Ok((msg, rest))

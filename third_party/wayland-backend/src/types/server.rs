@@ -72,3 +72,25 @@ pub struct Credentials {
     /// gid of the client
     pub gid: rustix::process::RawGid,
 }
+
+/// Limits on what one client may make the server hold (rust backend only: the system
+/// backend leaves this to libwayland)
+///
+/// A client exceeding a limit gets a `wl_display.error` (`no_memory`) naming it and is
+/// disconnected. The default sets no limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// File descriptors received from the client and not yet consumed by a request
+    pub max_pending_fds: usize,
+    /// Highest object id the client may create
+    ///
+    /// Ids of client-created objects are allocated densely, so this bounds both the
+    /// number of live objects of the client and the size of its object table.
+    pub max_objects: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self { max_pending_fds: usize::MAX, max_objects: u32::MAX }
+    }
+}

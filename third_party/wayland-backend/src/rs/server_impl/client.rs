@@ -5,6 +5,7 @@ use std::{
         net::UnixStream,
     },
     sync::Arc,
+    time::Instant,
 };
 
 use crate::{
@@ -16,7 +17,7 @@ use crate::{
         INLINE_ARGS,
     },
     rs::map::SERVER_ID_LIMIT,
-    types::server::{DisconnectReason, InvalidId},
+    types::server::{ClientLimits, DisconnectReason, InvalidId},
 };
 
 use smallvec::SmallVec;
@@ -53,6 +54,9 @@ pub(crate) struct Client<D: 'static> {
     pub(crate) id: InnerClientId,
     pub(crate) killed: bool,
     pub(crate) data: Arc<dyn ClientData>,
+    pub(crate) limits: ClientLimits,
+    /// When the buffered start of the next request was first found incomplete
+    pub(crate) incomplete_since: Option<Instant>,
 }
 
 impl<D> Client<D> {
@@ -69,6 +73,7 @@ impl<D> Client<D> {
         debug: bool,
         data: Arc<dyn ClientData>,
         buffer_size: usize,
+        limits: ClientLimits,
     ) -> Self {
         let socket = BufferedSocket::new(Socket::from(stream), Some(buffer_size));
         let mut map = ObjectMap::new();
@@ -84,7 +89,17 @@ impl<D> Client<D> {
 
         data.initialized(ClientId { id: id.clone() });
 
-        Self { socket, map, debug, id, killed: false, last_serial: 0, data }
+        Self {
+            socket,
+            map,
+            debug,
+            id,
+            killed: false,
+            last_serial: 0,
+            data,
+            limits,
+            incomplete_since: None,
+        }
     }
 
     pub(crate) fn create_object(
@@ -352,7 +367,10 @@ impl<D> Client<D> {
         }
         loop {
             let map = &self.map;
+            // object id and opcode of the message being parsed, to name it in errors
+            let mut header = (0, 0);
             let msg = match self.socket.read_one_message(|id, opcode| {
+                header = (id, opcode);
                 map.find(id)
                     .and_then(|o| o.interface.requests.get(opcode as usize))
                     .map(|desc| desc.signature)
@@ -361,18 +379,47 @@ impl<D> Client<D> {
                 Err(MessageParseError::MissingData) | Err(MessageParseError::MissingFD) => {
                     // need to read more data
                     if let Err(e) = self.socket.fill_incoming_buffers() {
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                        if e.kind() == std::io::ErrorKind::WouldBlock {
+                            if !self.socket.has_incoming_data() {
+                                self.incomplete_since = None;
+                            } else if self.incomplete_since.is_none() {
+                                self.incomplete_since = Some(Instant::now());
+                            }
+                        } else if e.raw_os_error()
+                            == Some(rustix::io::Errno::MSGSIZE.raw_os_error())
+                        {
+                            let (code, text) = self.malformed_error(header);
+                            let text = format!(
+                                "{text}: larger than the {}-byte buffer or missing its file descriptors",
+                                self.socket.incoming_capacity()
+                            );
+                            self.post_display_error(code, CString::new(text).unwrap_or_default());
+                        } else {
                             self.kill(DisconnectReason::ConnectionClosed);
                         }
                         return Err(e);
                     }
+                    let pending = self.socket.pending_fds();
+                    if pending > self.limits.max_pending_fds {
+                        let text = format!(
+                            "too many file descriptors: {pending} received and not used by any request, above the limit of {} per client",
+                            self.limits.max_pending_fds
+                        );
+                        self.post_display_error(
+                            DisplayError::NoMemory,
+                            CString::new(text).unwrap_or_default(),
+                        );
+                        return Err(rustix::io::Errno::PROTO.into());
+                    }
                     continue;
                 }
                 Err(MessageParseError::Malformed) => {
-                    self.kill(DisconnectReason::ConnectionClosed);
+                    let (code, text) = self.malformed_error(header);
+                    self.post_display_error(code, CString::new(text).unwrap_or_default());
                     return Err(rustix::io::Errno::PROTO.into());
                 }
             };
+            self.incomplete_since = None;
 
             let obj = self.map.find(msg.sender_id).unwrap();
 
@@ -387,6 +434,46 @@ impl<D> Client<D> {
 
             return Ok((msg, obj));
         }
+    }
+
+    /// The protocol error for a request that cannot be parsed, worded as libwayland's
+    fn malformed_error(&self, (id, opcode): (u32, u16)) -> (DisplayError, String) {
+        let Some(object) = self.map.find(id) else {
+            return (DisplayError::InvalidObject, format!("invalid object {id}"));
+        };
+        let name = object.interface.name;
+        match object.interface.requests.get(opcode as usize) {
+            Some(desc) => (
+                DisplayError::InvalidMethod,
+                format!("invalid arguments for {name}@{id}.{}", desc.name),
+            ),
+            None => (
+                DisplayError::InvalidMethod,
+                format!("invalid method {opcode}, object {name}@{id}"),
+            ),
+        }
+    }
+
+    /// Inserts an object the client created, or posts the protocol error if it may not
+    fn insert_client_object(&mut self, new_id: u32, object: Object<Data<D>>) -> bool {
+        if new_id > self.limits.max_objects && new_id < SERVER_ID_LIMIT {
+            let text = format!(
+                "too many objects: new id {new_id} is above the limit of {} objects per client",
+                self.limits.max_objects
+            );
+            self.post_display_error(DisplayError::NoMemory, CString::new(text).unwrap_or_default());
+            return false;
+        }
+        // Ids from SERVER_ID_LIMIT up are the server's to allocate.
+        if new_id >= SERVER_ID_LIMIT || self.map.insert_at(new_id, object).is_err() {
+            let text = format!("Invalid new_id: {new_id}.");
+            self.post_display_error(
+                DisplayError::InvalidObject,
+                CString::new(text).unwrap_or_default(),
+            );
+            return false;
+        }
+        true
     }
 
     pub(crate) fn get_object(&self, id: InnerObjectId) -> Result<Object<Data<D>>, InvalidId> {
@@ -437,11 +524,7 @@ impl<D> Client<D> {
                         version: 1,
                         data: Data { user_data: Arc::new(DumbObjectData), serial },
                     };
-                    if let Err(()) = self.map.insert_at(new_id, callback_obj) {
-                        self.post_display_error(
-                            DisplayError::InvalidObject,
-                            CString::new(format!("Invalid new_id: {new_id}.")).unwrap(),
-                        );
+                    if !self.insert_client_object(new_id, callback_obj) {
                         return;
                     }
                     let cb_id = ObjectId {
@@ -473,11 +556,7 @@ impl<D> Client<D> {
                         client_id: self.id.clone(),
                         interface: &WL_REGISTRY_INTERFACE,
                     };
-                    if let Err(()) = self.map.insert_at(new_id, registry_obj) {
-                        self.post_display_error(
-                            DisplayError::InvalidObject,
-                            CString::new(format!("Invalid new_id: {new_id}.")).unwrap(),
-                        );
+                    if !self.insert_client_object(new_id, registry_obj) {
                         return;
                     }
                     let _ = registry.new_registry(registry_id, self);
@@ -520,11 +599,7 @@ impl<D> Client<D> {
                             version,
                             data: Data { serial, user_data: Arc::new(UninitObjectData) },
                         };
-                        if let Err(()) = self.map.insert_at(new_id, object) {
-                            self.post_display_error(
-                                DisplayError::InvalidObject,
-                                CString::new(format!("Invalid new_id: {new_id}.")).unwrap(),
-                            );
+                        if !self.insert_client_object(new_id, object) {
                             return None;
                         }
                         Some((
@@ -671,12 +746,8 @@ impl<D> Client<D> {
                     let child_id = InnerObjectId { id: new_id, client_id: self.id.clone(), serial: child_obj.data.serial, interface: child_obj.interface };
                     created_id = Some(child_id.clone());
 
-                    if let Err(()) = self.map.insert_at(new_id, child_obj) {
+                    if !self.insert_client_object(new_id, child_obj) {
                         // abort parsing, this is an unrecoverable error
-                        self.post_display_error(
-                            DisplayError::InvalidObject,
-                            CString::new(format!("Invalid new_id: {new_id}.")).unwrap()
-                        );
                         return None;
                     }
 
@@ -711,6 +782,7 @@ impl<D> ClientStore<D> {
         stream: UnixStream,
         data: Arc<dyn ClientData>,
         buffer_size: usize,
+        limits: ClientLimits,
     ) -> InnerClientId {
         let serial = self.next_serial();
         // Find the next free place
@@ -724,7 +796,7 @@ impl<D> ClientStore<D> {
 
         let id = InnerClientId { id: id as u32, serial };
 
-        *place = Some(Client::new(stream, id.clone(), self.debug, data, buffer_size));
+        *place = Some(Client::new(stream, id.clone(), self.debug, data, buffer_size, limits));
 
         id
     }

@@ -5,12 +5,13 @@ use std::{
         net::UnixStream,
     },
     sync::{Arc, Mutex, Weak},
+    time::Instant,
 };
 
 use crate::{
     protocol::{same_interface, Interface, Message, ObjectInfo, ANONYMOUS_INTERFACE},
     rs::DEFAULT_MAX_BUFFER_SIZE,
-    types::server::{DisconnectReason, GlobalInfo, InvalidId},
+    types::server::{ClientLimits, DisconnectReason, GlobalInfo, InvalidId},
 };
 
 use super::{
@@ -27,6 +28,7 @@ pub struct State<D: 'static> {
     pub(crate) pending_destructors: Vec<PendingDestructor<D>>,
     pub(crate) poll_fd: OwnedFd,
     pub(crate) default_max_buffer_size: usize,
+    pub(crate) client_limits: ClientLimits,
 }
 
 impl<D> State<D> {
@@ -39,6 +41,7 @@ impl<D> State<D> {
             pending_destructors: Vec::new(),
             poll_fd,
             default_max_buffer_size: DEFAULT_MAX_BUFFER_SIZE,
+            client_limits: ClientLimits::default(),
         }
     }
 
@@ -240,6 +243,14 @@ impl InnerHandle {
         self.state.lock().unwrap().kill_client(client_id, reason)
     }
 
+    pub fn set_client_limits(&self, limits: ClientLimits) {
+        self.state.lock().unwrap().set_client_limits(limits)
+    }
+
+    pub fn incomplete_message_since(&self, client_id: InnerClientId) -> Option<Instant> {
+        self.state.lock().unwrap().incomplete_message_since(client_id)
+    }
+
     pub fn create_global<D: 'static>(
         &self,
         interface: &'static Interface,
@@ -338,6 +349,8 @@ pub(crate) trait ErasedState: downcast_rs::Downcast {
     fn send_event(&mut self, msg: Message<ObjectId, RawFd>) -> Result<(), InvalidId>;
     fn post_error(&mut self, object_id: InnerObjectId, error_code: u32, message: CString);
     fn kill_client(&mut self, client_id: InnerClientId, reason: DisconnectReason);
+    fn set_client_limits(&mut self, limits: ClientLimits);
+    fn incomplete_message_since(&self, client_id: InnerClientId) -> Option<Instant>;
     fn global_info(&self, id: InnerGlobalId) -> Result<GlobalInfo, InvalidId>;
     fn global_name(&self, global: InnerGlobalId, client: InnerClientId) -> Option<u32>;
     fn flush(&mut self, client: Option<ClientId>) -> std::io::Result<()>;
@@ -357,7 +370,12 @@ impl<D> ErasedState for State<D> {
         stream: UnixStream,
         data: Arc<dyn ClientData>,
     ) -> std::io::Result<InnerClientId> {
-        let id = self.clients.create_client(stream, data, self.default_max_buffer_size);
+        let id = self.clients.create_client(
+            stream,
+            data,
+            self.default_max_buffer_size,
+            self.client_limits,
+        );
         let client = self.clients.get_client(id.clone()).unwrap();
 
         // register the client to the internal epoll
@@ -479,6 +497,18 @@ impl<D> ErasedState for State<D> {
         if let Ok(client) = self.clients.get_client_mut(client_id) {
             client.kill(reason)
         }
+    }
+
+    fn set_client_limits(&mut self, limits: ClientLimits) {
+        self.client_limits = limits;
+        for client in self.clients.clients_mut() {
+            client.limits = limits;
+        }
+    }
+
+    fn incomplete_message_since(&self, client_id: InnerClientId) -> Option<Instant> {
+        let client = self.clients.get_client(client_id).ok().filter(|client| !client.killed)?;
+        client.incomplete_since
     }
     fn global_info(&self, id: InnerGlobalId) -> Result<GlobalInfo, InvalidId> {
         self.registry.get_info(id)

@@ -690,6 +690,13 @@ impl InnerHandle {
         self.state.lock().unwrap().kill_client(client_id, reason)
     }
 
+    // libwayland applies its own limits and keeps its buffers to itself.
+    pub fn set_client_limits(&self, _limits: ClientLimits) {}
+
+    pub fn incomplete_message_since(&self, _client: InnerClientId) -> Option<std::time::Instant> {
+        None
+    }
+
     pub fn create_global<D: 'static>(
         &self,
         interface: &'static Interface,
