@@ -366,3 +366,27 @@ fn drop_stalled_clients(data: &mut LoopData, timeout: Duration) {
         data.reap.push(client.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_clients_are_looked_for_within_half_the_timeout_but_not_too_often() {
+        let ms = Duration::from_millis;
+        assert_eq!(stall_check_interval(Duration::ZERO), None);
+        assert_eq!(stall_check_interval(ms(10)), Some(ms(100)));
+        assert_eq!(stall_check_interval(ms(500)), Some(ms(250)));
+        assert_eq!(
+            stall_check_interval(Duration::from_secs(10)),
+            Some(ms(1000))
+        );
+    }
+
+    #[test]
+    fn limits_reach_the_backend_unchanged() {
+        let limits = backend_limits(&ClientLimits::DEFAULT);
+        assert_eq!(limits.max_objects, 100_000);
+        assert_eq!(limits.max_pending_fds, 128);
+    }
+}
