@@ -13,6 +13,7 @@ use gst::prelude::*;
 
 pub mod flood;
 pub mod host;
+pub mod rawwire;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
 pub fn runtime_dir() -> &'static Path {

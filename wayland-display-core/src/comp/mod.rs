@@ -13,6 +13,7 @@ mod placement;
 mod protocols;
 
 use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -40,12 +41,12 @@ use smithay::wayland::viewporter::ViewporterState;
 
 use crate::display::Setup;
 use crate::render::{RenderBackend, RenderError, Renderer};
-use crate::{DisplayError, VideoMode};
+use crate::{ClientLimits, DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
 pub(crate) use guard::COORD_LIMIT;
-use guard::{ClientCounts, HandlerLimits};
+use guard::ClientCounts;
 pub(crate) use output::new_output;
 
 /// Everything the compositor thread owns.
@@ -73,7 +74,9 @@ pub(crate) struct State {
 
     pub(crate) renderer: Renderer,
     pub(crate) changed: PictureChanged,
-    pub(crate) handler_limits: HandlerLimits,
+    /// What each client may hold; the object and fd limits are the backend's to enforce
+    /// (set on the display at start), surfaces and shm memory the handlers'.
+    pub(crate) client_limits: ClientLimits,
     pub(crate) client_faults: ClientFaults,
 
     pub(crate) dmabuf_state: DmabufState,
@@ -106,6 +109,7 @@ impl State {
             passthrough,
             fallback,
             ref backend,
+            client_limits,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
@@ -161,7 +165,7 @@ impl State {
             touch_points: HashMap::new(),
             renderer,
             changed,
-            handler_limits: HandlerLimits::default(),
+            client_limits,
             client_faults: ClientFaults::default(),
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
@@ -204,6 +208,9 @@ pub(crate) struct ClientState {
     pub(crate) compositor_state: CompositorClientState,
     pub(crate) counts: ClientCounts,
     faults: ClientFaults,
+    /// The client's process, to name it in logs (taken when it connected; `None` if the
+    /// socket could not say).
+    pub(crate) pid: Option<i32>,
 }
 
 /// How many clients were disconnected for a protocol error, shared by every client's data
@@ -235,11 +242,13 @@ pub(crate) fn client_state_by_id(dh: &DisplayHandle, id: ClientId) -> Option<Arc
 
 impl ClientData for ClientState {
     fn initialized(&self, client_id: ClientId) {
-        tracing::debug!(?client_id, "client connected");
+        tracing::debug!(?client_id, pid = self.pid, "client connected");
     }
 
     fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
         match reason {
+            // Every limit the compositor enforces ends this way, its message naming the
+            // limit: the one place that says which client was cut off and why.
             DisconnectReason::ProtocolError(err) => {
                 let _ = self
                     .faults
@@ -247,29 +256,33 @@ impl ClientData for ClientState {
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                         Some(n.saturating_add(1))
                     });
-                tracing::info!(
+                tracing::warn!(
                     ?client_id,
-                    interface = err.object_interface,
-                    object = err.object_id,
+                    pid = self.pid,
                     code = err.code,
+                    object = %format_args!("{}@{}", err.object_interface, err.object_id),
                     "client disconnected for a protocol error: {}",
                     err.message
                 );
             }
             DisconnectReason::ConnectionClosed => {
-                tracing::debug!(?client_id, "client disconnected");
+                tracing::debug!(?client_id, pid = self.pid, "client disconnected");
             }
         }
     }
 }
 
 impl State {
-    /// The data for a new client.
-    pub(crate) fn new_client_data(&self) -> Arc<ClientState> {
+    /// The data for a client connecting on `stream`.
+    pub(crate) fn new_client_data(&self, stream: &UnixStream) -> Arc<ClientState> {
+        let pid = rustix::net::sockopt::socket_peercred(stream)
+            .ok()
+            .map(|cred| cred.pid.as_raw_nonzero().get());
         Arc::new(ClientState {
             compositor_state: CompositorClientState::default(),
             counts: ClientCounts::default(),
             faults: self.client_faults.clone(),
+            pid,
         })
     }
 }

@@ -79,6 +79,65 @@ impl Default for Timeouts {
     }
 }
 
+/// What one client may make the compositor hold. A client that goes over a limit gets a
+/// `wl_display.error` that names it and is disconnected (logged as a warning with its pid);
+/// the other clients are not affected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Objects a client may hold, enforced on its highest object id (clients allocate ids
+    /// densely, so the id bounds both the live objects and the size of the object table).
+    /// Real clients stay in the low thousands (a browser with many tabs: wl_buffers,
+    /// subsurfaces, callbacks); the default leaves tens of times that while keeping one
+    /// client's table to a few megabytes.
+    pub max_objects: u32,
+    /// File descriptors received from a client and not yet used by a request. A request
+    /// carries at most a few and libwayland sends at most 28 per message, with the bytes of
+    /// the requests that use them; more than four such batches outstanding is hoarding.
+    pub max_pending_fds: u32,
+    /// How long a request may stay half-received before its client is disconnected; a
+    /// client stuck mid-message holds its buffer and fds and may be a slow attack. Zero
+    /// never disconnects.
+    pub stall_timeout: Duration,
+    /// Live `wl_surface`s per client. Smithay's bookkeeping makes tearing down `n`
+    /// surfaces cost `n²`, so this also bounds how long a disconnect can stall the
+    /// compositor. At most [`MAX_SURFACES_CEILING`](Self::MAX_SURFACES_CEILING): client
+    /// coordinates are bounded to ±2^16, and sums along a surface tree as deep as this
+    /// must stay inside `i32`.
+    pub max_surfaces: u32,
+    /// `wl_shm` pools and buffers a client may hold at once. Each pool is one mapping in
+    /// the compositor, kept while the pool or any buffer from it lives, and the kernel
+    /// allows a process about 65 000 mappings in all (`vm.max_map_count`). (Smithay does
+    /// not let a server see which pool a request creates, so pool bytes cannot be summed
+    /// per client; mappings and the size of each pool bound what a client can make us map.)
+    pub max_shm_mappings: u32,
+    /// The size of one `wl_shm` pool, in bytes.
+    pub max_shm_pool_bytes: u64,
+}
+
+impl ClientLimits {
+    /// See [`max_surfaces`](Self::max_surfaces).
+    pub const MAX_SURFACES_CEILING: u32 = 16_384;
+
+    /// The defaults: 100 000 objects, 128 pending fds, a 10 s stall timeout, 4096 surfaces
+    /// (toolkits use a handful per window, browsers a few hundred), 1024 shm pools and
+    /// buffers (clients keep two or three buffers per surface) and pools of up to 1 GiB
+    /// (four 8K XRGB buffers take 530 MiB).
+    pub const DEFAULT: Self = Self {
+        max_objects: 100_000,
+        max_pending_fds: 128,
+        stall_timeout: Duration::from_secs(10),
+        max_surfaces: 4096,
+        max_shm_mappings: 1024,
+        max_shm_pool_bytes: 1 << 30,
+    };
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// How to start a compositor.
 #[derive(Clone, Debug)]
 pub struct DisplayConfig {
@@ -91,6 +150,7 @@ pub struct DisplayConfig {
     /// compositing (the same pixels, less work). `false` always composites, for
     /// comparisons.
     pub passthrough: bool,
+    pub client_limits: ClientLimits,
 }
 
 impl Default for DisplayConfig {
@@ -102,6 +162,7 @@ impl Default for DisplayConfig {
             format: OutputFormat::default(),
             timeouts: Timeouts::default(),
             passthrough: true,
+            client_limits: ClientLimits::DEFAULT,
         }
     }
 }
@@ -116,4 +177,5 @@ pub(crate) struct Setup {
     pub(crate) format: OutputFormat,
     /// See [`DisplayConfig::passthrough`].
     pub(crate) passthrough: bool,
+    pub(crate) client_limits: ClientLimits,
 }

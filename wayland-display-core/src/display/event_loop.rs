@@ -1,17 +1,25 @@
 //! The compositor thread: one calloop event loop serving the listening socket, the
 //! clients and the handle's commands until told to stop.
 
+use std::ffi::CString;
+use std::io::ErrorKind;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
+use std::time::{Duration, Instant};
 
 use smithay::reexports::calloop::generic::Generic;
-use smithay::reexports::calloop::{EventLoop, Interest, LoopHandle, Mode, PostAction, channel};
+use smithay::reexports::calloop::timer::{TimeoutAction, Timer};
+use smithay::reexports::calloop::{
+    EventLoop, Interest, LoopHandle, Mode, PostAction, RegistrationToken, channel,
+};
 use smithay::reexports::wayland_server::Display;
 use smithay::reexports::wayland_server::backend::{ClientId, DisconnectReason};
+use wayland_backend::protocol::WL_DISPLAY_INTERFACE;
+use wayland_backend::server::ClientLimits as BackendLimits;
 
-use super::config::Setup;
+use super::config::{ClientLimits, Setup};
 use super::input_gate::InputGate;
 use super::thread::{Command, Ready, Started};
 use crate::comp::{PictureChanged, State, add_evdev_device, new_evdev_context};
@@ -27,6 +35,12 @@ pub(crate) struct Link {
     pub(crate) input: Arc<InputGate>,
 }
 
+/// The first pause of accepting when descriptors run out; each failed retry doubles it,
+/// up to [`ACCEPT_PAUSE_MAX`]. Short enough that a client connecting just after the
+/// pressure ends hardly notices, long enough that a full process costs nothing.
+const ACCEPT_PAUSE_FIRST: Duration = Duration::from_millis(50);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
 /// What the event loop's sources share besides the compositor state.
 struct LoopData {
     state: State,
@@ -38,6 +52,12 @@ struct LoopData {
     frame_requested: bool,
     stop: bool,
     input: Arc<InputGate>,
+    /// The listening socket's source, disabled while accepting is paused.
+    listener: Option<RegistrationToken>,
+    /// While accepting is paused: since when, and the current pause.
+    accept_paused: Option<(Instant, Duration)>,
+    /// Clients disconnected outside dispatching; the loop cleans them up next.
+    reap: Vec<ClientId>,
 }
 
 /// Serves clients and commands until told to stop; `ready` hears once it serves.
@@ -58,17 +78,32 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         frame_requested: false,
         stop: false,
         input: link.input,
+        listener: None,
+        accept_paused: None,
+        reap: Vec::new(),
     };
+    let limits = data.state.client_limits;
+    tracing::debug!(?limits, "client limits");
+    display
+        .handle()
+        .backend_handle()
+        .set_client_limits(backend_limits(&limits));
 
-    handle
+    let listener = handle
         .insert_source(
             Generic::new(setup.listener, Interest::READ, Mode::Level),
-            |_, listener, data: &mut LoopData| {
-                accept_clients(listener, data);
-                Ok(PostAction::Continue)
-            },
+            |_, listener, data: &mut LoopData| Ok(accept_clients(listener, data)),
         )
         .map_err(|e| setup_err("listening socket", &e.error))?;
+    data.listener = Some(listener);
+    if let Some(interval) = stall_check_interval(limits.stall_timeout) {
+        handle
+            .insert_source(Timer::from_duration(interval), move |_, _, data| {
+                drop_stalled_clients(data, limits.stall_timeout);
+                TimeoutAction::ToDuration(interval)
+            })
+            .map_err(|e| setup_err("stall timer", &e.error))?;
+    }
     // Only wakes the loop; clients are dispatched after every wake-up, below.
     let display_fd = display
         .backend()
@@ -100,6 +135,13 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         display
             .dispatch_clients(&mut data.state)
             .map_err(|e| setup_err("dispatching clients", &e))?;
+        for client in std::mem::take(&mut data.reap) {
+            // A client killed outside dispatching keeps its socket, buffers and objects
+            // until it is dispatched once more.
+            let _ = display
+                .backend()
+                .dispatch_single_client(&mut data.state, client);
+        }
         if std::mem::take(&mut data.frame_requested) {
             // The requester may have given up and gone; nothing to do then.
             let _ = link.frames.try_send(data.state.produce_frame());
@@ -199,28 +241,162 @@ fn add_client(data: &mut LoopData, stream: UnixStream) -> Result<ClientId, Strin
         .set_nonblocking(true)
         .map_err(|err| format!("could not make the client socket non-blocking: {err}"))?;
     let mut dh = data.state.dh.clone();
+    let client_data = data.state.new_client_data(&stream);
     let client = dh
-        .insert_client(stream, data.state.new_client_data())
+        .insert_client(stream, client_data)
         .map_err(|err| format!("could not add the client: {err}"))?;
     data.clients.push(client.id());
     Ok(client.id())
 }
 
-fn accept_clients(listener: &UnixListener, data: &mut LoopData) {
+/// Accepts every waiting client. When accepting fails for want of descriptors or memory,
+/// the listener pauses (see [`pause_accepting`]): a level-triggered listener that keeps
+/// failing would otherwise wake the loop at once, forever.
+fn accept_clients(listener: &UnixListener, data: &mut LoopData) -> PostAction {
     let mut dh = data.state.dh.clone();
     data.clients
         .retain(|id| dh.backend_handle().get_client_data(id.clone()).is_ok());
     loop {
         match listener.accept() {
-            Ok((stream, _)) => match dh.insert_client(stream, data.state.new_client_data()) {
-                Ok(client) => data.clients.push(client.id()),
-                Err(err) => tracing::warn!(%err, "could not add a client"),
-            },
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return,
-            Err(err) => {
-                tracing::warn!(%err, "accepting a client failed");
-                return;
+            Ok((stream, _)) => {
+                accepting_again(data);
+                let client_data = data.state.new_client_data(&stream);
+                match dh.insert_client(stream, client_data) {
+                    Ok(client) => data.clients.push(client.id()),
+                    Err(err) => tracing::warn!(%err, "could not add a client"),
+                }
             }
+            Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                accepting_again(data);
+                return PostAction::Continue;
+            }
+            // A signal, or a peer that gave up before being accepted: try the next one.
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                ) => {}
+            Err(err) => return pause_accepting(data, &err),
         }
+    }
+}
+
+/// Disables the listener and re-enables it after a pause that doubles with every failed
+/// retry; one warning per episode. EMFILE and ENFILE end when clients leave, ENOBUFS and
+/// ENOMEM when memory frees up; anything else is retried the same way rather than spun on.
+fn pause_accepting(data: &mut LoopData, err: &std::io::Error) -> PostAction {
+    let Some(token) = data.listener else {
+        return PostAction::Continue;
+    };
+    let (since, pause) = match data.accept_paused {
+        Some((since, pause)) => (since, pause.saturating_mul(2).min(ACCEPT_PAUSE_MAX)),
+        None => {
+            tracing::warn!(
+                %err,
+                "cannot accept clients; the listener pauses and retries every \
+                 {ACCEPT_PAUSE_FIRST:?} to {ACCEPT_PAUSE_MAX:?} until it works again \
+                 (when out of descriptors: clients leaving free them, or raise RLIMIT_NOFILE)"
+            );
+            (Instant::now(), ACCEPT_PAUSE_FIRST)
+        }
+    };
+    data.accept_paused = Some((since, pause));
+    let resume = data
+        .handle
+        .insert_source(Timer::from_duration(pause), move |_, _, data| {
+            if let Err(err) = data.handle.enable(&token) {
+                tracing::error!(%err, "could not resume accepting clients");
+            }
+            TimeoutAction::Drop
+        });
+    match resume {
+        Ok(_) => PostAction::Disable,
+        Err(err) => {
+            tracing::error!(error = %err.error, "could not pause accepting clients");
+            PostAction::Continue
+        }
+    }
+}
+
+/// Ends a pause episode, if one was running.
+fn accepting_again(data: &mut LoopData) {
+    if let Some((since, _)) = data.accept_paused.take() {
+        tracing::info!(paused = ?since.elapsed(), "accepting clients again");
+    }
+}
+
+/// `wl_display.error.invalid_method`: wayland-server generates no `wl_display` module.
+const WL_DISPLAY_INVALID_METHOD: u32 = 1;
+
+fn backend_limits(limits: &ClientLimits) -> BackendLimits {
+    BackendLimits {
+        max_pending_fds: usize::try_from(limits.max_pending_fds).unwrap_or(usize::MAX),
+        max_objects: limits.max_objects,
+    }
+}
+
+/// How often to look for stalled clients: within half the timeout, but no more than ten
+/// times a second and at least once a second. `None`: the timeout is off.
+fn stall_check_interval(timeout: Duration) -> Option<Duration> {
+    if timeout.is_zero() {
+        return None;
+    }
+    let half = timeout.checked_div(2).unwrap_or(timeout);
+    Some(half.clamp(Duration::from_millis(100), Duration::from_secs(1)))
+}
+
+/// Disconnects clients whose next request has been incomplete for `timeout`. They get a
+/// `wl_display.error` (`invalid_method`: a request that never completes is a malformed
+/// one) although one stuck mid-message rarely reads it: the error is what the log and the
+/// disconnect reason report, the same as for every other limit.
+fn drop_stalled_clients(data: &mut LoopData, timeout: Duration) {
+    let handle = data.state.dh.backend_handle();
+    data.clients
+        .retain(|id| handle.get_client_data(id.clone()).is_ok());
+    for client in &data.clients {
+        let stalled = handle
+            .incomplete_message_since(client.clone())
+            .is_some_and(|since| since.elapsed() >= timeout);
+        if !stalled {
+            continue;
+        }
+        let Ok(display) = handle.object_for_protocol_id(client.clone(), &WL_DISPLAY_INTERFACE, 1)
+        else {
+            continue;
+        };
+        let text = format!(
+            "request incomplete for longer than the stall timeout of {} ms",
+            timeout.as_millis()
+        );
+        handle.post_error(
+            display,
+            WL_DISPLAY_INVALID_METHOD,
+            CString::new(text).unwrap_or_default(),
+        );
+        data.reap.push(client.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_clients_are_looked_for_within_half_the_timeout_but_not_too_often() {
+        let ms = Duration::from_millis;
+        assert_eq!(stall_check_interval(Duration::ZERO), None);
+        assert_eq!(stall_check_interval(ms(10)), Some(ms(100)));
+        assert_eq!(stall_check_interval(ms(500)), Some(ms(250)));
+        assert_eq!(
+            stall_check_interval(Duration::from_secs(10)),
+            Some(ms(1000))
+        );
+    }
+
+    #[test]
+    fn limits_reach_the_backend_unchanged() {
+        let limits = backend_limits(&ClientLimits::DEFAULT);
+        assert_eq!(limits.max_objects, 100_000);
+        assert_eq!(limits.max_pending_fds, 128);
     }
 }

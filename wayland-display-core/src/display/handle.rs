@@ -56,6 +56,7 @@ impl WaylandDisplay {
             mode: config.mode,
             format: config.format,
             passthrough: config.passthrough,
+            client_limits: config.client_limits,
         };
         let (thread, started) = CompositorThread::spawn(setup, config.timeouts)?;
         let render = match started.fell_back {

@@ -10,8 +10,8 @@ use gst_base::subclass::prelude::*;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
-    DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat, OutputTarget,
-    RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
+    ClientLimits, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat,
+    OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
 };
 
 use super::dmabuf_caps;
@@ -28,6 +28,14 @@ const DEFAULT_HEIGHT: i32 = 1080;
 const DEFAULT_FPS: i32 = 60;
 const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
+// Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
+const DEFAULT_CLIENT_MAX_OBJECTS: u32 = ClientLimits::DEFAULT.max_objects;
+const DEFAULT_CLIENT_MAX_PENDING_FDS: u32 = ClientLimits::DEFAULT.max_pending_fds;
+const DEFAULT_CLIENT_STALL_TIMEOUT_MS: u32 = 10_000;
+const DEFAULT_CLIENT_MAX_SURFACES: u32 = ClientLimits::DEFAULT.max_surfaces;
+const DEFAULT_CLIENT_MAX_SHM_MAPPINGS: u32 = ClientLimits::DEFAULT.max_shm_mappings;
+const DEFAULT_CLIENT_MAX_SHM_POOL_MB: u32 = 1024;
+const MIB: u64 = 1 << 20;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -37,6 +45,7 @@ struct Settings {
     keyboard: Option<String>,
     is_live: bool,
     passthrough: bool,
+    client_limits: ClientLimits,
 }
 
 impl Default for Settings {
@@ -48,6 +57,16 @@ impl Default for Settings {
             keyboard: None,
             is_live: DEFAULT_IS_LIVE,
             passthrough: DEFAULT_PASSTHROUGH,
+            client_limits: ClientLimits {
+                max_objects: DEFAULT_CLIENT_MAX_OBJECTS,
+                max_pending_fds: DEFAULT_CLIENT_MAX_PENDING_FDS,
+                stall_timeout: std::time::Duration::from_millis(u64::from(
+                    DEFAULT_CLIENT_STALL_TIMEOUT_MS,
+                )),
+                max_surfaces: DEFAULT_CLIENT_MAX_SURFACES,
+                max_shm_mappings: DEFAULT_CLIENT_MAX_SHM_MAPPINGS,
+                max_shm_pool_bytes: u64::from(DEFAULT_CLIENT_MAX_SHM_POOL_MB).saturating_mul(MIB),
+            },
         }
     }
 }
@@ -199,6 +218,60 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(DEFAULT_PASSTHROUGH)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("client-max-objects")
+                    .nick("Objects per client")
+                    .blurb(
+                        "Wayland objects one client may hold (its highest object id); a client \
+                         going over gets a no_memory protocol error and is disconnected",
+                    )
+                    .minimum(1)
+                    .default_value(DEFAULT_CLIENT_MAX_OBJECTS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("client-max-pending-fds")
+                    .nick("Pending file descriptors per client")
+                    .blurb(
+                        "File descriptors one client may have sent that no request has used \
+                         yet; more is hoarding, answered with a no_memory protocol error and a \
+                         disconnect",
+                    )
+                    .default_value(DEFAULT_CLIENT_MAX_PENDING_FDS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("client-stall-timeout")
+                    .nick("Stall timeout (ms)")
+                    .blurb(
+                        "Milliseconds a client's request may stay half-sent before the client \
+                         is disconnected; 0 never disconnects",
+                    )
+                    .default_value(DEFAULT_CLIENT_STALL_TIMEOUT_MS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("client-max-surfaces")
+                    .nick("Surfaces per client")
+                    .blurb("wl_surfaces one client may hold at once")
+                    .minimum(1)
+                    .maximum(ClientLimits::MAX_SURFACES_CEILING)
+                    .default_value(DEFAULT_CLIENT_MAX_SURFACES)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("client-max-shm-mappings")
+                    .nick("Shared-memory pools and buffers per client")
+                    .blurb(
+                        "wl_shm pools and buffers one client may hold at once (each pool is \
+                         a mapping in the compositor while it or a buffer of it lives)",
+                    )
+                    .minimum(1)
+                    .default_value(DEFAULT_CLIENT_MAX_SHM_MAPPINGS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("client-max-shm-pool-mb")
+                    .nick("Largest shared-memory pool (MiB)")
+                    .blurb("MiB one wl_shm pool may have")
+                    .minimum(1)
+                    .default_value(DEFAULT_CLIENT_MAX_SHM_POOL_MB)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -215,6 +288,31 @@ impl ObjectImpl for WaylandDisplaySrc {
             "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
             "passthrough" => settings.passthrough = value.get().unwrap_or(DEFAULT_PASSTHROUGH),
+            "client-max-objects" => {
+                settings.client_limits.max_objects =
+                    value.get().unwrap_or(DEFAULT_CLIENT_MAX_OBJECTS);
+            }
+            "client-max-pending-fds" => {
+                settings.client_limits.max_pending_fds =
+                    value.get().unwrap_or(DEFAULT_CLIENT_MAX_PENDING_FDS);
+            }
+            "client-stall-timeout" => {
+                let ms: u32 = value.get().unwrap_or(DEFAULT_CLIENT_STALL_TIMEOUT_MS);
+                settings.client_limits.stall_timeout =
+                    std::time::Duration::from_millis(u64::from(ms));
+            }
+            "client-max-surfaces" => {
+                settings.client_limits.max_surfaces =
+                    value.get().unwrap_or(DEFAULT_CLIENT_MAX_SURFACES);
+            }
+            "client-max-shm-mappings" => {
+                settings.client_limits.max_shm_mappings =
+                    value.get().unwrap_or(DEFAULT_CLIENT_MAX_SHM_MAPPINGS);
+            }
+            "client-max-shm-pool-mb" => {
+                let mb: u32 = value.get().unwrap_or(DEFAULT_CLIENT_MAX_SHM_POOL_MB);
+                settings.client_limits.max_shm_pool_bytes = u64::from(mb).saturating_mul(MIB);
+            }
             "is-live" => {
                 settings.is_live = value.get().unwrap_or(DEFAULT_IS_LIVE);
                 let is_live = settings.is_live;
@@ -240,6 +338,20 @@ impl ObjectImpl for WaylandDisplaySrc {
             "keyboard" => settings.keyboard.to_value(),
             "is-live" => settings.is_live.to_value(),
             "passthrough" => settings.passthrough.to_value(),
+            "client-max-objects" => settings.client_limits.max_objects.to_value(),
+            "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
+            "client-stall-timeout" => {
+                let ms = settings.client_limits.stall_timeout.as_millis();
+                u32::try_from(ms).unwrap_or(u32::MAX).to_value()
+            }
+            "client-max-surfaces" => settings.client_limits.max_surfaces.to_value(),
+            "client-max-shm-mappings" => settings.client_limits.max_shm_mappings.to_value(),
+            "client-max-shm-pool-mb" => {
+                let mb = settings.client_limits.max_shm_pool_bytes.checked_div(MIB);
+                u32::try_from(mb.unwrap_or_default())
+                    .unwrap_or(u32::MAX)
+                    .to_value()
+            }
             _ => pspec.default_value().clone(),
         }
     }
@@ -490,6 +602,7 @@ impl WaylandDisplaySrc {
             mode: VideoMode::default(),
             format: OutputFormat::default(),
             passthrough: settings.passthrough,
+            client_limits: settings.client_limits,
             ..DisplayConfig::default()
         };
         let display =

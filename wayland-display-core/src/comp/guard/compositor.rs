@@ -24,7 +24,10 @@ fn check_compositor(
     _: &(),
 ) -> Option<wl_compositor::Request> {
     if let wl_compositor::Request::CreateSurface { .. } = request {
-        let limit = state.handler_limits.max_surfaces;
+        let limit = state
+            .client_limits
+            .max_surfaces
+            .min(crate::ClientLimits::MAX_SURFACES_CEILING);
         let admitted = client_state(client).is_some_and(|c| c.counts.surfaces.try_take(limit));
         if !admitted {
             disconnect_over_limit(&state.dh, client, "wl_surface", u64::from(limit));

@@ -2,34 +2,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Per-client limits enforced in the request handlers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct HandlerLimits {
-    /// `wl_surface`s alive at once. Smithay's surface bookkeeping makes tearing down `n`
-    /// surfaces cost `n²` (a list scan per surface), so this also bounds how long a
-    /// disconnect can stall the compositor.
-    pub(crate) max_surfaces: u32,
-    /// Shared-memory pools and buffers alive at once. Each pool is one mapping in the
-    /// compositor, kept while the pool or any buffer from it lives; the kernel allows a
-    /// process about 65 000 mappings in all (`vm.max_map_count`).
-    pub(crate) max_shm_mappings: u32,
-    /// The size of one shared-memory pool, in bytes.
-    pub(crate) max_shm_pool_bytes: u64,
-}
-
-impl Default for HandlerLimits {
-    fn default() -> Self {
-        Self {
-            // Toolkits use a handful of surfaces per window; browsers a few hundred.
-            max_surfaces: 4096,
-            // Clients keep two or three buffers per surface.
-            max_shm_mappings: 1024,
-            // Four 7680x4320 XRGB8888 buffers.
-            max_shm_pool_bytes: 4 * 7680 * 4320 * 4,
-        }
-    }
-}
-
 /// A count of something a client holds, kept in its client data.
 #[derive(Debug, Default)]
 pub(crate) struct Count(AtomicU32);
@@ -59,7 +31,7 @@ impl Count {
     }
 }
 
-/// What one client holds, against [`HandlerLimits`].
+/// What one client holds, against its [`ClientLimits`](crate::ClientLimits).
 #[derive(Debug, Default)]
 pub(crate) struct ClientCounts {
     pub(crate) surfaces: Count,

@@ -15,12 +15,12 @@ mod shm;
 mod viewporter;
 mod xdg;
 
-pub(crate) use limits::{ClientCounts, HandlerLimits};
+pub(crate) use limits::ClientCounts;
 
 use std::ffi::CString;
 
-use smithay::reexports::wayland_server::backend::protocol::Interface;
 use smithay::reexports::wayland_server::{Client, DisplayHandle};
+use wayland_backend::protocol::WL_DISPLAY_INTERFACE;
 
 /// The largest coordinate or size a client may give: far beyond any output (a 16K screen
 /// is 15 360 wide), small enough that sums along a surface tree as deep as the surface
@@ -48,16 +48,6 @@ pub(crate) fn within_limit(values: &[i32]) -> bool {
 /// export on the server side).
 const WL_DISPLAY_NO_MEMORY: u32 = 2;
 
-/// Only its name matters: the backend finds a client's `wl_display` object by protocol id
-/// and checks the interface by name.
-static WL_DISPLAY: Interface = Interface {
-    name: "wl_display",
-    version: 1,
-    requests: &[],
-    events: &[],
-    c_ptr: None,
-};
-
 /// Disconnects `client` for going over one of its limits: `wl_display.error(no_memory)`
 /// naming the limit (what libwayland sends when a client cannot be given more), and a
 /// log line naming the client and the limit.
@@ -66,7 +56,7 @@ pub(crate) fn disconnect_over_limit(dh: &DisplayHandle, client: &Client, what: &
     let message = format!("{what}: this client reached the limit of {limit}");
     tracing::warn!(client_pid = pid, limit, "client disconnected: {message}");
     let handle = dh.backend_handle();
-    match handle.object_for_protocol_id(client.id(), &WL_DISPLAY, 1) {
+    match handle.object_for_protocol_id(client.id(), &WL_DISPLAY_INTERFACE, 1) {
         Ok(display) => {
             // The message has no NUL (it is ours), so this never falls back.
             let text = CString::new(message).unwrap_or_default();
@@ -146,7 +136,7 @@ mod tests {
     #[test]
     fn sums_along_the_deepest_allowed_tree_stay_in_range() {
         // Every surface of a client nested in one chain, each at the farthest offset.
-        let depth = i64::from(HandlerLimits::default().max_surfaces);
+        let depth = i64::from(crate::ClientLimits::MAX_SURFACES_CEILING);
         assert!(depth * i64::from(COORD_LIMIT) * 2 < i64::from(i32::MAX));
     }
 }

@@ -15,7 +15,7 @@ use crate::comp::{State, client_state, client_state_by_id};
 
 /// Whether `size` bytes are more than one pool may have; disconnects the client if so.
 fn pool_too_large(state: &State, client: &Client, size: i32) -> bool {
-    let limit = state.handler_limits.max_shm_pool_bytes;
+    let limit = state.client_limits.max_shm_pool_bytes;
     let too_large = u64::try_from(size).is_ok_and(|size| size > limit);
     if too_large {
         disconnect_over_limit(&state.dh, client, "wl_shm_pool size in bytes", limit);
@@ -25,7 +25,7 @@ fn pool_too_large(state: &State, client: &Client, size: i32) -> bool {
 
 /// Takes one of the client's shm mappings; disconnects it at the limit.
 fn take_mapping(state: &State, client: &Client) -> bool {
-    let limit = state.handler_limits.max_shm_mappings;
+    let limit = state.client_limits.max_shm_mappings;
     let admitted = client_state(client).is_some_and(|c| c.counts.shm_mappings.try_take(limit));
     if !admitted {
         disconnect_over_limit(
