@@ -4,12 +4,13 @@
 //!
 //! `a_lobby_survives_a_minute_of_wire_fuzzing` runs `gwd-wire-fuzz` for
 //! `GWD_WIRE_FUZZ_SECONDS` (default 60) with `GWD_WIRE_FUZZ_CLIENTS` connections (default 3;
-//! `GWD_WIRE_FUZZ_SEED` repeats a run). The `defect_*` tests replay the shortest request
+//! `GWD_WIRE_FUZZ_SEED` repeats a run; `GWD_WIRE_FUZZ_AVOID_KNOWN=1` leaves out what the
+//! ignored `defect_*` tests reproduce, to look for new defects). The `defect_*` tests replay the shortest request
 //! sequences found so far that kill or stall a lobby; each is ignored until its defect is
 //! fixed, then it guards the fix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +28,12 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Writes to the test's stderr past libtest's capture, which only takes `print!` and
+/// `eprint!`: CI logs show the seed and the summary (requests sent) of passing runs too.
+fn show(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// How long a counter went without growing, at worst.
@@ -209,6 +216,9 @@ fn a_lobby_survives_a_minute_of_wire_fuzzing() {
     if let Ok(seed) = std::env::var("GWD_WIRE_FUZZ_SEED") {
         cmd.args(["--seed", &seed]);
     }
+    if env_or("GWD_WIRE_FUZZ_AVOID_KNOWN", 0) == 1 {
+        cmd.arg("--avoid-known");
+    }
     let mut fuzzer = ChildGuard::spawn(cmd);
     let mut output = Vec::new();
     let (mut frames, mut buffers) = (Progress::new(good.frame), Progress::new(lobby.rendered));
@@ -221,7 +231,7 @@ fn a_lobby_survives_a_minute_of_wire_fuzzing() {
         buffers.update(lobby.rendered);
         for line in fuzzer.drain_lines() {
             // The seed first, so that even a run killed by a timeout can be repeated.
-            println!("{line}");
+            show(&line);
             output.push(line);
         }
         if let Some(status) = fuzzer.child.try_wait().unwrap() {
@@ -234,7 +244,7 @@ fn a_lobby_survives_a_minute_of_wire_fuzzing() {
         );
     };
     while let Some(line) = fuzzer.wait_line(Duration::from_millis(500), |_| true) {
-        println!("{line}");
+        show(&line);
         output.push(line);
     }
     let mut stderr = String::new();
@@ -286,7 +296,7 @@ fn assert_survives(script: &str) -> String {
     let mut lobby = Lobby::start();
     let mut good = GoodClient::start(&lobby);
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    std::io::Write::write_all(&mut file, script.as_bytes()).unwrap();
+    file.write_all(script.as_bytes()).unwrap();
     let mut cmd = Command::new(FUZZER);
     cmd.arg("--socket")
         .arg(lobby.socket())
@@ -532,6 +542,30 @@ fn defect_shm_pool_grown_beyond_its_file() {
 }
 
 #[test]
+#[ignore = "defect: an fd sent with a request that takes none is queued and becomes the next \
+            pool's file; a buffer beyond that file's end fails the whole lobby when drawn \
+            (rendering failed: BufferAccessError(BadMap)), not just the client"]
+fn defect_stray_fd_becomes_a_pool() {
+    assert_survives(&script(&[
+        r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,
+        r#"2.0 wl_registry.bind u@wl_shm s"wl_shm" u1 n4"#,
+        r#"2.0 wl_registry.bind u@xdg_wm_base s"xdg_wm_base" u1 n5"#,
+        // The stray fd: a 4 KiB memfd on a request with no fd argument.
+        "3.0 wl_compositor.create_surface n6 hmemfd#2:4096",
+        "5.2 xdg_wm_base.get_xdg_surface n7 o6",
+        "7.1 xdg_surface.get_toplevel n8",
+        "6.6 wl_surface.commit",
+        "7.4 xdg_surface.ack_configure u@event:7",
+        "4.0 wl_shm.create_pool n9 hmemfd#1:307200 i307200",
+        "9.0 wl_shm_pool.create_buffer n10 i0 i320 i240 i1280 u1",
+        "6.1 wl_surface.attach o10 i0 i0",
+        "6.9 wl_surface.damage_buffer i0 i0 i320 i240",
+        "6.6 wl_surface.commit",
+        "sleep 500",
+    ]));
+}
+
+#[test]
 #[ignore = "defect: an shm file shrunk under a buffer fails the whole lobby when the buffer is \
             drawn (rendering failed: BufferAccessError(BadMap)), not just the client"]
 fn defect_shm_file_shrunk_under_a_buffer() {
@@ -605,7 +639,8 @@ fn defect_viewport_scale_beyond_the_renderer() {
 #[test]
 #[ignore = "defect: one client nesting 8000 desync subsurfaces under a mapped toplevel, committing \
             each, keeps the compositor thread busy past the element's 5 s frame timeout, which \
-            fails the whole lobby (each commit walks the whole tree: no per-client limit)"]
+            fails the whole lobby (a commit costs more the deeper the tree; no per-client \
+            limit stops it; 3000 levels pass here, 6000 do not)"]
 fn defect_deeply_nested_subsurfaces() {
     let mut lines: Vec<String> = [
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,

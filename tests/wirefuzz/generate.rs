@@ -62,9 +62,10 @@ impl Session {
                 ),
             };
             let Some(mut args) = args else { continue };
-            if self.rng.chance(2) {
-                // Fds nothing asked for, which the compositor must not hand to a later
-                // request.
+            // defect_stray_fd_becomes_a_pool is what --avoid-known leaves out here.
+            if !self.avoid_known && self.rng.chance(2) {
+                // Fds nothing asked for, which the compositor queues for whichever request
+                // takes an fd next.
                 for _ in 0..1 + self.rng.below(3) {
                     let spec = self.fd_spec(true);
                     args.push(Arg::Fd(spec));

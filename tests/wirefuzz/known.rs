@@ -1,7 +1,9 @@
 //! Requests that reproduce defects already found, each named after its `defect_*` test in
 //! tests/tests/wire_fuzz.rs. With `--avoid-known` the fuzzer leaves them out, so that a
 //! run looks past defects waiting for their fix instead of finding the same one again
-//! within a second. An entry goes when its test is un-ignored.
+//! within a second. An entry goes when its test is un-ignored. Two more live where the
+//! requests are made: `truncate` steps (session.rs) and fds attached to requests that take
+//! none (generate.rs).
 
 use wayland_client::backend::protocol::{AllowNull, ArgumentType, MessageDesc};
 

@@ -202,6 +202,7 @@ fn client(shared: &Shared, id: usize) -> Stats {
         let end = session.run(shared.until, budget, &shared.failed);
         stats.requests += session.written();
         stats.avoided += session.avoided;
+        stats.frames_shown += session.frames_shown;
         stats.record(&end);
         if let End::Stalled(why) = &end {
             eprintln!("gwd-wire-fuzz: client {id}: {why}");

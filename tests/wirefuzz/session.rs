@@ -96,6 +96,8 @@ pub struct Session {
     pub avoid_known: bool,
     /// How many requests were left out for that.
     pub avoided: u64,
+    /// Frame callbacks answered: how often this connection's surfaces were drawn.
+    pub frames_shown: u64,
 }
 
 impl Session {
@@ -121,6 +123,7 @@ impl Session {
             skip: Vec::new(),
             avoid_known: false,
             avoided: 0,
+            frames_shown: 0,
         })
     }
 
@@ -441,13 +444,11 @@ impl Session {
                 self.pings.push((ev.object, *serial));
                 self.pings.truncate(16);
             }
-            ("wl_callback", "done", _) => {
-                if let Some((id, done)) = &mut self.sync
-                    && *id == ev.object
-                {
-                    *done = true;
-                }
-            }
+            ("wl_callback", "done", _) => match &mut self.sync {
+                Some((id, done)) if *id == ev.object => *done = true,
+                // A frame callback: one of our surfaces was drawn into an output frame.
+                _ => self.frames_shown += 1,
+            },
             _ => {}
         }
         for arg in args {

@@ -28,6 +28,8 @@ pub struct Stats {
     pub requests: u64,
     /// Requests left out because they reproduce known defects (`--avoid-known`).
     pub avoided: u64,
+    /// Frame callbacks the compositor answered: a sign the fuzzing reached drawn surfaces.
+    pub frames_shown: u64,
     pub connections: u64,
     pub done: u64,
     pub closed_without_error: u64,
@@ -62,6 +64,7 @@ impl Stats {
     pub fn merge(&mut self, other: Stats) {
         self.requests += other.requests;
         self.avoided += other.avoided;
+        self.frames_shown += other.frames_shown;
         self.connections += other.connections;
         self.done += other.done;
         self.closed_without_error += other.closed_without_error;
@@ -91,6 +94,11 @@ impl Stats {
             let _ = writeln!(s, "  left out as known defects: {}", self.avoided);
         }
         let _ = writeln!(s, "  connections: {}", self.connections);
+        let _ = writeln!(
+            s,
+            "  frame callbacks answered (fuzzed surfaces drawn): {}",
+            self.frames_shown
+        );
         let _ = writeln!(s, "  disconnected by a protocol error: {by_error}");
         for ((interface, code), (count, message)) in &self.errors {
             let _ = writeln!(
