@@ -198,6 +198,8 @@ fn client(shared: &Shared, id: usize) -> Stats {
             5..=7 => (20, 12),
             _ => (100, 12),
         };
+        // Connections that no error ends close after a random number of requests, so
+        // that the compositor also tears down clients with all their objects alive.
         let budget = 200 + rng.below(6000) as u64;
         let end = session.run(shared.until, budget, &shared.failed);
         stats.requests += session.written();

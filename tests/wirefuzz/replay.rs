@@ -99,20 +99,23 @@ struct Connection {
 }
 
 impl Connection {
-    /// Reads what arrived; notes how the connection ended, if it did.
-    fn poll(&mut self, wait: Duration) {
-        if self.ended.is_some() {
-            return;
-        }
-        match self.conn.read(wait) {
-            Ok(events) => {
-                if let Some(error) = protocol_error(&events) {
-                    self.ended = Some(error);
+    /// Reads what arrived, waiting up to `wait` for something; notes how the connection
+    /// ended, if it did. Reads on while events come, since a close behind them is only
+    /// reported by the next read.
+    fn poll(&mut self, mut wait: Duration) {
+        while self.ended.is_none() {
+            match self.conn.read(wait) {
+                Ok(events) if events.is_empty() => return,
+                Ok(events) => {
+                    if let Some(error) = protocol_error(&events) {
+                        self.ended = Some(error);
+                    }
+                    self.note_globals(&events);
                 }
-                self.note_globals(&events);
+                Err(ConnError::Closed) => self.ended = Some("closed without an error".into()),
+                Err(e) => self.ended = Some(e.to_string()),
             }
-            Err(ConnError::Closed) => self.ended = Some("closed without an error".into()),
-            Err(e) => self.ended = Some(e.to_string()),
+            wait = Duration::ZERO;
         }
     }
 }

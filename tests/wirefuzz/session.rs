@@ -26,7 +26,8 @@ pub const STALL: Duration = Duration::from_secs(10);
 const FLUSH_AT: usize = 3072;
 /// Unsigned values from recent events, where serials come from.
 const SEEN: usize = 32;
-/// The most lines a connection's log keeps; the newest matter when something breaks.
+/// The most lines a connection's log keeps: more than a connection's request budget
+/// (main.rs), so a dump starts at the connection's first request and replays as it went.
 const LOG_LINES: usize = 20_000;
 
 pub struct Global {
