@@ -4,10 +4,8 @@
 //!
 //! `a_lobby_survives_a_minute_of_wire_fuzzing` runs `gwd-wire-fuzz` for
 //! `GWD_WIRE_FUZZ_SECONDS` (default 60) with `GWD_WIRE_FUZZ_CLIENTS` connections (default 3;
-//! `GWD_WIRE_FUZZ_SEED` repeats a run; `GWD_WIRE_FUZZ_AVOID_KNOWN=1` leaves out what the
-//! ignored `defect_*` tests reproduce, to look for new defects). The `defect_*` tests replay the shortest request
-//! sequences found so far that kill or stall a lobby; each is ignored until its defect is
-//! fixed, then it guards the fix.
+//! `GWD_WIRE_FUZZ_SEED` repeats a run). The `defect_*` tests replay the shortest request
+//! sequences the fuzzer found that killed or stalled a lobby, each guarding its fix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Seek, Write};
@@ -197,7 +195,6 @@ impl GoodClient {
 }
 
 #[test]
-#[ignore = "waits for the compositor hardening"]
 fn a_lobby_survives_a_minute_of_wire_fuzzing() {
     let seconds: u64 = env_or("GWD_WIRE_FUZZ_SECONDS", 60);
     let clients: u64 = env_or("GWD_WIRE_FUZZ_CLIENTS", 3);
@@ -215,9 +212,6 @@ fn a_lobby_survives_a_minute_of_wire_fuzzing() {
         .stderr(fuzzer_stderr.try_clone().unwrap());
     if let Ok(seed) = std::env::var("GWD_WIRE_FUZZ_SEED") {
         cmd.args(["--seed", &seed]);
-    }
-    if env_or("GWD_WIRE_FUZZ_AVOID_KNOWN", 0) == 1 {
-        cmd.arg("--avoid-known");
     }
     let mut fuzzer = ChildGuard::spawn(cmd);
     let mut output = Vec::new();
@@ -371,11 +365,12 @@ fn a_protocol_error_costs_only_its_client() {
     assert!(report.contains("invalid wl_shm_pool size"), "{report}");
 }
 
-// ---- reproductions of defects found by gwd-wire-fuzz; each unignored once fixed ----
+// ---- reproductions of defects found by gwd-wire-fuzz, each guarding its fix ----
 
+/// Found by gwd-wire-fuzz (fixed): xdg_surface.get_popup with the surface as its own parent
+/// spins the compositor thread forever (smithay find_popup_root_surface, from
+/// State::unconstrained_popup_geometry)
 #[test]
-#[ignore = "defect: xdg_surface.get_popup with the surface as its own parent spins the compositor \
-            thread forever (smithay find_popup_root_surface, from State::unconstrained_popup_geometry)"]
 fn defect_popup_parented_to_itself() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -389,9 +384,9 @@ fn defect_popup_parented_to_itself() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_region.add with a negative height panics the
+/// compositor thread (smithay Size::new debug assertion)
 #[test]
-#[ignore = "defect: wl_region.add with a negative height panics the compositor thread \
-            (smithay Size::new debug assertion)"]
 fn defect_negative_region_rectangle() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -400,9 +395,9 @@ fn defect_negative_region_rectangle() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_surface.damage with a negative width panics the
+/// compositor thread (smithay Size::new debug assertion)
 #[test]
-#[ignore = "defect: wl_surface.damage with a negative width panics the compositor thread \
-            (smithay Size::new debug assertion)"]
 fn defect_negative_surface_damage() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -411,9 +406,9 @@ fn defect_negative_surface_damage() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): xdg_toplevel.set_max_size (and set_min_size) with a
+/// negative width panics the compositor thread (smithay Size::new debug assertion)
 #[test]
-#[ignore = "defect: xdg_toplevel.set_max_size (and set_min_size) with a negative width panics the \
-            compositor thread (smithay Size::new debug assertion)"]
 fn defect_negative_toplevel_size_limit() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -425,9 +420,9 @@ fn defect_negative_toplevel_size_limit() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): xdg_surface.set_window_geometry with a negative width
+/// panics the compositor thread (smithay Size::new debug assertion)
 #[test]
-#[ignore = "defect: xdg_surface.set_window_geometry with a negative width panics the compositor \
-            thread (smithay Size::new debug assertion)"]
 fn defect_negative_window_geometry() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -439,9 +434,9 @@ fn defect_negative_window_geometry() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): xdg_positioner.set_parent_size with a negative width
+/// panics the compositor thread (smithay Size::new debug assertion)
 #[test]
-#[ignore = "defect: xdg_positioner.set_parent_size with a negative width panics the compositor \
-            thread (smithay Size::new debug assertion)"]
 fn defect_negative_positioner_parent_size() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@xdg_wm_base s"xdg_wm_base" u3 n3"#,
@@ -450,9 +445,10 @@ fn defect_negative_positioner_parent_size() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_subsurface.place_above with its own surface as the
+/// sibling panics the compositor thread (smithay PrivateSurfaceData::reorder: insertion
+/// index out of bounds)
 #[test]
-#[ignore = "defect: wl_subsurface.place_above with its own surface as the sibling panics the \
-            compositor thread (smithay PrivateSurfaceData::reorder: insertion index out of bounds)"]
 fn defect_subsurface_placed_above_itself() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -464,9 +460,9 @@ fn defect_subsurface_placed_above_itself() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_shm_pool.resize to 0 panics the compositor thread
+/// (smithay posts the error, then unwraps NonZeroUsize::try_from(0))
 #[test]
-#[ignore = "defect: wl_shm_pool.resize to 0 panics the compositor thread (smithay posts the \
-            error, then unwraps NonZeroUsize::try_from(0))"]
 fn defect_shm_pool_resized_to_zero() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_shm s"wl_shm" u1 n3"#,
@@ -475,9 +471,10 @@ fn defect_shm_pool_resized_to_zero() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): a null string where the protocol forbids one (here
+/// wl_data_source.offer) panics the compositor thread (unwrap in wayland-server's generated
+/// parse_request)
 #[test]
-#[ignore = "defect: a null string where the protocol forbids one (here wl_data_source.offer) \
-            panics the compositor thread (unwrap in wayland-server's generated parse_request)"]
 fn defect_null_string_argument() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_data_device_manager s"wl_data_device_manager" u1 n3"#,
@@ -486,9 +483,9 @@ fn defect_null_string_argument() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_registry.bind with a null interface name panics the
+/// compositor thread (unreachable!() in wayland-backend's handle_registry_request)
 #[test]
-#[ignore = "defect: wl_registry.bind with a null interface name panics the compositor thread \
-            (unreachable!() in wayland-backend's handle_registry_request)"]
 fn defect_null_interface_in_bind() {
     assert_survives(&script(&["2.0 wl_registry.bind u@wl_compositor s- u1 n3"]));
 }
@@ -518,9 +515,10 @@ fn mapped_toplevel_with_buffer(pool: &[&str], between: &[&str]) -> String {
     script(&lines)
 }
 
+/// Found by gwd-wire-fuzz (fixed): an shm pool declared larger than its file fails the
+/// whole lobby when the buffer is drawn (rendering failed: BufferAccessError(BadMap)), not
+/// just the client
 #[test]
-#[ignore = "defect: an shm pool declared larger than its file fails the whole lobby when the \
-            buffer is drawn (rendering failed: BufferAccessError(BadMap)), not just the client"]
 fn defect_shm_pool_larger_than_its_file() {
     assert_survives(&mapped_toplevel_with_buffer(
         &["4.0 wl_shm.create_pool n9 hmemfd#1:4096 i307200"],
@@ -528,9 +526,10 @@ fn defect_shm_pool_larger_than_its_file() {
     ));
 }
 
+/// Found by gwd-wire-fuzz (fixed): an shm pool resized beyond its file fails the whole
+/// lobby when a buffer in the new part is drawn (rendering failed:
+/// BufferAccessError(BadMap)), not just the client
 #[test]
-#[ignore = "defect: an shm pool resized beyond its file fails the whole lobby when a buffer in \
-            the new part is drawn (rendering failed: BufferAccessError(BadMap)), not just the client"]
 fn defect_shm_pool_grown_beyond_its_file() {
     assert_survives(&mapped_toplevel_with_buffer(
         &[
@@ -541,10 +540,10 @@ fn defect_shm_pool_grown_beyond_its_file() {
     ));
 }
 
+/// Found by gwd-wire-fuzz (fixed): an fd sent with a request that takes none is queued and
+/// becomes the next pool's file; a buffer beyond that file's end fails the whole lobby when
+/// drawn (rendering failed: BufferAccessError(BadMap)), not just the client
 #[test]
-#[ignore = "defect: an fd sent with a request that takes none is queued and becomes the next \
-            pool's file; a buffer beyond that file's end fails the whole lobby when drawn \
-            (rendering failed: BufferAccessError(BadMap)), not just the client"]
 fn defect_stray_fd_becomes_a_pool() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,
@@ -565,9 +564,10 @@ fn defect_stray_fd_becomes_a_pool() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): an shm file shrunk under a buffer fails the whole lobby
+/// when the buffer is drawn (rendering failed: BufferAccessError(BadMap)), not just the
+/// client
 #[test]
-#[ignore = "defect: an shm file shrunk under a buffer fails the whole lobby when the buffer is \
-            drawn (rendering failed: BufferAccessError(BadMap)), not just the client"]
 fn defect_shm_file_shrunk_under_a_buffer() {
     assert_survives(&mapped_toplevel_with_buffer(
         &["4.0 wl_shm.create_pool n9 hmemfd#1:307200 i307200"],
@@ -575,9 +575,10 @@ fn defect_shm_file_shrunk_under_a_buffer() {
     ));
 }
 
+/// Found by gwd-wire-fuzz (fixed): xdg_surface.get_popup on two surfaces parented to each
+/// other spins the compositor thread forever (smithay find_popup_root_surface follows the
+/// cycle)
 #[test]
-#[ignore = "defect: xdg_surface.get_popup on two surfaces parented to each other spins the \
-            compositor thread forever (smithay find_popup_root_surface follows the cycle)"]
 fn defect_popups_parented_to_each_other() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -594,9 +595,9 @@ fn defect_popups_parented_to_each_other() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): a popup whose positioner offset is i32::MIN panics the
+/// compositor thread (arithmetic overflow in smithay PositionerState::get_geometry)
 #[test]
-#[ignore = "defect: a popup whose positioner offset is i32::MIN panics the compositor thread \
-            (arithmetic overflow in smithay PositionerState::get_geometry)"]
 fn defect_positioner_offset_overflow() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u1 n3"#,
@@ -611,9 +612,10 @@ fn defect_positioner_offset_overflow() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): a 1x1 shm buffer scaled to 100000x100000 by wp_viewport
+/// fails the whole lobby when drawn (rendering failed: Unsupported, from Pixman's
+/// transform), not just the client
 #[test]
-#[ignore = "defect: a 1x1 shm buffer scaled to 100000x100000 by wp_viewport fails the whole lobby \
-            when drawn (rendering failed: Unsupported, from Pixman's transform), not just the client"]
 fn defect_viewport_scale_beyond_the_renderer() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,
@@ -636,11 +638,11 @@ fn defect_viewport_scale_beyond_the_renderer() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): one client nesting 8000 desync subsurfaces under a
+/// mapped toplevel, committing each, keeps the compositor thread busy past the element's 5
+/// s frame timeout, which fails the whole lobby (a commit costs more the deeper the tree;
+/// no per-client limit stops it; 3000 levels pass here, 6000 do not)
 #[test]
-#[ignore = "defect: one client nesting 8000 desync subsurfaces under a mapped toplevel, committing \
-            each, keeps the compositor thread busy past the element's 5 s frame timeout, which \
-            fails the whole lobby (a commit costs more the deeper the tree; no per-client \
-            limit stops it; 3000 levels pass here, 6000 do not)"]
 fn defect_deeply_nested_subsurfaces() {
     let mut lines: Vec<String> = [
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,
@@ -676,9 +678,10 @@ fn defect_deeply_nested_subsurfaces() {
     assert_survives(&script(&lines));
 }
 
+/// Found by gwd-wire-fuzz (fixed): wl_surface.damage at x = i32::MIN on a buffer with
+/// transform 180 panics the compositor thread on commit (overflow in smithay
+/// Transform::transform_rect_in)
 #[test]
-#[ignore = "defect: wl_surface.damage at x = i32::MIN on a buffer with transform 180 panics the \
-            compositor thread on commit (overflow in smithay Transform::transform_rect_in)"]
 fn defect_extreme_damage_on_a_transformed_buffer() {
     assert_survives(&script(&[
         r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,

@@ -62,8 +62,7 @@ impl Session {
                 ),
             };
             let Some(mut args) = args else { continue };
-            // defect_stray_fd_becomes_a_pool is what --avoid-known leaves out here.
-            if !self.avoid_known && self.rng.chance(2) {
+            if self.rng.chance(2) {
                 // Fds nothing asked for, which the compositor queues for whichever request
                 // takes an fd next.
                 for _ in 0..1 + self.rng.below(3) {

@@ -8,7 +8,6 @@
 
 mod fds;
 mod generate;
-mod known;
 mod objects;
 mod protocols;
 mod recipes;
@@ -33,7 +32,7 @@ use session::{Log, Session};
 use stats::{End, Stats};
 
 const USAGE: &str = "usage: gwd-wire-fuzz [--socket PATH] [--seconds N] [--seed S] [--clients K] \
-[--rate REQUESTS_PER_S] [--log FILE] [--dump DIR] [--skip INTERFACE[.REQUEST]|truncate]... [--avoid-known]\n       gwd-wire-fuzz [--socket PATH] --replay FILE|-\n\
+[--rate REQUESTS_PER_S] [--log FILE] [--dump DIR] [--skip INTERFACE[.REQUEST]|truncate]...\n       gwd-wire-fuzz [--socket PATH] --replay FILE|-\n\
 The socket defaults to $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY.";
 
 struct Options {
@@ -47,7 +46,6 @@ struct Options {
     dump: PathBuf,
     replay: Option<String>,
     skip: Vec<String>,
-    avoid_known: bool,
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -84,7 +82,6 @@ fn parse_args() -> Result<Options, String> {
         dump: PathBuf::new(),
         replay: None,
         skip: Vec::new(),
-        avoid_known: false,
     };
     let mut socket = None;
     let mut dump = None;
@@ -102,7 +99,6 @@ fn parse_args() -> Result<Options, String> {
             "--dump" => dump = Some(PathBuf::from(value()?)),
             "--replay" => opts.replay = Some(value()?),
             "--skip" => opts.skip.push(value()?),
-            "--avoid-known" => opts.avoid_known = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -189,7 +185,6 @@ fn client(shared: &Shared, id: usize) -> Stats {
         stats.connections += 1;
         session.rate = shared.opts.rate;
         session.skip = shared.opts.skip.clone();
-        session.avoid_known = shared.opts.avoid_known;
         // Most connections stay close to correct so that they reach deep states (mapped
         // windows, subsurface trees, cursors) before an error ends them; the rest break
         // the protocol often, to test the error paths.

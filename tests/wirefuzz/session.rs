@@ -93,8 +93,6 @@ pub struct Session {
     pub recipe_percent: usize,
     /// Labels (`interface.request`, a whole `interface`, or `truncate`) never sent.
     pub skip: Vec<String>,
-    /// Whether to leave out requests that reproduce known defects (see `known.rs`).
-    pub avoid_known: bool,
     /// How many requests were left out for that.
     pub avoided: u64,
     /// Frame callbacks answered: how often this connection's surfaces were drawn.
@@ -122,7 +120,6 @@ impl Session {
             broken_per_mille: 10,
             recipe_percent: 12,
             skip: Vec::new(),
-            avoid_known: false,
             avoided: 0,
             frames_shown: 0,
         })
@@ -201,11 +198,6 @@ impl Session {
         if self.skipped("truncate") {
             return Ok(());
         }
-        if self.avoid_known {
-            // defect_shm_file_shrunk_under_a_buffer
-            self.avoided += 1;
-            return Ok(());
-        }
         let memfds = self.fds.memfds();
         let Some(&(tag, size)) = self.rng.pick(&memfds) else {
             return Ok(());
@@ -259,10 +251,6 @@ impl Session {
             .get(req.object)
             .and_then(|o| o.iface.requests.get(usize::from(req.opcode)))
             .copied();
-        if self.avoid_known && self.known_defect(&req, desc.as_ref()).is_some() {
-            self.avoided += 1;
-            return Ok(());
-        }
         let mut fds = Vec::new();
         for spec in req.fds() {
             fds.push(

@@ -26,7 +26,7 @@ pub enum End {
 #[derive(Default)]
 pub struct Stats {
     pub requests: u64,
-    /// Requests left out because they reproduce known defects (`--avoid-known`).
+    /// Requests left out by `--skip`.
     pub avoided: u64,
     /// Frame callbacks the compositor answered: a sign the fuzzing reached drawn surfaces.
     pub frames_shown: u64,
@@ -91,7 +91,7 @@ impl Stats {
             self.requests as f64 / secs
         );
         if self.avoided > 0 {
-            let _ = writeln!(s, "  left out as known defects: {}", self.avoided);
+            let _ = writeln!(s, "  left out by --skip: {}", self.avoided);
         }
         let _ = writeln!(s, "  connections: {}", self.connections);
         let _ = writeln!(

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::ffi::CStr;
 use std::os::unix::io::{BorrowedFd, OwnedFd, RawFd};
 
-use crate::protocol::{Argument, ArgumentType, Message};
+use crate::protocol::{AllowNull, Argument, ArgumentType, Message};
 
 use smallvec::SmallVec;
 
@@ -204,7 +204,7 @@ pub fn parse_message<'a>(
                     ArgumentType::Int => Ok(Argument::Int(front as i32)),
                     ArgumentType::Uint => Ok(Argument::Uint(front)),
                     ArgumentType::Fixed => Ok(Argument::Fixed(front as i32)),
-                    ArgumentType::Str(_) => {
+                    ArgumentType::Str(nullable) => {
                         read_array_from_payload(front as usize, tail).and_then(|(v, rest)| {
                             tail = rest;
                             if !v.is_empty() {
@@ -212,8 +212,12 @@ pub fn parse_message<'a>(
                                     Ok(s) => Ok(Argument::Str(Some(Box::new(s.into())))),
                                     Err(_) => Err(MessageParseError::Malformed),
                                 }
-                            } else {
+                            } else if nullable == AllowNull::Yes {
                                 Ok(Argument::Str(None))
+                            } else {
+                                // A null where the protocol requires a string: the
+                                // generated parsers unwrap it.
+                                Err(MessageParseError::Malformed)
                             }
                         })
                     }
@@ -256,7 +260,6 @@ fn next_multiple_of(lhs: usize, rhs: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::AllowNull;
     use smallvec::smallvec;
     use std::{ffi::CString, os::unix::io::IntoRawFd};
 

@@ -5,12 +5,13 @@ use smithay::reexports::wayland_server::backend::ClientId;
 use smithay::reexports::wayland_server::protocol::{
     wl_compositor::{self, WlCompositor},
     wl_region::{self, WlRegion},
+    wl_subcompositor::{self, WlSubcompositor},
     wl_subsurface::{self, WlSubsurface},
     wl_surface::{self, WlSurface},
 };
 use smithay::reexports::wayland_server::{Client, Resource};
 use smithay::wayland::compositor::{
-    CompositorState, RegionUserData, SubsurfaceUserData, SurfaceUserData,
+    CompositorState, RegionUserData, SubsurfaceUserData, SurfaceUserData, get_parent,
 };
 
 use super::{clamp_coord, clamp_size, disconnect_over_limit, guarded};
@@ -152,6 +153,39 @@ fn check_region(
     })
 }
 
+/// How deep subsurfaces may nest. Toolkits nest two or three; every commit and every frame
+/// walks a surface's ancestors, so a chain thousands deep makes each of its commits cost
+/// thousands of steps.
+const MAX_SUBSURFACE_DEPTH: u32 = 32;
+
+fn check_subcompositor(
+    state: &mut State,
+    client: &Client,
+    _: &WlSubcompositor,
+    request: wl_subcompositor::Request,
+    _: &(),
+) -> Option<wl_subcompositor::Request> {
+    if let wl_subcompositor::Request::GetSubsurface { parent, .. } = &request {
+        let mut ancestor = get_parent(parent);
+        for _ in 1..MAX_SUBSURFACE_DEPTH {
+            let Some(surface) = ancestor else {
+                return Some(request);
+            };
+            ancestor = get_parent(&surface);
+        }
+        if ancestor.is_some() {
+            disconnect_over_limit(
+                &state.dh,
+                client,
+                "subsurface nesting depth",
+                u64::from(MAX_SUBSURFACE_DEPTH),
+            );
+            return None;
+        }
+    }
+    Some(request)
+}
+
 fn check_subsurface(
     _: &mut State,
     _: &Client,
@@ -183,4 +217,5 @@ fn check_subsurface(
 guarded!(WlCompositor, () => CompositorState, check_compositor);
 guarded!(WlSurface, SurfaceUserData => CompositorState, check_surface, destroyed: surface_gone);
 guarded!(WlRegion, RegionUserData => CompositorState, check_region);
+guarded!(WlSubcompositor, () => CompositorState, check_subcompositor);
 guarded!(WlSubsurface, SubsurfaceUserData => CompositorState, check_subsurface);

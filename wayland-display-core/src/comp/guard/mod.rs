@@ -16,6 +16,7 @@ mod viewporter;
 mod xdg;
 
 pub(crate) use limits::ClientCounts;
+pub(crate) use xdg::popup_parent_is_valid;
 
 use std::ffi::CString;
 
@@ -53,7 +54,7 @@ const WL_DISPLAY_NO_MEMORY: u32 = 2;
 /// log line naming the client and the limit.
 pub(crate) fn disconnect_over_limit(dh: &DisplayHandle, client: &Client, what: &str, limit: u64) {
     let pid = client.get_credentials(dh).map_or(0, |c| c.pid);
-    let message = format!("{what}: this client reached the limit of {limit}");
+    let message = format!("{what}: over the limit of {limit} for one client");
     tracing::warn!(client_pid = pid, limit, "client disconnected: {message}");
     let handle = dh.backend_handle();
     match handle.object_for_protocol_id(client.id(), &WL_DISPLAY_INTERFACE, 1) {
@@ -135,8 +136,9 @@ mod tests {
 
     #[test]
     fn sums_along_the_deepest_allowed_tree_stay_in_range() {
-        // Every surface of a client nested in one chain, each at the farthest offset.
+        // Every surface a client may have nested in one chain, each at the farthest
+        // offset, and the size of the last one.
         let depth = i64::from(crate::ClientLimits::MAX_SURFACES_CEILING);
-        assert!(depth * i64::from(COORD_LIMIT) * 2 < i64::from(i32::MAX));
+        assert!((depth + 1) * i64::from(COORD_LIMIT) < i64::from(i32::MAX));
     }
 }

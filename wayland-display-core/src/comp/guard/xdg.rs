@@ -5,14 +5,88 @@ use smithay::reexports::wayland_protocols::xdg::shell::server::{
     xdg_positioner::{self, XdgPositioner},
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
+    xdg_wm_base::{self, XdgWmBase},
 };
 use smithay::reexports::wayland_server::{Client, Resource};
+use smithay::wayland::compositor::{get_role, with_states};
 use smithay::wayland::shell::xdg::{
-    XdgPositionerUserData, XdgShellState, XdgShellSurfaceUserData, XdgSurfaceUserData,
+    PopupSurface, XDG_POPUP_ROLE, XDG_TOPLEVEL_ROLE, XdgPopupSurfaceData, XdgPositionerUserData,
+    XdgShellState, XdgShellSurfaceUserData, XdgSurfaceUserData, XdgWmBaseUserData,
 };
 
 use super::{COORD_LIMIT, clamp_coord, clamp_size, guarded, within_limit};
 use crate::comp::State;
+
+/// The `xdg_wm_base` a surface's `xdg_surface` came from, kept in the surface's data: the
+/// object xdg-shell's role errors are posted on, which Smithay does not expose.
+pub(crate) struct WmBaseOf(pub(crate) XdgWmBase);
+
+fn check_wm_base(
+    _: &mut State,
+    _: &Client,
+    wm_base: &XdgWmBase,
+    request: xdg_wm_base::Request,
+    _: &XdgWmBaseUserData,
+) -> Option<xdg_wm_base::Request> {
+    if let xdg_wm_base::Request::GetXdgSurface { surface, .. } = &request {
+        with_states(surface, |states| {
+            states
+                .data_map
+                .insert_if_missing_threadsafe(|| WmBaseOf(wm_base.clone()));
+        });
+    }
+    Some(request)
+}
+
+/// How deep popups may nest (menus in menus); far more than any toolkit opens.
+const MAX_POPUP_DEPTH: usize = 64;
+
+/// Whether `popup`'s parent is one xdg-shell allows: a surface that already is a toplevel
+/// or a popup, and not the popup itself or one of its own children. Smithay takes any
+/// parent, and every walk up a parent chain that loops (a popup made its own parent, or a
+/// surface that was a popup made a popup of its former child) never ends. A bad parent gets
+/// `xdg_wm_base.invalid_popup_parent`; the popup is then not placed or tracked.
+pub(crate) fn popup_parent_is_valid(popup: &PopupSurface) -> bool {
+    let Some(parent) = popup.get_parent_surface() else {
+        // No parent: allowed, the popup is placed by other means.
+        return true;
+    };
+    let own = popup.wl_surface();
+    let problem = if !matches!(get_role(&parent), Some(XDG_TOPLEVEL_ROLE | XDG_POPUP_ROLE)) {
+        Some("the parent must already be an xdg_toplevel or an xdg_popup")
+    } else {
+        let mut next = Some(parent);
+        let mut problem = Some("popups nest at most 64 deep");
+        for _ in 0..=MAX_POPUP_DEPTH {
+            let Some(surface) = next else {
+                problem = None;
+                break;
+            };
+            if &surface == own {
+                problem = Some("the parent is this popup or one of its children");
+                break;
+            }
+            next = with_states(&surface, |states| {
+                states
+                    .data_map
+                    .get::<XdgPopupSurfaceData>()
+                    .and_then(|data| data.lock().ok().and_then(|d| d.parent.clone()))
+            });
+        }
+        problem
+    };
+    let Some(problem) = problem else {
+        return true;
+    };
+    let wm_base = with_states(own, |states| {
+        states.data_map.get::<WmBaseOf>().map(|w| w.0.clone())
+    });
+    match wm_base {
+        Some(wm_base) => wm_base.post_error(xdg_wm_base::Error::InvalidPopupParent, problem),
+        None => tracing::warn!(problem, "popup with an invalid parent ignored"),
+    }
+    false
+}
 
 fn check_positioner(
     _: &mut State,
@@ -24,27 +98,28 @@ fn check_positioner(
     use xdg_positioner::Request;
     // Popup placement adds anchor, offset and parent positions: values no output could
     // show would overflow it. `invalid_input` is the positioner's error for bad values.
-    let values: &[i32] = match &request {
-        Request::SetSize { width, height } => &[*width, *height],
+    // Sizes Smithay checks itself but for the parent's, which it takes as they come.
+    let (values, sizes): (&[i32], &[i32]) = match &request {
+        Request::SetSize { width, height } => (&[*width, *height], &[]),
         Request::SetAnchorRect {
             x,
             y,
             width,
             height,
-        } => &[*x, *y, *width, *height],
-        Request::SetOffset { x, y } => &[*x, *y],
+        } => (&[*x, *y, *width, *height], &[]),
+        Request::SetOffset { x, y } => (&[*x, *y], &[]),
         Request::SetParentSize {
             parent_width,
             parent_height,
-        } => &[*parent_width, *parent_height],
-        _ => &[],
+        } => (&[], &[*parent_width, *parent_height]),
+        _ => (&[], &[]),
     };
-    if within_limit(values) {
+    if within_limit(values) && within_limit(sizes) && sizes.iter().all(|v| *v >= 0) {
         return Some(request);
     }
     positioner.post_error(
         xdg_positioner::Error::InvalidInput,
-        format!("positioner values must lie within ±{COORD_LIMIT}"),
+        format!("positioner values must lie within ±{COORD_LIMIT}, sizes not below 0"),
     );
     None
 }
@@ -110,6 +185,7 @@ fn check_toplevel(
     })
 }
 
+guarded!(XdgWmBase, XdgWmBaseUserData => XdgShellState, check_wm_base);
 guarded!(XdgPositioner, XdgPositionerUserData => XdgShellState, check_positioner);
 guarded!(XdgSurface, XdgSurfaceUserData => XdgShellState, check_xdg_surface);
 guarded!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, check_toplevel);

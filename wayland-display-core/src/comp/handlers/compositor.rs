@@ -57,8 +57,8 @@ fn fallback_client_state() -> &'static CompositorClientState {
 }
 
 // What `delegate_compositor!` would add but for `wl_compositor`, `wl_surface`,
-// `wl_region` and `wl_subsurface`, which `guard::compositor` dispatches.
+// `wl_region`, `wl_subcompositor` and `wl_subsurface`, which `guard::compositor`
+// dispatches.
 delegate_global_dispatch!(State: [WlCompositor: ()] => CompositorState);
 delegate_global_dispatch!(State: [WlSubcompositor: ()] => CompositorState);
 delegate_dispatch!(State: [WlCallback: ()] => CompositorState);
-delegate_dispatch!(State: [WlSubcompositor: ()] => CompositorState);

@@ -14,10 +14,10 @@ use smithay::utils::{Rectangle, SERIAL_COUNTER, Serial};
 use smithay::wayland::compositor::with_states;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
-    XdgShellSurfaceUserData, XdgWmBaseUserData,
+    XdgShellSurfaceUserData,
 };
 
-use crate::comp::{State, geometry};
+use crate::comp::{State, geometry, guard};
 
 impl XdgShellHandler for State {
     fn xdg_shell_state(&mut self) -> &mut XdgShellState {
@@ -58,6 +58,9 @@ impl XdgShellHandler for State {
     }
 
     fn new_popup(&mut self, surface: PopupSurface, positioner: PositionerState) {
+        if !guard::popup_parent_is_valid(&surface) {
+            return;
+        }
         // Computed outside `with_pending_state`: it reads the popup's own state (its
         // parent), whose lock that call holds.
         let geometry = self.unconstrained_popup_geometry(&surface, &positioner);
@@ -269,8 +272,7 @@ pub(super) fn send_initial_configure(state: &mut State, surface: &WlSurface) {
     }
 }
 
-// What `delegate_xdg_shell!` would add but for `xdg_positioner`, `xdg_surface` and
-// `xdg_toplevel`, which `guard::xdg` dispatches.
+// What `delegate_xdg_shell!` would add but for `xdg_wm_base`, `xdg_positioner`,
+// `xdg_surface` and `xdg_toplevel`, which `guard::xdg` dispatches.
 delegate_global_dispatch!(State: [XdgWmBase: ()] => XdgShellState);
-delegate_dispatch!(State: [XdgWmBase: XdgWmBaseUserData] => XdgShellState);
 delegate_dispatch!(State: [XdgPopup: XdgShellSurfaceUserData] => XdgShellState);
