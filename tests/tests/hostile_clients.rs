@@ -408,6 +408,10 @@ fn a_client_past_the_surface_limit_is_disconnected_and_its_teardown_is_quick() {
     assert!(err.message.contains("4096"), "{err:?}");
     // The compositor tore the client's surfaces down in time for the next frames.
     lobby.assert_good_client_draws("after the surface flood");
+    eprintln!(
+        "4096 surfaces: error to the good client's next frame in {:?}",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "teardown stalled the compositor for {:?}",
