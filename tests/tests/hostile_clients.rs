@@ -131,6 +131,15 @@ impl Offender {
                 break;
             }
             lobby.frame();
+            // An error posted while drawing is read before anything more is written: the
+            // compositor closes the connection behind it, and a client that writes first
+            // gets EPIPE and never reads the error.
+            if let Some(guard) = self.conn.prepare_read() {
+                let _ = guard.read();
+            }
+            if self.queue.dispatch_pending(&mut App).is_err() {
+                break;
+            }
         }
         self.conn.protocol_error()
     }
