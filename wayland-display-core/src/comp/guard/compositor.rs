@@ -38,6 +38,19 @@ fn check_compositor(
     Some(request)
 }
 
+/// A client's rectangle within the coordinate limit; `None` for a negative size, which
+/// holds nothing.
+fn bounded_rect(x: i32, y: i32, width: i32, height: i32) -> Option<(i32, i32, i32, i32)> {
+    (width >= 0 && height >= 0).then(|| {
+        (
+            clamp_coord(x),
+            clamp_coord(y),
+            clamp_size(width),
+            clamp_size(height),
+        )
+    })
+}
+
 fn check_surface(
     _: &mut State,
     _: &Client,
@@ -61,14 +74,12 @@ fn check_surface(
             width,
             height,
         } => {
-            if width < 0 || height < 0 {
-                return None;
-            }
+            let (x, y, width, height) = bounded_rect(x, y, width, height)?;
             Request::Damage {
-                x: clamp_coord(x),
-                y: clamp_coord(y),
-                width: clamp_size(width),
-                height: clamp_size(height),
+                x,
+                y,
+                width,
+                height,
             }
         }
         Request::DamageBuffer {
@@ -77,14 +88,12 @@ fn check_surface(
             width,
             height,
         } => {
-            if width < 0 || height < 0 {
-                return None;
-            }
+            let (x, y, width, height) = bounded_rect(x, y, width, height)?;
             Request::DamageBuffer {
-                x: clamp_coord(x),
-                y: clamp_coord(y),
-                width: clamp_size(width),
-                height: clamp_size(height),
+                x,
+                y,
+                width,
+                height,
             }
         }
         Request::Offset { x, y } => Request::Offset {
@@ -110,16 +119,6 @@ fn check_region(
 ) -> Option<wl_region::Request> {
     use wl_region::Request;
     // As for damage: no error exists, and a rectangle with a negative size holds nothing.
-    let clamp = |x: i32, y: i32, width: i32, height: i32| {
-        (width >= 0 && height >= 0).then(|| {
-            (
-                clamp_coord(x),
-                clamp_coord(y),
-                clamp_size(width),
-                clamp_size(height),
-            )
-        })
-    };
     Some(match request {
         Request::Add {
             x,
@@ -127,7 +126,7 @@ fn check_region(
             width,
             height,
         } => {
-            let (x, y, width, height) = clamp(x, y, width, height)?;
+            let (x, y, width, height) = bounded_rect(x, y, width, height)?;
             Request::Add {
                 x,
                 y,
@@ -141,7 +140,7 @@ fn check_region(
             width,
             height,
         } => {
-            let (x, y, width, height) = clamp(x, y, width, height)?;
+            let (x, y, width, height) = bounded_rect(x, y, width, height)?;
             Request::Subtract {
                 x,
                 y,
