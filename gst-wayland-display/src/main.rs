@@ -14,6 +14,7 @@
 )]
 
 mod cli;
+mod docker;
 mod encoder;
 mod fd_limit;
 mod host;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod docker;
 pub mod flood;
 pub mod host;
 pub mod rawwire;

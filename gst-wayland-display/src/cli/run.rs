@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
 use crate::lobby::inbox::Inbox;
-use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec, ModeError, check_mode};
+use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec, ModeError, Runner, check_mode};
 use crate::lobby::worker::forward_signals;
 use crate::time::Seconds;
 
@@ -61,7 +61,9 @@ impl Report for Terminal {
                 "compositor listening: WAYLAND_DISPLAY={wayland_display} XDG_RUNTIME_DIR={} (render-node={render_node})",
                 runtime_dir.display()
             ),
-            FromWorker::Ready { app_pid, encoder } => match app_pid {
+            FromWorker::Ready {
+                app_pid, encoder, ..
+            } => match app_pid {
                 Some(pid) => println!("app started (pid {pid}); encoding with {encoder}"),
                 None => println!("streaming without an app; encoding with {encoder}"),
             },
@@ -100,10 +102,10 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         sink_pipeline: sink(args.output.as_deref())?,
         app: match args.app.as_slice() {
             [] => None,
-            argv => Some(AppSpec {
+            argv => Some(Runner::Process(AppSpec {
                 command: shell_join(argv)?,
                 env: Vec::new(),
-            }),
+            })),
         },
         start_timeout: args.start_timeout.duration(),
         stop_grace: STOP_GRACE,

@@ -127,6 +127,17 @@ impl ServeOptions {
     }
 }
 
+/// The name this host gives itself on what it creates outside its own directories (the
+/// labels of its containers): derived from its state directory, so a restart finds what its
+/// previous run created, and two hosts (which cannot share a state directory) never touch
+/// each other's.
+fn instance_of(state_dir: &Path) -> String {
+    use sha2::Digest;
+    let path = std::path::absolute(state_dir).unwrap_or_else(|_| state_dir.to_owned());
+    let digest = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The host's settings, checked.
 pub(crate) struct Config {
     pub(crate) socket: PathBuf,
@@ -201,12 +212,14 @@ impl Config {
                 Some((addr, Arc::from(token)))
             }
         };
+        let instance = instance_of(&state_dir);
         Ok(Self {
             socket,
             tcp,
             state_dir,
             runtime_dir,
             defaults: Defaults {
+                instance,
                 render_node: options
                     .render_node
                     .unwrap_or_else(|| DEFAULT_RENDER_NODE.to_owned()),

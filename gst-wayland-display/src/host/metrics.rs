@@ -53,6 +53,11 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
             &counters.swept,
         ),
         (
+            "gwd_containers_swept",
+            "Containers of ended lobbies or of a previous run removed by the host",
+            &counters.containers_swept,
+        ),
+        (
             "gwd_input_refused",
             "Input requests refused because their lobby's input queue was full",
             &counters.input_refused,

@@ -83,6 +83,34 @@ impl Host {
         }
     }
 
+    /// Removes the containers this host labelled: a lobby's (`lobby`), or all of them (at
+    /// start-up, when none of this run exists yet). Containers it did not label are never
+    /// touched. Without a reachable engine there is nothing this host could have left.
+    pub(crate) async fn remove_containers(&self, lobby: Option<&str>, why: &str) {
+        let instance = &self.config.defaults.instance;
+        let docker = match crate::docker::connect().await {
+            Ok(docker) => docker,
+            Err(err) => {
+                if lobby.is_some() || std::env::var_os("DOCKER_HOST").is_some() {
+                    tracing::warn!(why, %err, "cannot check for containers left behind");
+                } else {
+                    tracing::debug!(why, %err, "no Docker Engine; no containers to check");
+                }
+                return;
+            }
+        };
+        match crate::docker::remove_labelled(&docker, instance, lobby).await {
+            Ok(removed) => {
+                if !removed.is_empty() {
+                    tracing::warn!(why, ?removed, "removed containers left behind");
+                }
+                let count = u64::try_from(removed.len()).unwrap_or(u64::MAX);
+                self.registry.counters.containers_swept.inc_by(count);
+            }
+            Err(err) => tracing::warn!(why, %err, "removing containers left behind failed"),
+        }
+    }
+
     /// Ends what a previous run left: lobbies it recorded are reported failed, their
     /// worker and app killed if they still run.
     fn recover(&self) {
@@ -183,6 +211,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     });
     host.recover();
     host.sweep("start-up").await;
+    host.remove_containers(None, "start-up").await;
 
     let (unix, _socket_guard) = listen::bind_unix(&host.config.socket)?;
     let router = api::router(host.clone());

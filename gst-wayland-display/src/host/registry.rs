@@ -69,6 +69,8 @@ pub(crate) struct LobbyInfo {
     pub(crate) encoder: Option<String>,
     pub(crate) worker_pid: Option<u32>,
     pub(crate) app_pid: Option<u32>,
+    /// The app's container (docker lobbies).
+    pub(crate) container: Option<String>,
     pub(crate) error: Option<String>,
     pub(crate) frames: u64,
     pub(crate) fps: f64,
@@ -99,6 +101,7 @@ impl LobbyInfo {
             encoder: None,
             worker_pid: None,
             app_pid: None,
+            container: None,
             error: None,
             frames: 0,
             fps: 0.0,
@@ -179,6 +182,8 @@ pub(crate) struct Counters {
     /// Lobbies of a previous run found at start-up and ended.
     pub(crate) recovered: Counter,
     pub(crate) swept: Counter,
+    /// Containers a killed worker or a previous run left, removed by the host.
+    pub(crate) containers_swept: Counter,
     /// Input requests refused because their lobby's queue was full.
     pub(crate) input_refused: Counter,
 }

@@ -16,7 +16,8 @@ use waylanddisplaycore::InputEvent;
 use super::api::{ApiError, BODY_LIMIT};
 use super::config::DEFAULT_BODY_TIMEOUT;
 use super::http::BodyTimeout;
-use crate::lobby::protocol::{AppSpec, LobbySpec, ModeError, check_mode};
+use crate::docker::spec::{ContainerSpec, Device, Mount, Port};
+use crate::lobby::protocol::{AppSpec, LobbySpec, ModeError, Runner as AppRunner, check_mode};
 
 /// A JSON request body of type `T`. It is read by axum's own JSON extractor, minus its
 /// `Content-Type` check (`curl -d` and some control planes label JSON as form data), and
@@ -132,6 +133,21 @@ pub(crate) struct Runner {
     pub(crate) run_cmd: Option<String>,
     #[serde(default)]
     pub(crate) env: Option<Env>,
+    /// Docker runners (Wolf's fields): the container's name prefix and image …
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) image: Option<String>,
+    /// … `"src:dst[:mode]"`, `"host[:container[:permissions]]"`, `"host:container[:udp]"` …
+    #[serde(default)]
+    pub(crate) mounts: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) devices: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) ports: Option<Vec<String>>,
+    /// … and the Engine create request they are merged into, as JSON text.
+    #[serde(default)]
+    pub(crate) base_create_json: Option<String>,
 }
 
 /// Wolf writes environments as `["KEY=value", …]`; a `{"KEY": "value"}` map is taken too.
@@ -157,6 +173,8 @@ pub(crate) struct Input {
 /// Host-wide defaults a request does not set.
 #[derive(Clone, Debug)]
 pub(crate) struct Defaults {
+    /// This host's name on what it labels (`host::config::instance_of`).
+    pub(crate) instance: String,
     pub(crate) render_node: String,
     pub(crate) encoder_pipeline: Option<String>,
     pub(crate) sink_pipeline: String,
@@ -172,32 +190,7 @@ impl CreateLobby {
             ModeError::Size(..) => format!("video_settings: {err}"),
             ModeError::Rate(_) => format!("video_settings.refresh_rate: {err}"),
         })?;
-        if self.runner.kind != "process" {
-            return Err(format!(
-                "runner.type {:?} is not supported: this host runs apps as processes (\"process\")",
-                self.runner.kind
-            ));
-        }
-        let command = self
-            .runner
-            .run_cmd
-            .filter(|cmd| !cmd.trim().is_empty())
-            .ok_or_else(|| "runner.run_cmd is required and must not be empty".to_owned())?;
-        no_nul("runner.run_cmd", &command)?;
-        let env = match self.runner.env {
-            None => Vec::new(),
-            Some(Env::Map(map)) => map.into_iter().collect(),
-            Some(Env::List(list)) => list
-                .into_iter()
-                .map(|entry| match entry.split_once('=') {
-                    Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-                    _ => Err(format!("runner.env: {entry:?} is not KEY=value")),
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        for (key, value) in &env {
-            check_env(key, value)?;
-        }
+        let app = self.runner.into_app(defaults)?;
         let render_node = video
             .wayland_render_node
             .clone()
@@ -235,11 +228,103 @@ impl CreateLobby {
             buffer_caps,
             encoder_pipeline,
             sink_pipeline,
-            app: Some(AppSpec { command, env }),
+            app: Some(app),
             start_timeout: defaults.start_timeout,
             stop_grace: defaults.stop_grace,
         })
     }
+}
+
+impl Runner {
+    /// How the app runs: a command line, or a container.
+    fn into_app(self, defaults: &Defaults) -> Result<AppRunner, String> {
+        let env = parse_env(self.env)?;
+        match self.kind.as_str() {
+            "process" => {
+                let command = self
+                    .run_cmd
+                    .filter(|cmd| !cmd.trim().is_empty())
+                    .ok_or_else(|| "runner.run_cmd is required and must not be empty".to_owned())?;
+                no_nul("runner.run_cmd", &command)?;
+                Ok(AppRunner::Process(AppSpec { command, env }))
+            }
+            "docker" => {
+                let image = self
+                    .image
+                    .filter(|image| !image.trim().is_empty())
+                    .ok_or_else(|| "runner.image is required for a docker runner".to_owned())?;
+                no_nul("runner.image", &image)?;
+                let name = self.name.unwrap_or_default();
+                no_nul("runner.name", &name)?;
+                let mounts = parse_list("mounts", self.mounts, Mount::parse)?;
+                let devices = parse_list("devices", self.devices, Device::parse)?;
+                let ports = parse_list("ports", self.ports, Port::parse)?;
+                let base = match self.base_create_json.as_deref().map(str::trim) {
+                    None | Some("") => serde_json::Map::new(),
+                    Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                        Ok(serde_json::Value::Object(map)) => map,
+                        Ok(_) => {
+                            return Err("runner.base_create_json must be a JSON object".to_owned());
+                        }
+                        Err(err) => {
+                            return Err(format!("runner.base_create_json is not JSON: {err}"));
+                        }
+                    },
+                };
+                Ok(AppRunner::Docker(ContainerSpec {
+                    name,
+                    image,
+                    mounts,
+                    env,
+                    devices,
+                    ports,
+                    base,
+                    instance: defaults.instance.clone(),
+                }))
+            }
+            other => Err(format!(
+                "runner.type {other:?} is not supported: this host runs apps as processes \
+                 (\"process\") or Docker containers (\"docker\")"
+            )),
+        }
+    }
+}
+
+/// Each of a runner's list of Wolf strings, parsed; errors name the entry.
+fn parse_list<T>(
+    field: &str,
+    values: Option<Vec<String>>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    values
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let at = format!("runner.{field}[{i}]");
+            no_nul(&at, value)?;
+            parse(value).map_err(|err| format!("{at}: {err}"))
+        })
+        .collect()
+}
+
+/// Wolf's `["KEY=value", …]` or a map, checked for what exec and Docker can pass on.
+fn parse_env(env: Option<Env>) -> Result<Vec<(String, String)>, String> {
+    let env: Vec<(String, String)> = match env {
+        None => Vec::new(),
+        Some(Env::Map(map)) => map.into_iter().collect(),
+        Some(Env::List(list)) => list
+            .into_iter()
+            .map(|entry| match entry.split_once('=') {
+                Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+                _ => Err(format!("runner.env: {entry:?} is not KEY=value")),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    for (key, value) in &env {
+        check_env(key, value)?;
+    }
+    Ok(env)
 }
 
 /// GStreamer descriptions, properties and exec all take C strings: a NUL byte would cut a
@@ -270,6 +355,7 @@ mod tests {
 
     fn defaults() -> Defaults {
         Defaults {
+            instance: "test".into(),
             render_node: "auto".into(),
             encoder_pipeline: None,
             sink_pipeline: "fakesink".into(),
@@ -298,7 +384,9 @@ mod tests {
         let spec = request.into_spec("id".into(), &defaults()).unwrap();
         assert_eq!((spec.width, spec.height, spec.fps), (1920, 1080, 60));
         assert_eq!(spec.render_node, "software");
-        let app = spec.app.unwrap();
+        let Some(AppRunner::Process(app)) = spec.app else {
+            panic!("not a process: {:?}", spec.app)
+        };
         assert_eq!(app.command, "weston-terminal");
         assert_eq!(
             app.env,
@@ -320,10 +408,11 @@ mod tests {
     #[test]
     fn requests_this_host_cannot_serve_are_refused() {
         for (from, to, needle) in [
+            ("\"type\": \"process\"", "\"type\": \"vm\"", "runner.type"),
             (
                 "\"type\": \"process\"",
                 "\"type\": \"docker\"",
-                "runner.type",
+                "runner.image is required",
             ),
             (
                 "\"run_cmd\": \"weston-terminal\"",
@@ -402,6 +491,7 @@ mod props {
 
     fn defaults() -> Defaults {
         Defaults {
+            instance: "test".into(),
             render_node: "auto".into(),
             encoder_pipeline: Some("x264enc".into()),
             sink_pipeline: "fakesink".into(),
@@ -555,10 +645,10 @@ mod props {
                     .sink
                     .clone()
                     .unwrap_or_else(|| defaults.sink_pipeline.clone()),
-                app: Some(AppSpec {
+                app: Some(AppRunner::Process(AppSpec {
                     command: self.command.clone(),
                     env: self.env.clone(),
-                }),
+                })),
                 start_timeout: defaults.start_timeout,
                 stop_grace: defaults.stop_grace,
             }

@@ -17,7 +17,7 @@ use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
 use crate::fd_limit;
 use crate::lobby::app::pid_of;
-use crate::lobby::protocol::{FromWorker, LobbySpec, ToWorker};
+use crate::lobby::protocol::{FromWorker, LobbySpec, Runner, ToWorker};
 
 /// Extra time given to a worker beyond its own limits before it is killed.
 const MARGIN: Duration = Duration::from_secs(5);
@@ -106,6 +106,12 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     watchdog.abort();
     // Reports written just before the exit are still in the pipe.
     let _ = reader.await;
+    if matches!(spec.app, Some(Runner::Docker(_))) {
+        // The worker removes its container; one it could not (it was killed) goes here,
+        // before the lobby is announced ended.
+        host.remove_containers(Some(&id), &format!("lobby {id} ended"))
+            .await;
+    }
     finish(&host, &id, status.ok()).await;
 }
 
@@ -134,8 +140,13 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
             e.info.render_node = render_node;
             save = true;
         }
-        FromWorker::Ready { app_pid, encoder } => {
+        FromWorker::Ready {
+            app_pid,
+            container,
+            encoder,
+        } => {
             e.info.app_pid = app_pid;
+            e.info.container = container;
             e.app_started = app_pid.and_then(start_time);
             e.info.encoder = Some(encoder);
             if e.info.state == LobbyState::Starting {

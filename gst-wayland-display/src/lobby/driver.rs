@@ -188,14 +188,11 @@ fn run(
                 ));
             }
             Phase::Running { since } => {
-                if let Some(status) = session.app_exited() {
+                if let Some(exit) = session.app_exited() {
                     if policy.app_exit_is_failure {
-                        break Outcome::Failed(format!(
-                            "the app exited ({})",
-                            describe_exit(status)
-                        ));
+                        break Outcome::Failed(exit.to_string());
                     }
-                    tracing::info!("the app exited ({}); finishing", describe_exit(status));
+                    tracing::info!("{exit}; finishing");
                     if let Some(done) = begin_finish(&session, policy, &mut phase) {
                         break done;
                     }
@@ -251,16 +248,18 @@ fn app_started(
         runtime_dir: runtime_dir.clone(),
         render_node: spec.render_node.clone(),
     });
-    let app_pid = match &spec.app {
-        Some(app) => Some(
-            session
-                .start_app(app, &wayland_display, &runtime_dir)
-                .map_err(|err| err.to_string())?,
-        ),
-        None => None,
+    let (app_pid, container) = match &spec.app {
+        Some(runner) => {
+            let app = session
+                .start_app(spec, runner, &wayland_display, &runtime_dir)
+                .map_err(|err| err.to_string())?;
+            (app.pid(), app.container().map(str::to_owned))
+        }
+        None => (None, None),
     };
     report.report(FromWorker::Ready {
         app_pid,
+        container,
         encoder: encoder.to_owned(),
     });
     Ok(())
@@ -322,15 +321,5 @@ fn describe_error(err: &gst::message::Error) -> String {
     match err.debug() {
         Some(debug) => format!("{source}: {} ({debug})", err.error()),
         None => format!("{source}: {}", err.error()),
-    }
-}
-
-fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(127), _) => "exit status 127: the shell could not find a command".to_owned(),
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        _ => status.to_string(),
     }
 }

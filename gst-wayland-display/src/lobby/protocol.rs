@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use waylanddisplaycore::InputEvent;
 
+use crate::docker::spec::ContainerSpec;
+
 /// Everything a worker needs to build and run one lobby.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub(crate) struct LobbySpec {
@@ -25,7 +27,7 @@ pub(crate) struct LobbySpec {
     pub(crate) encoder_pipeline: Option<String>,
     /// A gst-launch fragment the encoded stream goes into.
     pub(crate) sink_pipeline: String,
-    pub(crate) app: Option<AppSpec>,
+    pub(crate) app: Option<Runner>,
     /// From start until the compositor announces its socket.
     pub(crate) start_timeout: Duration,
     /// What the app gets after SIGTERM before SIGKILL.
@@ -56,6 +58,14 @@ pub(crate) fn check_mode(width: u32, height: u32, fps: u32) -> Result<(), ModeEr
         return Err(ModeError::Rate(fps));
     }
     Ok(())
+}
+
+/// How a lobby's application runs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum Runner {
+    Process(AppSpec),
+    Docker(ContainerSpec),
 }
 
 /// The lobby's application: a command line run by `/bin/sh -c`, with extra environment.
@@ -89,6 +99,9 @@ pub(crate) enum FromWorker {
     /// The app runs (or there is none) and frames flow.
     Ready {
         app_pid: Option<u32>,
+        /// The app's container, for docker lobbies.
+        #[serde(default)]
+        container: Option<String>,
         encoder: String,
     },
     Stats {
@@ -171,7 +184,7 @@ mod props {
                     buffer_caps,
                     encoder_pipeline,
                     sink_pipeline,
-                    app: app.map(|(command, env)| AppSpec { command, env }),
+                    app: app.map(|(command, env)| Runner::Process(AppSpec { command, env })),
                     start_timeout,
                     stop_grace,
                 },
@@ -197,8 +210,16 @@ mod props {
                     render_node,
                 }
             }),
-            (prop::option::of(any::<u32>()), text())
-                .prop_map(|(app_pid, encoder)| FromWorker::Ready { app_pid, encoder }),
+            (
+                prop::option::of(any::<u32>()),
+                prop::option::of(text()),
+                text()
+            )
+                .prop_map(|(app_pid, container, encoder)| FromWorker::Ready {
+                    app_pid,
+                    container,
+                    encoder
+                }),
             (any::<u64>(), any::<f64>())
                 .prop_map(|(frames, fps)| FromWorker::Stats { frames, fps }),
             prop::option::of(text()).prop_map(|error| FromWorker::Screenshot { error }),

@@ -12,9 +12,9 @@ use std::time::Duration;
 use gst::prelude::*;
 use waylanddisplaycore::InputEvent;
 
-use super::app::{AppError, AppProcess};
 use super::driver::Event;
-use super::protocol::{AppSpec, LobbySpec};
+use super::protocol::{LobbySpec, Runner};
+use super::runner::{AppExit, RunningApp, StartError};
 use crate::time::Deadline;
 
 pub(crate) struct Session {
@@ -23,7 +23,7 @@ pub(crate) struct Session {
     shot: Option<gst_app::AppSink>,
     frames: Arc<AtomicU64>,
     bus: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
-    app: Option<AppProcess>,
+    app: Option<RunningApp>,
     grace: Duration,
 }
 
@@ -89,21 +89,21 @@ impl Session {
             .map_err(|_| "the pipeline refused to start".to_owned())
     }
 
+    /// Starts the app on the compositor's socket; it is stopped with the session.
     pub(crate) fn start_app(
         &mut self,
-        app: &AppSpec,
+        spec: &LobbySpec,
+        runner: &Runner,
         wayland_display: &str,
         runtime_dir: &Path,
-    ) -> Result<u32, AppError> {
-        let process = AppProcess::spawn(app, wayland_display, runtime_dir)?;
-        let pid = process.pid();
-        self.app = Some(process);
-        Ok(pid)
+    ) -> Result<&RunningApp, StartError> {
+        let app = RunningApp::start(spec, runner, wayland_display, runtime_dir)?;
+        Ok(self.app.insert(app))
     }
 
-    /// The app's exit status, once it has exited.
-    pub(crate) fn app_exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.app.as_mut().and_then(AppProcess::exited)
+    /// How the app ended, once it has.
+    pub(crate) fn app_exited(&mut self) -> Option<AppExit> {
+        self.app.as_mut().and_then(RunningApp::exited)
     }
 
     pub(crate) fn frames(&self) -> u64 {

@@ -1,0 +1,505 @@
+//! A docker lobby's container as Wolf's clients describe it (`runner.type: "docker"`), and
+//! the Engine API create request it becomes.
+//!
+//! Wolf's string forms are kept: mounts `"src:dst[:mode]"`, devices
+//! `"host[:container[:permissions]]"`, ports `"host:container[:tcp|udp]"`; its
+//! `base_create_json` is the root of the create request, with the image, exposed ports
+//! and port bindings set over it and the environment, binds and devices appended to what it
+//! lists, as Wolf merges them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// The container of one docker lobby.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct ContainerSpec {
+    /// Wolf's `name`; the container is `<name>_<lobby id>`.
+    pub(crate) name: String,
+    pub(crate) image: String,
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) devices: Vec<Device>,
+    pub(crate) ports: Vec<Port>,
+    /// `base_create_json`, an object (empty when not given).
+    pub(crate) base: Map<String, Value>,
+    /// The host instance that labels the container (see [`super::LABEL_HOST`]).
+    pub(crate) instance: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub(crate) source: String,
+    pub(crate) target: String,
+    pub(crate) mode: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Device {
+    pub(crate) host: String,
+    pub(crate) container: String,
+    pub(crate) permissions: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Port {
+    pub(crate) host: u16,
+    pub(crate) container: u16,
+    pub(crate) udp: bool,
+}
+
+/// Splits on `:`; Wolf's forms have no escapes, and neither paths with `:` nor IPv6 host
+/// addresses are expressible in them.
+fn parts(value: &str) -> Vec<&str> {
+    value.split(':').collect()
+}
+
+impl Mount {
+    /// `"src:dst[:mode]"`; the mode defaults to `rw`.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        let (source, target, mode) = match parts(value).as_slice() {
+            [source, target] => (*source, *target, "rw"),
+            [source, target, mode] => (*source, *target, *mode),
+            _ => return Err(format!("{value:?} is not \"source:target[:mode]\"")),
+        };
+        if source.is_empty() {
+            return Err(format!("{value:?} has no source"));
+        }
+        if !target.starts_with('/') {
+            return Err(format!(
+                "{value:?}: the target {target:?} is not an absolute path"
+            ));
+        }
+        if mode.is_empty() || !mode.split(',').all(|m| BIND_MODES.contains(&m)) {
+            return Err(format!(
+                "{value:?}: {mode:?} is not a bind mode (one or more of {})",
+                BIND_MODES.join(", ")
+            ));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            target: target.to_owned(),
+            mode: mode.to_owned(),
+        })
+    }
+
+    fn bind(&self) -> String {
+        format!("{}:{}:{}", self.source, self.target, self.mode)
+    }
+}
+
+/// What the Engine takes after a bind's target.
+const BIND_MODES: [&str; 12] = [
+    "rw",
+    "ro",
+    "z",
+    "Z",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "nocopy",
+    "consistent",
+];
+
+impl Device {
+    /// `"host[:container[:permissions]]"`; the container path defaults to the host's and the
+    /// permissions to `mrw`, as Wolf's.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        let (host, container, permissions) = match parts(value).as_slice() {
+            [host] => (*host, *host, "mrw"),
+            [host, container] => (*host, *container, "mrw"),
+            [host, container, permissions] => (*host, *container, *permissions),
+            _ => {
+                return Err(format!(
+                    "{value:?} is not \"host[:container[:permissions]]\""
+                ));
+            }
+        };
+        if !host.starts_with('/') || !container.starts_with('/') {
+            return Err(format!("{value:?}: device paths must be absolute"));
+        }
+        if permissions.is_empty() || !permissions.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+            return Err(format!(
+                "{value:?}: {permissions:?} is not a cgroup permission (letters of \"rwm\")"
+            ));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            container: container.to_owned(),
+            permissions: permissions.to_owned(),
+        })
+    }
+
+    /// A device passed with the same path inside.
+    pub(crate) fn same_path(path: &Path) -> Self {
+        let path = path.display().to_string();
+        Self {
+            host: path.clone(),
+            container: path,
+            permissions: "rwm".to_owned(),
+        }
+    }
+
+    fn mapping(&self) -> Value {
+        json!({
+            "PathOnHost": self.host,
+            "PathInContainer": self.container,
+            "CgroupPermissions": self.permissions,
+        })
+    }
+}
+
+impl Port {
+    /// `"host:container[:tcp|udp]"`.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        let number = |text: &str| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|port| *port > 0)
+                .ok_or_else(|| format!("{value:?}: {text:?} is not a port (1 to 65535)"))
+        };
+        let (host, container, udp) = match parts(value).as_slice() {
+            [host, container] => (number(host)?, number(container)?, false),
+            [host, container, "tcp"] => (number(host)?, number(container)?, false),
+            [host, container, "udp"] => (number(host)?, number(container)?, true),
+            _ => return Err(format!("{value:?} is not \"host:container[:tcp|udp]\"")),
+        };
+        Ok(Self {
+            host,
+            container,
+            udp,
+        })
+    }
+
+    fn key(&self) -> String {
+        format!(
+            "{}/{}",
+            self.container,
+            if self.udp { "udp" } else { "tcp" }
+        )
+    }
+}
+
+/// Where a lobby's sockets appear inside its container (Wolf's path, which the Games on
+/// Whales images expect).
+pub(crate) const CONTAINER_RUNTIME_DIR: &str = "/tmp/sockets";
+
+/// What the lobby adds to the container: its socket, its mode and its GPU.
+#[derive(Debug)]
+pub(crate) struct LobbyParts<'a> {
+    pub(crate) lobby_id: &'a str,
+    pub(crate) wayland_socket: &'a Path,
+    pub(crate) wayland_display: &'a str,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) fps: u32,
+    /// The lobby GPU's device files (`RenderChoice::container_devices`).
+    pub(crate) gpu_devices: &'a [PathBuf],
+}
+
+impl ContainerSpec {
+    /// The container's name: `<name>_<lobby id>`, with what Docker does not take in a name
+    /// replaced.
+    pub(crate) fn container_name(&self, lobby_id: &str) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let name = name.trim_start_matches(['_', '.', '-']);
+        if name.is_empty() {
+            format!("lobby_{lobby_id}")
+        } else {
+            format!("{name}_{lobby_id}")
+        }
+    }
+
+    /// The create request: `base_create_json` with the lobby's parts merged in as Wolf
+    /// merges them, plus labels naming this host instance and the lobby.
+    pub(crate) fn create_body(&self, lobby: &LobbyParts<'_>) -> Value {
+        let mut body = self.base.clone();
+        body.insert("Image".to_owned(), json!(self.image));
+        let exposed: Map<String, Value> = self.ports.iter().map(|p| (p.key(), json!({}))).collect();
+        body.insert("ExposedPorts".to_owned(), Value::Object(exposed));
+
+        // Later entries win in Docker: the request's environment first, the lobby's last.
+        let socket_in = format!("{CONTAINER_RUNTIME_DIR}/{}", lobby.wayland_display);
+        let mut env: Vec<Value> = self
+            .env
+            .iter()
+            .map(|(k, v)| json!(format!("{k}={v}")))
+            .collect();
+        for (key, value) in [
+            ("XDG_RUNTIME_DIR", CONTAINER_RUNTIME_DIR.to_owned()),
+            ("WAYLAND_DISPLAY", lobby.wayland_display.to_owned()),
+            ("GAMESCOPE_WIDTH", lobby.width.to_string()),
+            ("GAMESCOPE_HEIGHT", lobby.height.to_string()),
+            ("GAMESCOPE_REFRESH", lobby.fps.to_string()),
+        ] {
+            env.push(json!(format!("{key}={value}")));
+        }
+        append(&mut body, "Env", env);
+
+        let mut labels = match body.remove("Labels") {
+            Some(Value::Object(labels)) => labels,
+            _ => Map::new(),
+        };
+        labels.insert(super::LABEL_HOST.to_owned(), json!(self.instance));
+        labels.insert(super::LABEL_LOBBY.to_owned(), json!(lobby.lobby_id));
+        body.insert("Labels".to_owned(), Value::Object(labels));
+
+        let mut binds: Vec<Value> = self.mounts.iter().map(|m| json!(m.bind())).collect();
+        binds.push(json!(format!(
+            "{}:{socket_in}:rw",
+            lobby.wayland_socket.display()
+        )));
+        let devices = self.all_devices(lobby.gpu_devices);
+        let bindings: Map<String, Value> = self
+            .ports
+            .iter()
+            .map(|p| (p.key(), json!([{ "HostPort": p.host.to_string() }])))
+            .collect();
+        let host_config = body
+            .entry("HostConfig")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !host_config.is_object() {
+            *host_config = Value::Object(Map::new());
+        }
+        if let Value::Object(host_config) = host_config {
+            append(host_config, "Binds", binds);
+            append(
+                host_config,
+                "Devices",
+                devices.iter().map(Device::mapping).collect(),
+            );
+            host_config.insert("PortBindings".to_owned(), Value::Object(bindings));
+        }
+        Value::Object(body)
+    }
+
+    /// The request's devices, the lobby GPU's and those `GOW_REQUIRED_DEVICES` asks for,
+    /// each once.
+    fn all_devices(&self, gpu_devices: &[PathBuf]) -> Vec<Device> {
+        let mut devices = self.devices.clone();
+        let mut add = |device: Device| {
+            if !devices.iter().any(|d| d.container == device.container) {
+                devices.push(device);
+            }
+        };
+        for path in gpu_devices {
+            add(Device::same_path(path));
+        }
+        if let Some((_, globs)) = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "GOW_REQUIRED_DEVICES")
+        {
+            for path in required_devices(globs, gpu_devices) {
+                add(Device::same_path(&path));
+            }
+        }
+        devices
+    }
+}
+
+/// Appends `items` to the array at `key`, making it one if it is missing or not an array.
+fn append(object: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
+    match object.get_mut(key) {
+        Some(Value::Array(existing)) => existing.extend(items),
+        _ => {
+            object.insert(key.to_owned(), Value::Array(items));
+        }
+    }
+}
+
+/// The device files `GOW_REQUIRED_DEVICES` names (space-separated globs such as
+/// `/dev/input/* /dev/dri/* /dev/nvidia*`), as this host can grant them to one lobby:
+/// character devices only; DRM and NVIDIA nodes only those of the lobby's own GPU (another
+/// lobby may own the others); never the host's `/dev/input` devices, which are its own
+/// keyboards and mice — a lobby's input arrives through its Wayland seat.
+pub(crate) fn required_devices(globs: &str, gpu_devices: &[PathBuf]) -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut found = Vec::new();
+    for pattern in globs.split_whitespace() {
+        let Ok(paths) = glob::glob(pattern) else {
+            tracing::warn!(pattern, "GOW_REQUIRED_DEVICES: not a glob pattern; ignored");
+            continue;
+        };
+        for path in paths.flatten() {
+            let is_char = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_char_device());
+            if !is_char || !path.starts_with("/dev") || path.starts_with("/dev/input") {
+                continue;
+            }
+            let gpu_node = path.starts_with("/dev/dri")
+                || path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("nvidia"));
+            if gpu_node && !gpu_devices.contains(&path) {
+                continue;
+            }
+            if !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(base: Value) -> ContainerSpec {
+        ContainerSpec {
+            name: "Helix Sway!".into(),
+            image: "gwd-test:latest".into(),
+            mounts: vec![Mount::parse("/srv/data:/data:ro").unwrap()],
+            env: vec![
+                ("RUN_SWAY".into(), "1".into()),
+                ("WAYLAND_DISPLAY".into(), "wrong".into()),
+            ],
+            devices: vec![Device::parse("/dev/fuse").unwrap()],
+            ports: vec![
+                Port::parse("8080:80").unwrap(),
+                Port::parse("9:9:udp").unwrap(),
+            ],
+            base: match base {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+            instance: "inst".into(),
+        }
+    }
+
+    fn lobby() -> LobbyParts<'static> {
+        LobbyParts {
+            lobby_id: "abc",
+            wayland_socket: Path::new("/run/gwd/wayland-3"),
+            wayland_display: "wayland-3",
+            width: 1280,
+            height: 720,
+            fps: 30,
+            gpu_devices: &[],
+        }
+    }
+
+    #[test]
+    fn wolf_strings_parse_as_wolf_reads_them() {
+        assert_eq!(
+            Mount::parse("/a:/b").unwrap(),
+            Mount {
+                source: "/a".into(),
+                target: "/b".into(),
+                mode: "rw".into()
+            }
+        );
+        assert_eq!(Mount::parse("vol:/b:ro,z").unwrap().mode, "ro,z");
+        for bad in ["/a", "/a:b", ":/b", "/a:/b:rx", "/a:/b:ro:x"] {
+            assert!(Mount::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Device::parse("/dev/a:/dev/b").unwrap().permissions, "mrw");
+        assert_eq!(
+            Device::parse("/dev/a:/dev/b:r").unwrap().container,
+            "/dev/b"
+        );
+        for bad in ["dev/a", "/dev/a:/dev/b:rx", "/dev/a:/b:r:x", "/dev/a:/b:"] {
+            assert!(Device::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Port::parse("8080:80:udp").unwrap(),
+            Port {
+                host: 8080,
+                container: 80,
+                udp: true
+            }
+        );
+        for bad in ["80", "0:80", "80:70000", "80:80:sctp", "a:80"] {
+            assert!(Port::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_create_body_merges_like_wolf() {
+        let base = json!({
+            "Env": ["FROM_BASE=1"],
+            "Labels": {"team": "x"},
+            "HostConfig": {"IpcMode": "host", "Binds": ["/base:/base:rw"],
+                           "CapAdd": ["SYS_NICE"], "PortBindings": {"1/tcp": []}}
+        });
+        let body = spec(base).create_body(&lobby());
+        assert_eq!(body["Image"], "gwd-test:latest");
+        let env: Vec<&str> = body["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(env[0], "FROM_BASE=1");
+        assert_eq!(env[1], "RUN_SWAY=1");
+        // The lobby's own values come last, so they win over the request's.
+        let last_display = env
+            .iter()
+            .rev()
+            .find(|e| e.starts_with("WAYLAND_DISPLAY="))
+            .unwrap();
+        assert_eq!(*last_display, "WAYLAND_DISPLAY=wayland-3");
+        assert!(env.contains(&"XDG_RUNTIME_DIR=/tmp/sockets"));
+        assert!(env.contains(&"GAMESCOPE_WIDTH=1280"));
+        let host = &body["HostConfig"];
+        assert_eq!(host["IpcMode"], "host");
+        assert_eq!(host["CapAdd"], json!(["SYS_NICE"]));
+        assert_eq!(
+            host["Binds"],
+            json!([
+                "/base:/base:rw",
+                "/srv/data:/data:ro",
+                "/run/gwd/wayland-3:/tmp/sockets/wayland-3:rw"
+            ])
+        );
+        assert_eq!(host["Devices"][0]["PathOnHost"], "/dev/fuse");
+        assert_eq!(
+            host["PortBindings"],
+            json!({"80/tcp": [{"HostPort": "8080"}], "9/udp": [{"HostPort": "9"}]})
+        );
+        assert_eq!(body["ExposedPorts"], json!({"80/tcp": {}, "9/udp": {}}));
+        assert_eq!(
+            body["Labels"],
+            json!({"team": "x", "gst-wayland-display.host": "inst",
+                   "gst-wayland-display.lobby": "abc"})
+        );
+        // And bollard's model reads it.
+        let typed: bollard::models::ContainerCreateBody = serde_json::from_value(body).unwrap();
+        assert_eq!(typed.image.as_deref(), Some("gwd-test:latest"));
+        assert_eq!(
+            typed.host_config.and_then(|h| h.ipc_mode).as_deref(),
+            Some("host")
+        );
+    }
+
+    #[test]
+    fn names_are_what_docker_takes() {
+        let mut s = spec(json!({}));
+        assert_eq!(s.container_name("abc"), "Helix-Sway-_abc");
+        s.name = "--".into();
+        assert_eq!(s.container_name("abc"), "lobby_abc");
+    }
+
+    #[test]
+    fn required_devices_never_include_host_input_or_other_gpus() {
+        let found = required_devices("/dev/input/* /dev/null /dev/dri/* /nonexistent/*", &[]);
+        assert_eq!(found, vec![PathBuf::from("/dev/null")]);
+        // A not-a-pattern is skipped, not fatal.
+        assert!(required_devices("/dev/[", &[]).is_empty());
+    }
+}

@@ -1,0 +1,125 @@
+//! The lobby's running app, whichever runner started it: a process group or a container.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use waylanddisplaycore::device::{DeviceRoots, RenderTarget};
+
+use super::app::{AppError, AppProcess};
+use super::container::{ContainerApp, ContainerExit};
+use super::protocol::{LobbySpec, Runner};
+use crate::docker::DockerError;
+use crate::docker::spec::LobbyParts;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error(transparent)]
+    Process(#[from] AppError),
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+}
+
+pub(crate) enum RunningApp {
+    Process(AppProcess),
+    Container(ContainerApp),
+}
+
+/// How the app ended.
+#[derive(Debug)]
+pub(crate) enum AppExit {
+    Process(ExitStatus),
+    Container(ContainerExit),
+}
+
+impl std::fmt::Display for AppExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Process(status) => match (status.code(), status.signal()) {
+                (Some(127), _) => write!(
+                    f,
+                    "the app exited (exit status 127: the shell could not find a command)"
+                ),
+                (Some(code), _) => write!(f, "the app exited (exit status {code})"),
+                (None, Some(signal)) => write!(f, "the app exited (killed by signal {signal})"),
+                _ => write!(f, "the app exited ({status})"),
+            },
+            Self::Container(exit) => write!(f, "the app's {exit}"),
+        }
+    }
+}
+
+impl RunningApp {
+    /// Starts the lobby's app on its socket, `wayland_display` in `runtime_dir`.
+    pub(crate) fn start(
+        spec: &LobbySpec,
+        runner: &Runner,
+        wayland_display: &str,
+        runtime_dir: &Path,
+    ) -> Result<Self, StartError> {
+        match runner {
+            Runner::Process(app) => Ok(Self::Process(AppProcess::spawn(
+                app,
+                wayland_display,
+                runtime_dir,
+            )?)),
+            Runner::Docker(container) => {
+                let gpu_devices = gpu_devices(&spec.render_node);
+                let socket = runtime_dir.join(wayland_display);
+                let lobby = LobbyParts {
+                    lobby_id: &spec.id,
+                    wayland_socket: &socket,
+                    wayland_display,
+                    width: spec.width,
+                    height: spec.height,
+                    fps: spec.fps,
+                    gpu_devices: &gpu_devices,
+                };
+                Ok(Self::Container(ContainerApp::start(container, &lobby)?))
+            }
+        }
+    }
+
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match self {
+            Self::Process(app) => Some(app.pid()),
+            Self::Container(_) => None,
+        }
+    }
+
+    pub(crate) fn container(&self) -> Option<&str> {
+        match self {
+            Self::Process(_) => None,
+            Self::Container(app) => Some(app.name()),
+        }
+    }
+
+    pub(crate) fn exited(&mut self) -> Option<AppExit> {
+        match self {
+            Self::Process(app) => app.exited().map(AppExit::Process),
+            Self::Container(app) => app.exited().map(AppExit::Container),
+        }
+    }
+
+    /// Stops the app: SIGTERM, `grace`, SIGKILL (a container is then removed).
+    pub(crate) fn terminate(&mut self, grace: Duration) {
+        match self {
+            Self::Process(app) => app.terminate(grace),
+            Self::Container(app) => app.terminate(grace),
+        }
+    }
+}
+
+/// The device files of the GPU the lobby renders on, as the element picks it (none in
+/// software).
+fn gpu_devices(render_node: &str) -> Vec<PathBuf> {
+    let roots = DeviceRoots::default();
+    match render_node.parse::<RenderTarget>() {
+        Ok(target) => target
+            .resolve_in(&roots)
+            .map(|choice| choice.container_devices(&roots))
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}

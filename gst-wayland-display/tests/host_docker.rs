@@ -1,0 +1,307 @@
+//! The docker runner against a real host and a real Docker Engine: a lobby's app in a
+//! container built from this machine's own files. Skipped loudly without an engine, unless
+//! GWD_REQUIRE_DOCKER=1 (CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestHost, WAIT, alive, lobby_request, png_pixel};
+use gwd_tests::docker::{
+    LABEL_HOST, LABEL_LOBBY, available, containers_with, docker, docker_try, engine_counts,
+    inspect, test_image,
+};
+use serde_json::{Value, json};
+
+/// A docker lobby as Wolf's clients ask for one; `base` is `base_create_json`.
+fn docker_request(name: &str, image: &str, base: Value) -> Value {
+    let mut body = lobby_request(name, "unused");
+    body["runner"] = json!({
+        "type": "docker",
+        "name": "gwd-test",
+        "image": image,
+        "mounts": [],
+        "env": ["GWD_TEST=1", "GOW_REQUIRED_DEVICES=/dev/input/* /dev/dri/*"],
+        "devices": [],
+        "ports": [],
+        "base_create_json": base.to_string(),
+    });
+    body
+}
+
+/// Creates without waiting for the lobby (so failures are seen as lobby states).
+fn create_nowait(host: &TestHost, body: &Value) -> String {
+    let (status, reply) = host.api(
+        "POST",
+        "/api/v1/lobbies/create?wait=false",
+        Some(&body.to_string()),
+    );
+    assert_eq!(status, 200, "{reply}");
+    reply["lobby_id"].as_str().unwrap().to_owned()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kill(pid: u64, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+    let _ = rustix::process::kill_process(pid, signal);
+}
+
+#[test]
+fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
+    if !available("a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop") {
+        return;
+    }
+    let image = test_image();
+    let host = TestHost::start(&[]);
+    let base = json!({"HostConfig": {"IpcMode": "private"}, "Labels": {"team": "tests"}});
+    let id = create_nowait(&host, &docker_request("docker", &image, base));
+    let lobby = host.wait_state(&id, "ready");
+    let name = lobby["container"]
+        .as_str()
+        .expect("container name")
+        .to_owned();
+    assert_eq!(name, format!("gwd-test_{id}"));
+    assert!(lobby["app_pid"].is_null(), "{lobby}");
+
+    // The container: labelled, the lobby's socket mounted, the environment set, our own
+    // base_create_json kept.
+    let inspected = inspect(&name).expect("the container exists");
+    let labels = &inspected["Config"]["Labels"];
+    assert_eq!(labels[LABEL_LOBBY], id.as_str());
+    assert!(labels[LABEL_HOST].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(labels["team"], "tests");
+    assert_eq!(inspected["HostConfig"]["IpcMode"], "private");
+    let display = lobby["wayland_display"].as_str().unwrap();
+    let env: Vec<&str> = inspected["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for expected in [
+        format!("WAYLAND_DISPLAY={display}"),
+        "XDG_RUNTIME_DIR=/tmp/sockets".to_owned(),
+        "GAMESCOPE_WIDTH=320".to_owned(),
+        "GWD_TEST=1".to_owned(),
+    ] {
+        assert!(
+            env.contains(&expected.as_str()),
+            "{expected} not in {env:?}"
+        );
+    }
+    // Host input devices never go to a lobby's container.
+    let devices = inspected["HostConfig"]["Devices"].to_string();
+    assert!(!devices.contains("/dev/input"), "{devices}");
+    assert!(
+        inspected["HostConfig"]["Binds"]
+            .to_string()
+            .contains(&format!("/tmp/sockets/{display}")),
+        "{}",
+        inspected["HostConfig"]["Binds"]
+    );
+
+    // Its client draws (its output is in the lobby's log) and is on screen.
+    host.wait_log(&id, "[app] drawn 320 240");
+    let (status, png) = host.api_raw(
+        "GET",
+        &format!("/api/v1/lobbies/{id}/screenshot"),
+        None,
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(png_pixel(&png, 10, 10), (255, 0, 0));
+    assert_eq!(png_pixel(&png, 300, 230), (255, 255, 255));
+
+    // Input reaches it.
+    let input = json!({"lobby_id": id, "events": [
+        {"type": "MouseMoveAbsolute", "pointer_x": 100, "pointer_y": 50},
+        {"type": "KeyboardKey", "key": 30, "pressed": true},
+        {"type": "KeyboardKey", "key": 30, "pressed": false}
+    ]});
+    let (status, reply) = host.api("POST", "/api/v1/lobbies/input", Some(&input.to_string()));
+    assert_eq!(status, 200, "{reply}");
+    host.wait_log(&id, "pointer enter 100.0 50.0");
+    host.wait_log(&id, "key 30 released");
+
+    // Stop removes the container.
+    host.stop(&id);
+    let lobby = host.wait_state(&id, "stopped");
+    assert!(lobby["error"].is_null(), "{lobby}");
+    assert!(inspect(&name).is_none(), "container {name} left behind");
+    assert!(containers_with(&[&format!("{LABEL_LOBBY}={id}")]).is_empty());
+}
+
+#[test]
+fn a_killed_workers_container_is_removed_by_the_host() {
+    if !available("a_killed_workers_container_is_removed_by_the_host") {
+        return;
+    }
+    let image = test_image();
+    let host = TestHost::start(&[]);
+    let id = create_nowait(&host, &docker_request("killed", &image, json!({})));
+    let lobby = host.wait_state(&id, "ready");
+    let name = lobby["container"].as_str().unwrap().to_owned();
+    assert!(inspect(&name).is_some());
+    kill(
+        lobby["worker_pid"].as_u64().unwrap(),
+        rustix::process::Signal::KILL,
+    );
+    let lobby = host.wait_end(&id);
+    assert_eq!(lobby["state"], "failed", "{lobby}");
+    assert!(inspect(&name).is_none(), "container {name} left behind");
+    let (_, metrics) = host.api_raw("GET", "/metrics", None, &[]);
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("gwd_containers_swept_total 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_restarted_host_removes_its_previous_runs_containers_and_no_others() {
+    if !available("a_restarted_host_removes_its_previous_runs_containers_and_no_others") {
+        return;
+    }
+    let image = test_image();
+    let root = tempfile::Builder::new()
+        .prefix("gwd-host")
+        .tempdir()
+        .unwrap();
+    let mut host = TestHost::start_in(root.path(), &[], &[]);
+    let id = create_nowait(&host, &docker_request("crash", &image, json!({})));
+    let lobby = host.wait_state(&id, "ready");
+    let name = lobby["container"].as_str().unwrap().to_owned();
+    let instance = inspect(&name).unwrap()["Config"]["Labels"][LABEL_HOST]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Containers that are not this host's: unlabelled, and another host instance's.
+    let tag = std::process::id();
+    let unlabelled = format!("gwd-test-unlabelled-{tag}");
+    let foreign = format!("gwd-test-foreign-{tag}");
+    docker(&["create", "--name", &unlabelled, &image]);
+    docker(&[
+        "create",
+        "--name",
+        &foreign,
+        "--label",
+        &format!("{LABEL_HOST}=someone-else"),
+        "--label",
+        &format!("{LABEL_LOBBY}=theirs"),
+        &image,
+    ]);
+
+    // The host crashes, and its worker dies with it before it could clean up: frozen
+    // first, so that the parent-death SIGTERM cannot make it remove its container.
+    let worker = lobby["worker_pid"].as_u64().unwrap();
+    kill(worker, rustix::process::Signal::STOP);
+    kill(u64::from(host.pid()), rustix::process::Signal::KILL);
+    host.process.wait_exit(WAIT);
+    kill(worker, rustix::process::Signal::KILL);
+    wait_until("the worker is gone", || !alive(worker));
+    assert!(
+        inspect(&name).is_some(),
+        "the container should have outlived its host"
+    );
+
+    let restarted = TestHost::start_in(root.path(), &[], &[]);
+    wait_until("the previous run's container is removed", || {
+        inspect(&name).is_none()
+    });
+    assert_eq!(restarted.lobby(&id)["state"], "failed");
+    assert!(
+        inspect(&unlabelled).is_some(),
+        "an unlabelled container was touched"
+    );
+    assert!(
+        inspect(&foreign).is_some(),
+        "another host's container was touched"
+    );
+    assert!(containers_with(&[&format!("{LABEL_HOST}={instance}")]).is_empty());
+    for other in [&unlabelled, &foreign] {
+        docker(&["rm", "-f", other]);
+    }
+}
+
+#[test]
+fn a_missing_image_or_an_exiting_container_fails_the_lobby_clearly() {
+    if !available("a_missing_image_or_an_exiting_container_fails_the_lobby_clearly") {
+        return;
+    }
+    let image = test_image();
+    let host = TestHost::start(&[]);
+
+    let missing = "gwd-test-no-such-image:0";
+    assert!(docker_try(&["image", "inspect", missing]).is_none());
+    let id = create_nowait(&host, &docker_request("missing", missing, json!({})));
+    let lobby = host.wait_end(&id);
+    assert_eq!(lobby["state"], "failed");
+    let error = lobby["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("image \"{missing}\" is not on this host")),
+        "{error}"
+    );
+
+    let exiting = json!({"Cmd": ["/bin/sh", "-c", "echo last words; exit 3"]});
+    let id = create_nowait(&host, &docker_request("exiting", &image, exiting));
+    let lobby = host.wait_end(&id);
+    assert_eq!(lobby["state"], "failed");
+    let error = lobby["error"].as_str().unwrap();
+    assert!(error.contains("exited with status 3"), "{error}");
+    assert!(error.contains("last words"), "{error}");
+    assert!(containers_with(&[&format!("{LABEL_LOBBY}={id}")]).is_empty());
+
+    // A bad base_create_json is the request's fault: 400, nothing created.
+    let mut body = docker_request("bad", &image, json!({}));
+    body["runner"]["base_create_json"] = json!("{not json");
+    let (status, reply) = host.api("POST", "/api/v1/lobbies/create", Some(&body.to_string()));
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("base_create_json")
+    );
+}
+
+#[test]
+fn twenty_docker_lobbies_leave_no_container_network_or_volume() {
+    if !available("twenty_docker_lobbies_leave_no_container_network_or_volume") {
+        return;
+    }
+    let image = test_image();
+    let host = TestHost::start(&[]);
+    let before = engine_counts();
+    // With a volume each, which must go with its container.
+    let base = json!({"Volumes": {"/scratch": {}}});
+    for round in 0..4 {
+        let ids: Vec<String> = (0..5)
+            .map(|i| {
+                create_nowait(
+                    &host,
+                    &docker_request(&format!("many-{round}-{i}"), &image, base.clone()),
+                )
+            })
+            .collect();
+        for id in &ids {
+            host.wait_state(id, "ready");
+        }
+        for id in &ids {
+            host.stop(id);
+        }
+        for id in &ids {
+            assert_eq!(host.wait_end(id)["state"], "stopped");
+        }
+    }
+    assert_eq!(engine_counts(), before, "(containers, networks, volumes)");
+    assert!(common::children(host.pid()).is_empty());
+}
