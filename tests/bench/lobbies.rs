@@ -26,8 +26,9 @@ fn request(name: &str, app: &str, encoder: Option<&str>) -> serde_json::Value {
 pub fn start(opts: &Options) -> Table {
     let mut table = Table::new(
         "lobby_start",
-        "Lobby start latency (create → ready), 1280x720@30, weston-simple-shm",
+        "Lobby start latency (create → ready), 1280x720@30",
         vec![
+            col("runner", "runner and app", 0),
             col("runs", "runs", 0),
             col("p50_ms", "p50 (ms)", 0),
             col("p99_ms", "p99 (ms)", 0),
@@ -36,28 +37,56 @@ pub fn start(opts: &Options) -> Table {
     );
     table.notes.push(
         "From the create request to the lobby listed `ready` (the compositor listens and the \
-         app runs), polled every 50 ms, one lobby at a time."
+         app runs: for docker, the container is created and started), polled every 50 ms, one \
+         lobby at a time. The docker rows use a local image holding only the test client \
+         and its libraries (`gwd_tests::docker::test_image`)."
             .to_owned(),
     );
     let host = TestHost::start(&[]);
-    let mut times: Vec<f64> = (0..opts.lobby_runs)
-        .map(|i| {
-            let t = Instant::now();
-            let id = host.create(request(&format!("start-{i}"), "weston-simple-shm", None));
-            host.wait_state(&id, "ready");
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
-            host.stop(&id);
-            host.wait_end(&id);
-            ms
-        })
-        .collect();
-    let max = times.iter().copied().fold(0.0, f64::max);
-    table.push(json!({
-        "runs": times.len(),
-        "p50_ms": percentile(&mut times, 0.5),
-        "p99_ms": percentile(&mut times, 0.99),
-        "max_ms": max,
-    }));
+    let client = gwd_tests::host::client().display().to_string();
+    let process = |app: &str| request("start", app, None);
+    let mut rows = vec![
+        ("process: weston-simple-shm", Some(process("weston-simple-shm"))),
+        ("process: wayland-test-client", Some(process(&client))),
+    ];
+    // Without an engine the row says so; the bench does not fail for it.
+    let docker = std::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    let docker_row = docker.then(|| {
+        let mut body = process("unused");
+        body["runner"] = json!({"type": "docker", "name": "bench",
+            "image": gwd_tests::docker::test_image()});
+        body
+    });
+    rows.push(("docker: wayland-test-client", docker_row));
+    for (label, body) in rows {
+        let Some(body) = body else {
+            table.push(json!({"runner": format!("{label} (skipped: no Docker Engine)"),
+                "runs": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}));
+            continue;
+        };
+        let mut times: Vec<f64> = (0..opts.lobby_runs)
+            .map(|_| {
+                let t = Instant::now();
+                let id = host.create(body.clone());
+                host.wait_state(&id, "ready");
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                host.stop(&id);
+                host.wait_end(&id);
+                ms
+            })
+            .collect();
+        let max = times.iter().copied().fold(0.0, f64::max);
+        table.push(json!({
+            "runner": label,
+            "runs": times.len(),
+            "p50_ms": percentile(&mut times, 0.5),
+            "p99_ms": percentile(&mut times, 0.99),
+            "max_ms": max,
+        }));
+    }
     table
 }
 

@@ -503,3 +503,127 @@ mod tests {
         assert!(required_devices("/dev/[", &[]).is_empty());
     }
 }
+
+/// Property tests of the docker runner's strings and of the create request
+/// (docs/RELIABILITY.md): any string is a value or an error, never a panic; what parses
+/// reads back as written; any `base_create_json` object merges without losing what the
+/// lobby needs, and the result is what the Engine's model reads or an error.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 4096,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Strings built mostly of the parsers' own punctuation.
+    fn wolfish() -> impl Strategy<Value = String> {
+        "[/:a-z0-9,rwmudptc\\-]{0,24}"
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("HostConfig".to_owned()),
+                        Just("Env".to_owned()),
+                        Just("Binds".to_owned()),
+                        Just("Devices".to_owned()),
+                        Just("Labels".to_owned()),
+                        Just("Image".to_owned()),
+                        "[A-Za-z]{0,8}",
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_string_is_a_value_or_an_error(text in prop_oneof![wolfish(), ".{0,24}"]) {
+            if let Ok(mount) = Mount::parse(&text) {
+                prop_assert_eq!(Mount::parse(&mount.bind()), Ok(mount));
+            }
+            if let Ok(device) = Device::parse(&text) {
+                let again = format!("{}:{}:{}", device.host, device.container, device.permissions);
+                prop_assert_eq!(Device::parse(&again), Ok(device));
+            }
+            if let Ok(port) = Port::parse(&text) {
+                let again = format!(
+                    "{}:{}:{}",
+                    port.host,
+                    port.container,
+                    if port.udp { "udp" } else { "tcp" }
+                );
+                prop_assert_eq!(Port::parse(&again), Ok(port));
+            }
+        }
+
+        #[test]
+        fn any_base_keeps_what_the_lobby_needs(
+            base in prop::collection::btree_map(
+                prop_oneof![Just("HostConfig".to_owned()), Just("Env".to_owned()),
+                            Just("Labels".to_owned()), "[A-Za-z]{1,8}"],
+                json_value(),
+                0..5,
+            ),
+            name in ".{0,12}",
+        ) {
+            let spec = ContainerSpec {
+                name,
+                image: "img".into(),
+                mounts: Vec::new(),
+                env: vec![("A".into(), "1".into())],
+                devices: Vec::new(),
+                ports: vec![Port { host: 1, container: 2, udp: false }],
+                base: base.into_iter().collect(),
+                instance: "inst".into(),
+            };
+            let lobby = LobbyParts {
+                lobby_id: "abc",
+                wayland_socket: Path::new("/rt/wayland-1"),
+                wayland_display: "wayland-1",
+                width: 1,
+                height: 2,
+                fps: 3,
+                gpu_devices: &[],
+            };
+            let body = spec.create_body(&lobby);
+            prop_assert_eq!(&body["Image"], "img");
+            prop_assert_eq!(&body["Labels"][super::super::LABEL_HOST], "inst");
+            prop_assert_eq!(&body["Labels"][super::super::LABEL_LOBBY], "abc");
+            let env = body["Env"].as_array().cloned().unwrap_or_default();
+            prop_assert_eq!(env.last(), Some(&json!("GAMESCOPE_REFRESH=3")));
+            prop_assert!(
+                body["HostConfig"]["Binds"]
+                    .as_array()
+                    .is_some_and(|b| b.last() == Some(&json!("/rt/wayland-1:/tmp/sockets/wayland-1:rw")))
+            );
+            let name = spec.container_name("abc");
+            prop_assert!(name.ends_with("_abc"));
+            prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)));
+            prop_assert!(name.starts_with(|c: char| c.is_ascii_alphanumeric()));
+            // The Engine's model reads it or says why; never a panic.
+            let _ = serde_json::from_value::<bollard::models::ContainerCreateBody>(body);
+        }
+    }
+}

@@ -395,6 +395,43 @@ mod tests {
     }
 
     #[test]
+    fn docker_runners_become_containers() {
+        let body = WOLF.replace(
+            r#""runner": {"type": "process", "run_cmd": "weston-terminal", "env": ["A=1", "B=x=y"]}"#,
+            r#""runner": {"type": "docker", "name": "Sway", "image": "ghcr.io/x/sway:edge",
+                "mounts": ["/srv:/srv:ro"], "env": ["RUN_SWAY=1"], "devices": ["/dev/fuse"],
+                "ports": ["8080:80"],
+                "base_create_json": "{\"HostConfig\": {\"IpcMode\": \"host\"}}"}"#,
+        );
+        let request: CreateLobby = parse(body.as_bytes()).unwrap();
+        let spec = request.into_spec("id".into(), &defaults()).unwrap();
+        let Some(AppRunner::Docker(container)) = spec.app else {
+            panic!("not a container: {:?}", spec.app)
+        };
+        assert_eq!(container.image, "ghcr.io/x/sway:edge");
+        assert_eq!(container.instance, "test");
+        assert_eq!(container.mounts[0].mode, "ro");
+        assert_eq!(container.env, [("RUN_SWAY".into(), "1".into())]);
+        assert_eq!(container.base["HostConfig"]["IpcMode"], "host");
+
+        for (field, value, needle) in [
+            ("image", r#""""#, "runner.image is required"),
+            ("mounts", r#"["/a:/b", "nocolon"]"#, "runner.mounts[1]"),
+            ("devices", r#"["dev/rel"]"#, "runner.devices[0]"),
+            ("ports", r#"["80:99999"]"#, "runner.ports[0]"),
+            ("base_create_json", r#""[1]""#, "must be a JSON object"),
+            ("base_create_json", r#""{no""#, "is not JSON"),
+            ("image", r#""a\u0000b""#, "runner.image must not contain a NUL byte"),
+        ] {
+            let mut value_body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            value_body["runner"][field] = serde_json::from_str(value).unwrap();
+            let request: CreateLobby = parse(value_body.to_string().as_bytes()).unwrap();
+            let err = request.into_spec("id".into(), &defaults()).unwrap_err();
+            assert!(err.contains(needle), "{field}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn wrong_types_name_the_field() {
         let body = WOLF.replace("\"width\": 1920", "\"width\": \"1920\"");
         let err = parse::<CreateLobby>(body.as_bytes()).unwrap_err();
