@@ -46,7 +46,10 @@ pub fn start(opts: &Options) -> Table {
     let client = gwd_tests::host::client().display().to_string();
     let process = |app: &str| request("start", app, None);
     let mut rows = vec![
-        ("process: weston-simple-shm", Some(process("weston-simple-shm"))),
+        (
+            "process: weston-simple-shm",
+            Some(process("weston-simple-shm")),
+        ),
         ("process: wayland-test-client", Some(process(&client))),
     ];
     // Without an engine the row says so; the bench does not fail for it.
@@ -63,8 +66,10 @@ pub fn start(opts: &Options) -> Table {
     rows.push(("docker: wayland-test-client", docker_row));
     for (label, body) in rows {
         let Some(body) = body else {
-            table.push(json!({"runner": format!("{label} (skipped: no Docker Engine)"),
-                "runs": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}));
+            table.push(
+                json!({"runner": format!("{label} (skipped: no Docker Engine)"),
+                "runs": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}),
+            );
             continue;
         };
         let mut times: Vec<f64> = (0..opts.lobby_runs)

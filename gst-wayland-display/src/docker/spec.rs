@@ -24,6 +24,10 @@ pub(crate) struct ContainerSpec {
     pub(crate) ports: Vec<Port>,
     /// `base_create_json`, an object (empty when not given).
     pub(crate) base: Map<String, Value>,
+    /// The GPU the container gets (`video_settings.runner_render_node`, a `render-node`
+    /// value); `None`: the lobby's own.
+    #[serde(default)]
+    pub(crate) render_node: Option<String>,
     /// The host instance that labels the container (see [`super::LABEL_HOST`]).
     pub(crate) instance: String,
 }
@@ -199,6 +203,8 @@ pub(crate) struct LobbyParts<'a> {
     pub(crate) fps: u32,
     /// The lobby GPU's device files (`RenderChoice::container_devices`).
     pub(crate) gpu_devices: &'a [PathBuf],
+    /// The GPU is NVIDIA's: its userspace comes from the NVIDIA container runtime.
+    pub(crate) nvidia: bool,
 }
 
 impl ContainerSpec {
@@ -239,6 +245,20 @@ impl ContainerSpec {
             .iter()
             .map(|(k, v)| json!(format!("{k}={v}")))
             .collect();
+        let nvidia_runtime =
+            lobby.nvidia && std::env::var_os("NVIDIA_DRIVER_VOLUME_NAME").is_none();
+        if nvidia_runtime {
+            // As Wolf: the driver's userspace through the NVIDIA container toolkit, unless
+            // the request already chose.
+            for (key, value) in [
+                ("NVIDIA_VISIBLE_DEVICES", "all"),
+                ("NVIDIA_DRIVER_CAPABILITIES", "all"),
+            ] {
+                if !self.env.iter().any(|(k, _)| k == key) {
+                    env.push(json!(format!("{key}={value}")));
+                }
+            }
+        }
         for (key, value) in [
             ("XDG_RUNTIME_DIR", CONTAINER_RUNTIME_DIR.to_owned()),
             ("WAYLAND_DISPLAY", lobby.wayland_display.to_owned()),
@@ -283,6 +303,13 @@ impl ContainerSpec {
                 devices.iter().map(Device::mapping).collect(),
             );
             host_config.insert("PortBindings".to_owned(), Value::Object(bindings));
+            if nvidia_runtime && !host_config.contains_key("DeviceRequests") {
+                host_config.insert(
+                    "DeviceRequests".to_owned(),
+                    json!([{"Driver": "nvidia", "DeviceIDs": ["all"],
+                            "Capabilities": [["gpu"]]}]),
+                );
+            }
         }
         Value::Object(body)
     }
@@ -379,6 +406,7 @@ mod tests {
                 _ => Map::new(),
             },
             instance: "inst".into(),
+            render_node: None,
         }
     }
 
@@ -391,6 +419,7 @@ mod tests {
             height: 720,
             fps: 30,
             gpu_devices: &[],
+            nvidia: false,
         }
     }
 
@@ -485,6 +514,30 @@ mod tests {
             typed.host_config.and_then(|h| h.ipc_mode).as_deref(),
             Some("host")
         );
+    }
+
+    #[test]
+    fn nvidia_gpus_come_through_the_nvidia_runtime_unless_the_request_chose() {
+        let nvidia = LobbyParts {
+            nvidia: true,
+            ..lobby()
+        };
+        let body = spec(json!({})).create_body(&nvidia);
+        assert_eq!(
+            body["HostConfig"]["DeviceRequests"],
+            json!([{"Driver": "nvidia", "DeviceIDs": ["all"], "Capabilities": [["gpu"]]}])
+        );
+        assert!(
+            body["Env"]
+                .to_string()
+                .contains("NVIDIA_DRIVER_CAPABILITIES=all")
+        );
+        let own = json!({"HostConfig": {"DeviceRequests": []}});
+        let body = spec(own).create_body(&nvidia);
+        assert_eq!(body["HostConfig"]["DeviceRequests"], json!([]));
+        let body = spec(json!({})).create_body(&lobby());
+        assert!(body["HostConfig"].get("DeviceRequests").is_none());
+        assert!(!body["Env"].to_string().contains("NVIDIA"));
     }
 
     #[test]
@@ -597,6 +650,7 @@ mod props {
                 ports: vec![Port { host: 1, container: 2, udp: false }],
                 base: base.into_iter().collect(),
                 instance: "inst".into(),
+                render_node: None,
             };
             let lobby = LobbyParts {
                 lobby_id: "abc",
@@ -606,6 +660,7 @@ mod props {
                 height: 2,
                 fps: 3,
                 gpu_devices: &[],
+                nvidia: false,
             };
             let body = spec.create_body(&lobby);
             prop_assert_eq!(&body["Image"], "img");

@@ -111,8 +111,8 @@ pub(crate) struct VideoSettings {
     pub(crate) refresh_rate: u32,
     #[serde(default)]
     pub(crate) wayland_render_node: Option<String>,
-    /// The node the app's container uses; the host runs apps as plain processes, so this is
-    /// only recorded.
+    /// The GPU a docker runner's container gets when it is not the lobby's own (a
+    /// `render-node` value); process runners only record it.
     #[serde(default)]
     pub(crate) runner_render_node: Option<String>,
     #[serde(default)]
@@ -190,7 +190,11 @@ impl CreateLobby {
             ModeError::Size(..) => format!("video_settings: {err}"),
             ModeError::Rate(_) => format!("video_settings.refresh_rate: {err}"),
         })?;
-        let app = self.runner.into_app(defaults)?;
+        let runner_node = video
+            .runner_render_node
+            .clone()
+            .filter(|node| !node.trim().is_empty());
+        let app = self.runner.into_app(defaults, runner_node)?;
         let render_node = video
             .wayland_render_node
             .clone()
@@ -237,7 +241,12 @@ impl CreateLobby {
 
 impl Runner {
     /// How the app runs: a command line, or a container.
-    fn into_app(self, defaults: &Defaults) -> Result<AppRunner, String> {
+    /// `render_node`: the container's GPU when it is not the lobby's own.
+    fn into_app(
+        self,
+        defaults: &Defaults,
+        render_node: Option<String>,
+    ) -> Result<AppRunner, String> {
         let env = parse_env(self.env)?;
         match self.kind.as_str() {
             "process" => {
@@ -254,6 +263,11 @@ impl Runner {
                     .filter(|image| !image.trim().is_empty())
                     .ok_or_else(|| "runner.image is required for a docker runner".to_owned())?;
                 no_nul("runner.image", &image)?;
+                if let Some(node) = &render_node {
+                    no_nul("video_settings.runner_render_node", node)?;
+                    node.parse::<waylanddisplaycore::RenderTarget>()
+                        .map_err(|err| format!("video_settings.runner_render_node: {err}"))?;
+                }
                 let name = self.name.unwrap_or_default();
                 no_nul("runner.name", &name)?;
                 let mounts = parse_list("mounts", self.mounts, Mount::parse)?;
@@ -280,6 +294,7 @@ impl Runner {
                     ports,
                     base,
                     instance: defaults.instance.clone(),
+                    render_node,
                 }))
             }
             other => Err(format!(
@@ -421,7 +436,11 @@ mod tests {
             ("ports", r#"["80:99999"]"#, "runner.ports[0]"),
             ("base_create_json", r#""[1]""#, "must be a JSON object"),
             ("base_create_json", r#""{no""#, "is not JSON"),
-            ("image", r#""a\u0000b""#, "runner.image must not contain a NUL byte"),
+            (
+                "image",
+                r#""a\u0000b""#,
+                "runner.image must not contain a NUL byte",
+            ),
         ] {
             let mut value_body: serde_json::Value = serde_json::from_str(&body).unwrap();
             value_body["runner"][field] = serde_json::from_str(value).unwrap();

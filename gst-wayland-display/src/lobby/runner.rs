@@ -65,7 +65,11 @@ impl RunningApp {
                 runtime_dir,
             )?)),
             Runner::Docker(container) => {
-                let gpu_devices = gpu_devices(&spec.render_node);
+                let node = container
+                    .render_node
+                    .as_deref()
+                    .unwrap_or(&spec.render_node);
+                let (gpu_devices, nvidia) = gpu_of(node);
                 let socket = runtime_dir.join(wayland_display);
                 let lobby = LobbyParts {
                     lobby_id: &spec.id,
@@ -75,6 +79,7 @@ impl RunningApp {
                     height: spec.height,
                     fps: spec.fps,
                     gpu_devices: &gpu_devices,
+                    nvidia,
                 };
                 Ok(Self::Container(ContainerApp::start(container, &lobby)?))
             }
@@ -111,15 +116,20 @@ impl RunningApp {
     }
 }
 
-/// The device files of the GPU the lobby renders on, as the element picks it (none in
-/// software).
-fn gpu_devices(render_node: &str) -> Vec<PathBuf> {
+/// The device files of the GPU `render_node` picks (as the element picks it; none in
+/// software), and whether it is NVIDIA's.
+fn gpu_of(render_node: &str) -> (Vec<PathBuf>, bool) {
     let roots = DeviceRoots::default();
-    match render_node.parse::<RenderTarget>() {
-        Ok(target) => target
-            .resolve_in(&roots)
-            .map(|choice| choice.container_devices(&roots))
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
+    let Ok(choice) = render_node
+        .parse::<RenderTarget>()
+        .map_err(|err| err.to_string())
+        .and_then(|target| target.resolve_in(&roots).map_err(|err| err.to_string()))
+    else {
+        return (Vec::new(), false);
+    };
+    let nvidia = choice
+        .device
+        .as_ref()
+        .is_some_and(|d| d.vendor == waylanddisplaycore::device::Vendor::Nvidia);
+    (choice.container_devices(&roots), nvidia)
 }
