@@ -205,7 +205,7 @@ fn malformed_requests_get_clear_errors_and_the_host_keeps_serving() {
             "/api/v1/lobbies/create",
             Some({
                 let mut r = lobby_request("x", "y");
-                r["runner"]["type"] = json!("docker");
+                r["runner"]["type"] = json!("vm");
                 r.to_string()
             }),
             400,
