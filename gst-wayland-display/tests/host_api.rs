@@ -133,8 +133,23 @@ fn killed_worker_fails_the_lobby_and_is_cleaned_up() {
     host.wait_state(&next, "stopped");
 }
 
+/// The create waits, so a lobby that fails answers 500 with the cause, and is listed
+/// failed with the same cause.
 fn assert_fails(host: &TestHost, request: serde_json::Value, needle: &str) {
-    let id = host.create(request);
+    let (status, reply) = host.api("POST", "/api/v1/lobbies/create", Some(&request.to_string()));
+    assert_eq!(status, 500, "{reply}");
+    assert_eq!(reply["success"], false, "{reply}");
+    let error = reply["error"].as_str().unwrap();
+    assert!(error.contains(needle), "expected {needle:?} in {error:?}");
+    let lobby = host.lobby(reply["lobby_id"].as_str().unwrap());
+    assert_eq!(lobby["state"], "failed", "{lobby}");
+    assert_eq!(lobby["error"].as_str(), Some(error), "{lobby}");
+}
+
+/// A fault that may come just after the lobby was ready (then the create answered 200):
+/// created with `?wait=false`, the lobby ends failed with the cause.
+fn assert_fails_later(host: &TestHost, request: serde_json::Value, needle: &str) {
+    let id = host.create_nowait(request);
     let lobby = host.wait_end(&id);
     assert_eq!(lobby["state"], "failed", "{lobby}");
     let error = lobby["error"].as_str().unwrap();
@@ -144,8 +159,8 @@ fn assert_fails(host: &TestHost, request: serde_json::Value, needle: &str) {
 #[test]
 fn lobby_faults_end_as_failed_with_the_cause() {
     let host = TestHost::start(&[]);
-    // An app that exits at once.
-    assert_fails(
+    // An app that exits at once (the lobby may be ready for a moment before).
+    assert_fails_later(
         &host,
         lobby_request("quitter", "true"),
         "the app exited (exit status 0)",
@@ -163,7 +178,7 @@ fn lobby_faults_end_as_failed_with_the_cause() {
     // An encoder that errors mid-stream.
     let mut request = lobby_request("broken-encoder", &client().display().to_string());
     request["video_settings"]["encoder_pipeline"] = json!("identity error-after=15");
-    assert_fails(&host, request, "identity");
+    assert_fails_later(&host, request, "identity");
     // The host is fine.
     let (status, health) = host.api("GET", "/api/v1/system/health", None);
     assert_eq!(status, 200);

@@ -30,17 +30,6 @@ fn docker_request(name: &str, image: &str, base: Value) -> Value {
     body
 }
 
-/// Creates without waiting for the lobby (so failures are seen as lobby states).
-fn create_nowait(host: &TestHost, body: &Value) -> String {
-    let (status, reply) = host.api(
-        "POST",
-        "/api/v1/lobbies/create?wait=false",
-        Some(&body.to_string()),
-    );
-    assert_eq!(status, 200, "{reply}");
-    reply["lobby_id"].as_str().unwrap().to_owned()
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !done() {
@@ -62,8 +51,8 @@ fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
     let image = test_image();
     let host = TestHost::start(&[]);
     let base = json!({"HostConfig": {"IpcMode": "private"}, "Labels": {"team": "tests"}});
-    let id = create_nowait(&host, &docker_request("docker", &image, base));
-    let lobby = host.wait_state(&id, "ready");
+    let id = host.create(docker_request("docker", &image, base));
+    let lobby = host.lobby(&id);
     let name = lobby["container"]
         .as_str()
         .expect("container name")
@@ -146,8 +135,8 @@ fn a_killed_workers_container_is_removed_by_the_host() {
     }
     let image = test_image();
     let host = TestHost::start(&[]);
-    let id = create_nowait(&host, &docker_request("killed", &image, json!({})));
-    let lobby = host.wait_state(&id, "ready");
+    let id = host.create(docker_request("killed", &image, json!({})));
+    let lobby = host.lobby(&id);
     let name = lobby["container"].as_str().unwrap().to_owned();
     assert!(inspect(&name).is_some());
     kill(
@@ -176,8 +165,8 @@ fn a_restarted_host_removes_its_previous_runs_containers_and_no_others() {
         .tempdir()
         .unwrap();
     let mut host = TestHost::start_in(root.path(), &[], &[]);
-    let id = create_nowait(&host, &docker_request("crash", &image, json!({})));
-    let lobby = host.wait_state(&id, "ready");
+    let id = host.create(docker_request("crash", &image, json!({})));
+    let lobby = host.lobby(&id);
     let name = lobby["container"].as_str().unwrap().to_owned();
     let instance = inspect(&name).unwrap()["Config"]["Labels"][LABEL_HOST]
         .as_str()
@@ -242,17 +231,20 @@ fn a_missing_image_or_an_exiting_container_fails_the_lobby_clearly() {
 
     let missing = "gwd-test-no-such-image:0";
     assert!(docker_try(&["image", "inspect", missing]).is_none());
-    let id = create_nowait(&host, &docker_request("missing", missing, json!({})));
-    let lobby = host.wait_end(&id);
+    // Wolf's answer: the create waits and says why the lobby could not start.
+    let body = docker_request("missing", missing, json!({}));
+    let (status, reply) = host.api("POST", "/api/v1/lobbies/create", Some(&body.to_string()));
+    assert_eq!(status, 500, "{reply}");
+    let lobby = host.lobby(reply["lobby_id"].as_str().unwrap());
     assert_eq!(lobby["state"], "failed");
-    let error = lobby["error"].as_str().unwrap();
+    let error = reply["error"].as_str().unwrap();
     assert!(
         error.contains(&format!("image \"{missing}\" is not on this host")),
         "{error}"
     );
 
     let exiting = json!({"Cmd": ["/bin/sh", "-c", "echo last words; exit 3"]});
-    let id = create_nowait(&host, &docker_request("exiting", &image, exiting));
+    let id = host.create_nowait(docker_request("exiting", &image, exiting));
     let lobby = host.wait_end(&id);
     assert_eq!(lobby["state"], "failed");
     let error = lobby["error"].as_str().unwrap();
@@ -286,10 +278,11 @@ fn twenty_docker_lobbies_leave_no_container_network_or_volume() {
     for round in 0..4 {
         let ids: Vec<String> = (0..5)
             .map(|i| {
-                create_nowait(
-                    &host,
-                    &docker_request(&format!("many-{round}-{i}"), &image, base.clone()),
-                )
+                host.create_nowait(docker_request(
+                    &format!("many-{round}-{i}"),
+                    &image,
+                    base.clone(),
+                ))
             })
             .collect();
         for id in &ids {
@@ -304,4 +297,72 @@ fn twenty_docker_lobbies_leave_no_container_network_or_volume() {
     }
     assert_eq!(engine_counts(), before, "(containers, networks, volumes)");
     assert!(common::children(host.pid()).is_empty());
+}
+
+/// Helix's recorded create body (tests/fixtures), docker runner and all: only what cannot
+/// exist on this machine is swapped (its image for the test image, its workspace volume for
+/// a temporary directory, its compose network for the default one) or dropped (its nofile
+/// ulimit of 65536, above what this machine's Docker may grant).
+#[test]
+fn helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards() {
+    if !available("helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards") {
+        return;
+    }
+    let image = test_image();
+    let host = TestHost::start(&[]);
+    let mut body: Value =
+        serde_json::from_str(include_str!("fixtures/helix-create-lobby.json")).unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("gwd-helix-work")
+        .tempdir()
+        .unwrap();
+    body["runner"]["image"] = json!(image);
+    body["runner"]["mounts"] = json!([format!("{}:/home/retro/work", work.path().display())]);
+    let mut base: Value =
+        serde_json::from_str(body["runner"]["base_create_json"].as_str().unwrap()).unwrap();
+    let host_config = base["HostConfig"].as_object_mut().unwrap();
+    host_config.remove("NetworkMode");
+    host_config.remove("Ulimits");
+    body["runner"]["base_create_json"] = json!(base.to_string());
+    let pin = body["pin"].clone();
+
+    // The create answers once the container runs (Wolf's behaviour).
+    let (status, reply) = host.api("POST", "/api/v1/lobbies/create", Some(&body.to_string()));
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["lobby_id"].as_str().unwrap().to_owned();
+    let lobby = host.lobby(&id);
+    assert_eq!(lobby["state"], "ready");
+    assert_eq!(lobby["runner"]["type"], "docker");
+    assert_eq!(lobby["runner"]["image"], image.as_str());
+    assert_eq!(lobby["pin_required"], true);
+    let name = lobby["container"].as_str().unwrap().to_owned();
+    let inspected = inspect(&name).unwrap();
+    let caps = inspected["HostConfig"]["CapAdd"].to_string();
+    assert!(
+        caps.contains("SYS_ADMIN") && caps.contains("MKNOD"),
+        "{caps}"
+    );
+    assert_eq!(inspected["HostConfig"]["IpcMode"], "host");
+    assert!(
+        inspected["Config"]["Env"]
+            .to_string()
+            .contains("HELIX_SESSION_ID=ses_"),
+    );
+    host.wait_log(&id, "[app] drawn 1920 1080");
+
+    // A wrong PIN leaves it alone; the right one stops it and removes the container.
+    let stop = |pin: &Value| {
+        let body = json!({"lobby_id": id, "pin": pin});
+        host.api("POST", "/api/v1/lobbies/stop", Some(&body.to_string()))
+    };
+    let (status, reply) = stop(&json!([0, 0, 0, 0]));
+    assert_eq!(status, 403, "{reply}");
+    assert_eq!(host.lobby(&id)["state"], "ready");
+    assert!(inspect(&name).is_some());
+    let (status, reply) = stop(&pin);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(host.wait_end(&id)["state"], "stopped");
+    assert!(inspect(&name).is_none(), "container {name} left behind");
+    let (_, listed) = host.api("GET", "/api/v1/lobbies", None);
+    assert!(!listed.to_string().contains(&id), "{listed}");
 }

@@ -54,7 +54,7 @@ fn fifty_concurrent_lobbies_leave_nothing_behind() {
         let handles: Vec<_> = (0..50)
             .map(|i| {
                 let api = &host.api;
-                s.spawn(move || api.create(small_lobby(&format!("crowd-{i}"))))
+                s.spawn(move || api.create_nowait(small_lobby(&format!("crowd-{i}"))))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -276,10 +276,29 @@ impl Api {
         (status, bytes)
     }
 
+    /// Creates a lobby and waits, as the host does by default, until it is ready; fails
+    /// the test if it is not.
     pub fn create(&self, body: Value) -> String {
         let (status, reply) = self.api("POST", "/api/v1/lobbies/create", Some(&body.to_string()));
         assert_eq!(status, 200, "{reply}");
-        assert_eq!(reply["success"], true);
+        assert_eq!(reply["success"], true, "{reply}");
+        assert_eq!(reply["state"], "ready", "{reply}");
+        reply["lobby_id"]
+            .as_str()
+            .expect("lobby_id is a string")
+            .to_owned()
+    }
+
+    /// Creates a lobby with `?wait=false`: the answer comes at once, the lobby `starting`.
+    pub fn create_nowait(&self, body: Value) -> String {
+        let (status, reply) = self.api(
+            "POST",
+            "/api/v1/lobbies/create?wait=false",
+            Some(&body.to_string()),
+        );
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["success"], true, "{reply}");
+        assert_eq!(reply["state"], "starting", "{reply}");
         reply["lobby_id"]
             .as_str()
             .expect("lobby_id is a string")

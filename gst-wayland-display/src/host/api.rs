@@ -7,19 +7,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use futures_util::Stream;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
 use super::records::Record;
-use super::registry::{Entry, LobbyInfo, LobbyState, now};
+use super::registry::{Entry, LobbyEvent, LobbyInfo, LobbyState, Pin, RunnerInfo, now};
 use super::request::{Body, CreateLobby, Input, LobbyId};
-use super::{Host, lanes, metrics, supervisor};
+use super::{Host, lanes, memory, metrics, supervisor};
 use crate::lobby::protocol::ToWorker;
 
 /// Bodies larger than this are refused: no request needs more.
@@ -92,7 +92,17 @@ pub(crate) fn router(host: Arc<Host>) -> Router {
         .route("/api/v1/lobbies/{id}/screenshot", get(screenshot))
         .route("/api/v1/events", get(events))
         .route("/api/v1/system/health", get(health))
+        .route("/api/v1/system/memory", get(memory_report))
         .route("/metrics", get(metrics_text))
+        .route("/api/v1/lobbies/join", any(moonlight))
+        .route("/api/v1/sessions", any(moonlight))
+        .route("/api/v1/sessions/{*rest}", any(moonlight))
+        .route("/api/v1/apps", any(moonlight))
+        .route("/api/v1/apps/{*rest}", any(moonlight))
+        .route("/api/v1/pair", any(moonlight))
+        .route("/api/v1/pair/{*rest}", any(moonlight))
+        .route("/api/v1/clients", any(moonlight))
+        .route("/api/v1/clients/{*rest}", any(moonlight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -116,7 +126,39 @@ fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>) -> ApiResult {
+/// `?name=true|false` (or a bare `?name`, which is true) in a request's query; other
+/// parameters are left alone.
+fn flag(query: Option<&str>, name: &str) -> Result<Option<bool>, ApiError> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, "true"));
+        if key != name {
+            continue;
+        }
+        found = Some(match value {
+            "true" | "1" | "" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "?{name}= takes true or false, not {value:?}"
+                )));
+            }
+        });
+    }
+    Ok(found)
+}
+
+async fn create(
+    State(host): State<Arc<Host>>,
+    RawQuery(query): RawQuery,
+    Body(request): Body<CreateLobby>,
+) -> ApiResult {
+    // Wolf answers once the lobby runs, and its clients count on that; `?wait=false`
+    // answers at once.
+    let wait = flag(query.as_deref(), "wait")?.unwrap_or(true);
     if host.shutting_down() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -124,20 +166,22 @@ async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>)
         ));
     }
     let id = new_id();
-    let profile_id = request.profile_id.clone();
+    let started_by_profile_id = request.profile_id.clone();
     let multi_user = request.multi_user.unwrap_or(true);
     let stop_when_everyone_leaves = request.stop_when_everyone_leaves.unwrap_or(true);
-    let pin = request.pin.clone();
+    let pin = request.pin.clone().map(Pin::new);
+    let runner = RunnerInfo::of(&request.runner);
     let runner_render_node = request.video_settings.runner_render_node.clone();
     let spec = request
         .into_spec(id.clone(), &host.config.defaults)
         .map_err(ApiError::bad_request)?;
     let (link, worker) = lanes::link();
     let info = LobbyInfo {
-        profile_id,
+        started_by_profile_id,
         multi_user,
         stop_when_everyone_leaves,
-        pin,
+        pin_required: pin.is_some(),
+        runner: Some(runner),
         runner_render_node,
         width: spec.width,
         height: spec.height,
@@ -161,16 +205,84 @@ async fn create(State(host): State<Arc<Host>>, Body(request): Body<CreateLobby>)
     if running >= max_running {
         return Err(at_cap(running));
     }
-    let entry = Entry::new(info, Some(link));
+    let entry = Entry {
+        pin,
+        ..Entry::new(info, Some(link))
+    };
     // Recorded before anything starts: a lobby the host cannot write down is one a restart
     // could not clean up after, so it is refused, and nothing of it is left.
     write_record(&host, entry.record()).await?;
+    // Subscribed before the lobby exists, so none of its state changes can be missed.
+    let events = wait.then(|| host.registry.subscribe());
     host.registry.admit(entry, max_running).map_err(|running| {
         host.records.remove(&id);
         at_cap(running)
     })?;
     supervisor::launch(&host, spec, worker);
-    ok(json!({ "success": true, "lobby_id": id }))
+    let Some(events) = events else {
+        return ok(json!({ "success": true, "lobby_id": id, "state": "starting" }));
+    };
+    // A little past the supervisor's watchdog, so that a lobby that hangs is answered with
+    // the watchdog's cause rather than a timeout of our own.
+    let limit = supervisor::start_limit(&host.config.defaults).saturating_add(WAIT_MARGIN);
+    match until_settled(&host, &id, events, limit).await {
+        Ok(()) => ok(json!({ "success": true, "lobby_id": id, "state": "ready" })),
+        Err(error) => Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({ "success": false, "error": error, "lobby_id": id })),
+        )
+            .into_response()),
+    }
+}
+
+/// How much longer than the supervisor's start-up watchdog a waiting create waits.
+const WAIT_MARGIN: Duration = Duration::from_secs(2);
+
+/// Waits (at most `limit`) until lobby `id` is ready (`Ok`) or has ended (`Err` with the
+/// cause), on the registry's state changes.
+async fn until_settled(
+    host: &Host,
+    id: &str,
+    mut events: tokio::sync::broadcast::Receiver<LobbyEvent>,
+    limit: Duration,
+) -> Result<(), String> {
+    let settled = async {
+        loop {
+            let lobby = match events.recv().await {
+                Ok(event) if event.lobby.id == id => Some(event.lobby),
+                Ok(_) => None,
+                // Events were dropped: the registry has the state they would have told.
+                Err(broadcast::error::RecvError::Lagged(_)) => host.registry.get(id),
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err("the host is shutting down".to_owned());
+                }
+            };
+            if let Some(outcome) = lobby.as_ref().and_then(outcome) {
+                return outcome;
+            }
+        }
+    };
+    tokio::time::timeout(limit, settled)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "start-up timed out: the lobby was not ready after {} s",
+                limit.as_secs_f64()
+            ))
+        })
+}
+
+/// What a create answers for a lobby in this state, once it has an answer.
+fn outcome(lobby: &LobbyInfo) -> Option<Result<(), String>> {
+    match lobby.state {
+        LobbyState::Ready => Some(Ok(())),
+        LobbyState::Failed => Some(Err(lobby
+            .error
+            .clone()
+            .unwrap_or_else(|| "the lobby failed".to_owned()))),
+        LobbyState::Stopped => Some(Err("the lobby was stopped before it was ready".to_owned())),
+        LobbyState::Starting | LobbyState::Stopping => None,
+    }
 }
 
 /// Writes a new lobby's record off the async threads (it syncs to disk); a disk that has
@@ -193,14 +305,44 @@ async fn write_record(host: &Arc<Host>, record: Record) -> Result<(), ApiError> 
     }
 }
 
+/// Refuses a request for a lobby created with a PIN unless it carries that PIN.
+fn require_pin(host: &Host, id: &str, given: Option<&[i16]>, what: &str) -> Result<(), ApiError> {
+    match host.registry.pin_matches(id, given) {
+        None => Err(ApiError::not_found(id)),
+        Some(true) => Ok(()),
+        Some(false) => {
+            // Neither the PIN given nor the lobby's goes into the log or the answer.
+            tracing::warn!(lobby = %id, given = given.is_some(), "{what} refused: wrong or missing PIN");
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "lobby {id} was created with a PIN: {what} needs it (\"pin\": [digits]), \
+                     and the one given is {}",
+                    if given.is_some() { "wrong" } else { "missing" }
+                ),
+            ))
+        }
+    }
+}
+
 async fn stop(State(host): State<Arc<Host>>, Body(request): Body<LobbyId>) -> ApiResult {
-    let LobbyId { lobby_id } = request;
+    let LobbyId { lobby_id, pin } = request;
+    require_pin(&host, &lobby_id, pin.as_deref(), "stopping it")?;
     let state = supervisor::stop(&host, &lobby_id).ok_or_else(|| ApiError::not_found(&lobby_id))?;
     ok(json!({ "success": true, "lobby_id": lobby_id, "state": state }))
 }
 
-async fn list(State(host): State<Arc<Host>>) -> ApiResult {
-    ok(json!({ "success": true, "lobbies": host.registry.list() }))
+/// Lobbies that have not ended (Wolf's clients count every one listed against their
+/// limits); `?all=true` lists the ended ones the host still keeps as well.
+async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuery) -> ApiResult {
+    let all = flag(query.as_deref(), "all")?.unwrap_or(false);
+    let lobbies: Vec<LobbyInfo> = host
+        .registry
+        .list()
+        .into_iter()
+        .filter(|l| all || !l.state.ended())
+        .collect();
+    ok(json!({ "success": true, "lobbies": lobbies }))
 }
 
 async fn get_one(State(host): State<Arc<Host>>, Path(id): Path<String>) -> ApiResult {
@@ -360,6 +502,33 @@ async fn events(
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
+/// Wolf's Moonlight endpoints (sessions, apps, pairing, clients, joining a lobby): this
+/// host has no Moonlight server, so they answer 501 rather than a success that did
+/// nothing.
+async fn moonlight() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not implemented: this host does not speak Moonlight: it streams each lobby through \
+         the lobby's sink pipeline (video_settings.sink_pipeline), so there are no Moonlight \
+         sessions, apps, pairings or clients, and no lobby to join",
+    )
+}
+
+async fn memory_report(State(host): State<Arc<Host>>) -> ApiResult {
+    let lobbies = host.registry.processes();
+    // A pass over /proc (and sysfs for GPUs): off the async threads.
+    let report =
+        tokio::task::spawn_blocking(move || memory::report(&lobbies, &memory::Sources::default()))
+            .await
+            .map_err(|err| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("reading the memory figures did not finish: {err}"),
+                )
+            })?;
+    Ok(axum::Json(report).into_response())
+}
+
 async fn health(State(host): State<Arc<Host>>) -> ApiResult {
     let counts = host.registry.counts();
     let lobbies: serde_json::Map<String, Value> = LobbyState::ALL
@@ -381,18 +550,30 @@ async fn health(State(host): State<Arc<Host>>) -> ApiResult {
             .await
             .unwrap_or_else(|err| Some(format!("checking the state directory failed: {err}")))
     };
-    let status = match (&problem, host.shutting_down()) {
-        (_, true) => "stopping",
-        (Some(_), false) => "degraded",
-        (None, false) => "ok",
+    let (status, overall_status) = match (&problem, host.shutting_down()) {
+        (_, true) => ("stopping", "stopping"),
+        (Some(_), false) => ("degraded", "degraded"),
+        (None, false) => ("ok", "healthy"),
     };
+    let running = host.registry.running();
+    let max_running = usize::try_from(host.config.max_lobbies.get()).unwrap_or(usize::MAX);
+    let uptime = host.started.elapsed();
     ok(json!({
         "success": true,
         "status": status,
         "reason": problem,
         "version": env!("CARGO_PKG_VERSION"),
-        "uptime_s": host.started.elapsed().as_secs_f64(),
+        "uptime_s": uptime.as_secs_f64(),
         "lobbies": lobbies,
+        // Wolf's names, for its clients (Helix).
+        "overall_status": overall_status,
+        "process_uptime_seconds": uptime.as_secs(),
+        "total_thread_count": memory::own_threads(),
+        // Wolf counts threads that missed their heartbeat; this host has no heartbeat
+        // threads (its lobbies are processes, watched by their supervisors), so none.
+        "stuck_thread_count": 0,
+        "threads": [],
+        "can_create_new_pipelines": overall_status == "healthy" && running < max_running,
     }))
 }
 

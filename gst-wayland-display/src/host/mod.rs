@@ -7,6 +7,7 @@ mod config;
 mod http;
 mod lanes;
 mod listen;
+mod memory;
 mod metrics;
 mod records;
 mod registry;

@@ -10,8 +10,11 @@ use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use tokio::sync::{broadcast, oneshot};
 
+use subtle::ConstantTimeEq;
+
 use super::lanes::{InputLane, WorkerLink};
 use super::records::Record;
+use super::request::{Env, Runner};
 use crate::lobby::protocol::ToWorker;
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, Hash)]
@@ -48,16 +51,22 @@ impl LobbyState {
     ];
 }
 
-/// What the API shows of a lobby.
+/// What the API shows of a lobby (listings, the event stream). Never the PIN: only
+/// whether there is one.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct LobbyInfo {
     pub(crate) id: String,
     pub(crate) name: String,
-    pub(crate) profile_id: Option<String>,
+    /// The request's `profile_id`, under Wolf's name for it.
+    pub(crate) started_by_profile_id: Option<String>,
     /// Wolf's session settings, kept and shown for its clients.
     pub(crate) multi_user: bool,
     pub(crate) stop_when_everyone_leaves: bool,
-    pub(crate) pin: Option<Vec<i16>>,
+    /// Whether stopping the lobby needs its PIN.
+    pub(crate) pin_required: bool,
+    /// How the app was asked to run; `None` for lobbies of a previous run (their records do
+    /// not keep it).
+    pub(crate) runner: Option<RunnerInfo>,
     pub(crate) runner_render_node: Option<String>,
     pub(crate) state: LobbyState,
     pub(crate) width: u32,
@@ -86,10 +95,11 @@ impl LobbyInfo {
         Self {
             id,
             name,
-            profile_id: None,
+            started_by_profile_id: None,
             multi_user: false,
             stop_when_everyone_leaves: false,
-            pin: None,
+            pin_required: false,
+            runner: None,
             runner_render_node: None,
             state: LobbyState::Starting,
             width: 0,
@@ -110,6 +120,76 @@ impl LobbyInfo {
             ended_at: None,
         }
     }
+}
+
+/// A lobby's runner as listings show it, in Wolf's shape: Helix finds the lobby of one of
+/// its sessions by `HELIX_SESSION_ID=…` in `env`. Built from the request before it becomes
+/// the worker's spec.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub(crate) struct RunnerInfo {
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run_cmd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<String>,
+    /// `["KEY=value", …]`, as Wolf lists it, whichever form the request used.
+    pub(crate) env: Vec<String>,
+}
+
+impl RunnerInfo {
+    pub(crate) fn of(runner: &Runner) -> Self {
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let env = match &runner.env {
+            None => Vec::new(),
+            Some(Env::List(list)) => list.clone(),
+            Some(Env::Map(map)) => map.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        };
+        let docker = runner.kind == "docker";
+        Self {
+            kind: runner.kind.clone(),
+            run_cmd: if docker { None } else { given(&runner.run_cmd) },
+            name: if docker { given(&runner.name) } else { None },
+            image: if docker { given(&runner.image) } else { None },
+            env,
+        }
+    }
+}
+
+/// A lobby's PIN, kept for checking and never shown: no `Debug` digits, not serialized, not
+/// in records.
+pub(crate) struct Pin(Vec<i16>);
+
+impl Pin {
+    pub(crate) fn new(digits: Vec<i16>) -> Self {
+        Self(digits)
+    }
+
+    /// Whether `given` is this PIN, compared in constant time (the length is not secret:
+    /// Wolf's PINs are four digits).
+    pub(crate) fn matches(&self, given: Option<&[i16]>) -> bool {
+        given.is_some_and(|given| bool::from(self.0.as_slice().ct_eq(given)))
+    }
+}
+
+impl std::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pin(…)")
+    }
+}
+
+/// What the memory report needs of a running lobby.
+pub(crate) struct LobbyProcesses {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) render_node: String,
+    /// Whether its pipeline exists (the element announced its socket).
+    pub(crate) has_pipeline: bool,
+    /// (pid, start time) of the worker and of the app, each the leader of its own group.
+    pub(crate) worker: Option<(u32, Option<u64>)>,
+    pub(crate) app: Option<(u32, Option<u64>)>,
 }
 
 /// One state change, as the event stream sends it.
@@ -137,6 +217,8 @@ pub(crate) struct Entry {
     /// Process start times, to recognise our processes (pids are reused).
     pub(crate) worker_started: Option<u64>,
     pub(crate) app_started: Option<u64>,
+    /// The PIN the lobby was created with; stopping it needs the same.
+    pub(crate) pin: Option<Pin>,
 }
 
 impl Entry {
@@ -151,6 +233,7 @@ impl Entry {
             reported_stopped: false,
             worker_started: None,
             app_started: None,
+            pin: None,
         }
     }
 
@@ -254,6 +337,38 @@ impl Registry {
 
     pub(crate) fn get(&self, id: &str) -> Option<LobbyInfo> {
         self.lock().get(id).map(|e| e.info.clone())
+    }
+
+    /// Whether `given` opens lobby `id`: its PIN, or anything if it has none. `None` if
+    /// there is no such lobby.
+    pub(crate) fn pin_matches(&self, id: &str, given: Option<&[i16]>) -> Option<bool> {
+        let lobbies = self.lock();
+        let entry = lobbies.get(id)?;
+        Some(entry.pin.as_ref().is_none_or(|pin| pin.matches(given)))
+    }
+
+    /// The processes of every lobby that has not ended.
+    pub(crate) fn processes(&self) -> Vec<LobbyProcesses> {
+        let mut running: Vec<(f64, LobbyProcesses)> = self
+            .lock()
+            .values()
+            .filter(|e| !e.info.state.ended())
+            .map(|e| {
+                (
+                    e.info.created_at,
+                    LobbyProcesses {
+                        id: e.info.id.clone(),
+                        name: e.info.name.clone(),
+                        render_node: e.info.render_node.clone(),
+                        has_pipeline: e.info.wayland_display.is_some(),
+                        worker: e.info.worker_pid.map(|pid| (pid, e.worker_started)),
+                        app: e.info.app_pid.map(|pid| (pid, e.app_started)),
+                    },
+                )
+            })
+            .collect();
+        running.sort_by(|a, b| a.0.total_cmp(&b.0));
+        running.into_iter().map(|(_, p)| p).collect()
     }
 
     pub(crate) fn list(&self) -> Vec<LobbyInfo> {
@@ -407,6 +522,59 @@ mod tests {
         assert_eq!(forgotten[0], "a");
         assert!(registry.take_forgotten().is_empty());
         assert_eq!(registry.counters.created.get(), 1 + KEEP_ENDED as u64 + 5);
+    }
+
+    #[test]
+    fn pins_open_only_their_lobby_and_never_show() {
+        let registry = Registry::new();
+        let locked = Entry {
+            pin: Some(Pin::new(vec![7, 3, 9, 1])),
+            ..entry("locked")
+        };
+        registry.admit(locked, usize::MAX).unwrap();
+        registry.admit(entry("open"), usize::MAX).unwrap();
+        assert_eq!(
+            registry.pin_matches("locked", Some(&[7, 3, 9, 1])),
+            Some(true)
+        );
+        for wrong in [
+            None,
+            Some(&[7, 3, 9][..]),
+            Some(&[7, 3, 9, 2][..]),
+            Some(&[][..]),
+        ] {
+            assert_eq!(
+                registry.pin_matches("locked", wrong),
+                Some(false),
+                "{wrong:?}"
+            );
+        }
+        assert_eq!(registry.pin_matches("open", None), Some(true));
+        assert_eq!(registry.pin_matches("open", Some(&[1])), Some(true));
+        assert_eq!(registry.pin_matches("nobody", None), None);
+        assert_eq!(format!("{:?}", Pin::new(vec![7, 3, 9, 1])), "Pin(…)");
+    }
+
+    #[test]
+    fn runners_are_listed_in_wolfs_shape() {
+        let runner: Runner = serde_json::from_value(serde_json::json!({
+            "type": "process", "run_cmd": "weston-terminal", "env": {"B": "2", "A": "1=x"},
+            "name": "ignored for processes"
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(RunnerInfo::of(&runner)).unwrap(),
+            serde_json::json!({"type": "process", "run_cmd": "weston-terminal", "env": ["A=1=x", "B=2"]})
+        );
+        let runner: Runner = serde_json::from_value(serde_json::json!({
+            "type": "docker", "name": "zed-external-01", "image": "", "env": ["HELIX_SESSION_ID=ses_1"],
+            "mounts": ["/a:/b"]
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(RunnerInfo::of(&runner)).unwrap(),
+            serde_json::json!({"type": "docker", "name": "zed-external-01", "env": ["HELIX_SESSION_ID=ses_1"]})
+        );
     }
 
     #[test]

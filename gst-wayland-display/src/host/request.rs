@@ -9,8 +9,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use waylanddisplaycore::InputEvent;
 
 use super::api::{ApiError, BODY_LIMIT};
@@ -85,17 +85,30 @@ fn describe(rejection: &JsonRejection) -> String {
     format!("invalid JSON body: {}", rejection.body_text())
 }
 
+/// Wolf's clients send `""` for every string they leave to the host (Helix sends empty
+/// render nodes and buffer caps, counting on Wolf's defaults), so an empty or blank string
+/// is read as if the field were left out. Without this, `""` as caps became `", width=…"`
+/// and the lobby failed with a pipeline syntax error.
+fn blank_is_default<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.trim().is_empty()))
+}
+
+/// An empty PIN (`[]`) is no PIN, as an empty string is no value.
+fn empty_pin_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i16>>, D::Error> {
+    Ok(Option::<Vec<i16>>::deserialize(d)?.filter(|pin| !pin.is_empty()))
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateLobby {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) profile_id: Option<String>,
     pub(crate) name: String,
     #[serde(default)]
     pub(crate) multi_user: Option<bool>,
     #[serde(default)]
     pub(crate) stop_when_everyone_leaves: Option<bool>,
-    /// Wolf's PIN: digits as numbers.
-    #[serde(default)]
+    /// Wolf's PIN: digits as numbers. Stopping the lobby then needs it; it is never shown.
+    #[serde(default, deserialize_with = "empty_pin_is_none")]
     pub(crate) pin: Option<Vec<i16>>,
     pub(crate) video_settings: VideoSettings,
     /// Checked for its type only: this host streams no audio.
@@ -109,19 +122,19 @@ pub(crate) struct VideoSettings {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) refresh_rate: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) wayland_render_node: Option<String>,
     /// The GPU a docker runner's container gets when it is not the lobby's own (a
     /// `render-node` value); process runners only record it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) runner_render_node: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) video_producer_buffer_caps: Option<String>,
     /// A gst-launch fragment that encodes (ours; not Wolf's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) encoder_pipeline: Option<String>,
     /// A gst-launch fragment the encoded stream goes into (ours; not Wolf's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) sink_pipeline: Option<String>,
 }
 
@@ -158,9 +171,12 @@ pub(crate) enum Env {
     Map(BTreeMap<String, String>),
 }
 
+/// A request naming a lobby (stop), with the lobby's PIN if it was created with one.
 #[derive(Debug, Deserialize)]
 pub(crate) struct LobbyId {
     pub(crate) lobby_id: String,
+    #[serde(default)]
+    pub(crate) pin: Option<Vec<i16>>,
 }
 
 /// Input for a lobby, checked here against the one input vocabulary and forwarded as is.
@@ -409,6 +425,73 @@ mod tests {
         );
     }
 
+    /// Helix's create body (see tests/fixtures/README.md).
+    const HELIX: &str = include_str!("../../tests/fixtures/helix-create-lobby.json");
+
+    #[test]
+    fn helix_requests_take_the_defaults_for_their_empty_strings() {
+        let request: CreateLobby = parse(HELIX.as_bytes()).unwrap();
+        assert_eq!(request.profile_id.as_deref(), Some("helix-sessions"));
+        assert_eq!(request.pin, Some(vec![7, 3, 9, 1]));
+        let video = &request.video_settings;
+        assert_eq!(video.wayland_render_node, None);
+        assert_eq!(video.runner_render_node, None);
+        assert_eq!(video.video_producer_buffer_caps, None);
+        let runner = &request.runner;
+        assert_eq!(runner.kind, "docker");
+        assert!(
+            runner
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("zed-external-"))
+        );
+        assert_eq!(runner.image.as_deref(), Some("helix-sway:3f9c2a1"));
+        let Some(Env::List(env)) = &runner.env else {
+            panic!("Helix sends its environment as a list: {:?}", runner.env);
+        };
+        assert_eq!(env.len(), 21);
+        assert!(env.iter().any(|e| e.starts_with("HELIX_SESSION_ID=ses_")));
+
+        // As it is: a container, every empty string the host's default.
+        let spec = request.into_spec("id".into(), &defaults()).unwrap();
+        assert_eq!(spec.render_node, defaults().render_node);
+        assert_eq!(spec.buffer_caps, None);
+        let Some(AppRunner::Docker(container)) = spec.app else {
+            panic!("not a container: {:?}", spec.app)
+        };
+        assert_eq!(container.image, "helix-sway:3f9c2a1");
+        assert_eq!(container.env.len(), 21);
+        assert_eq!(container.render_node, None);
+        assert!(container.base.contains_key("HostConfig"));
+
+        // With a process runner in its place, the rest becomes the host's defaults.
+        let body = HELIX.replace(
+            r#""runner":{"type":"docker""#,
+            r#""runner":{"type":"process","run_cmd":"weston-simple-shm""#,
+        );
+        let request: CreateLobby = parse(body.as_bytes()).unwrap();
+        let spec = request.into_spec("id".into(), &defaults()).unwrap();
+        assert_eq!(spec.render_node, defaults().render_node);
+        assert_eq!(spec.buffer_caps, None);
+        assert_eq!(spec.encoder_pipeline, defaults().encoder_pipeline);
+        assert_eq!(spec.sink_pipeline, defaults().sink_pipeline);
+        assert_eq!((spec.width, spec.height, spec.fps), (1920, 1080, 60));
+        let Some(AppRunner::Process(app)) = spec.app else {
+            panic!("not a process: {:?}", spec.app)
+        };
+        assert_eq!(app.command, "weston-simple-shm");
+        assert_eq!(app.env.len(), 21);
+        assert!(app.env.contains(&("RUN_SWAY".into(), "1".into())));
+    }
+
+    #[test]
+    fn stop_requests_carry_the_pin() {
+        let stop: LobbyId = parse(br#"{"lobby_id": "a", "pin": [7, 3, 9, 1]}"#).unwrap();
+        assert_eq!(stop.pin, Some(vec![7, 3, 9, 1]));
+        let stop: LobbyId = parse(br#"{"lobby_id": "a"}"#).unwrap();
+        assert_eq!(stop.pin, None);
+    }
+
     #[test]
     fn docker_runners_become_containers() {
         let body = WOLF.replace(
@@ -584,6 +667,7 @@ mod props {
         prop::sample::select(vec![
             "auto",
             "",
+            "  ",
             " Software ",
             "llvmpipe",
             "vendor:nvidia",
@@ -615,9 +699,9 @@ mod props {
             (text(), 1..=MAX_DIMENSION, 1..=MAX_DIMENSION, 1..=MAX_FPS),
             (
                 prop::option::of(render_node()),
-                prop::option::of(text()),
-                prop::option::of(text()),
-                prop::option::of(text()),
+                prop::option::of(optional_text()),
+                prop::option::of(optional_text()),
+                prop::option::of(optional_text()),
             ),
             (
                 "[a-z][^\u{0}]{0,16}",
@@ -688,19 +772,12 @@ mod props {
                 width: self.width,
                 height: self.height,
                 fps: self.fps,
-                render_node: self
-                    .render_node
-                    .clone()
+                render_node: given(&self.render_node)
                     .unwrap_or_else(|| defaults.render_node.clone()),
-                buffer_caps: self.caps.clone(),
-                encoder_pipeline: self
-                    .encoder
-                    .clone()
+                buffer_caps: given(&self.caps),
+                encoder_pipeline: given(&self.encoder)
                     .or_else(|| defaults.encoder_pipeline.clone()),
-                sink_pipeline: self
-                    .sink
-                    .clone()
-                    .unwrap_or_else(|| defaults.sink_pipeline.clone()),
+                sink_pipeline: given(&self.sink).unwrap_or_else(|| defaults.sink_pipeline.clone()),
                 app: Some(AppRunner::Process(AppSpec {
                     command: self.command.clone(),
                     env: self.env.clone(),
@@ -709,6 +786,20 @@ mod props {
                 stop_grace: defaults.stop_grace,
             }
         }
+    }
+
+    /// A value as the host takes it: empty or blank is not given.
+    fn given(value: &Option<String>) -> Option<String> {
+        value.clone().filter(|v| !v.trim().is_empty())
+    }
+
+    /// Strings as Wolf's clients fill in what they leave to the host, or any text.
+    fn optional_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            prop::sample::select(vec![" ", "\t", "  \n "]).prop_map(str::to_owned),
+            text(),
+        ]
     }
 
     /// What the API answers for `bytes` as a body of type `T`: the parsed value, or the
@@ -811,6 +902,57 @@ mod props {
             let spec = request.map_err(|s| TestCaseError::fail(s.to_string()))?
                 .into_spec("id".into(), &defaults());
             prop_assert_eq!(spec, Ok(valid.spec(&defaults())));
+        }
+
+        /// An empty or blank string in any optional string field is the host's default,
+        /// exactly as if the field were left out (Helix sends `""` for all it leaves to the
+        /// host), and an empty PIN is no PIN.
+        #[test]
+        fn blank_strings_are_the_defaults(
+            valid in valid(),
+            blank in prop::sample::select(vec!["", " ", "\t", " \n "]),
+            blanked in prop::collection::vec(any::<bool>(), 7),
+        ) {
+            let mut body = valid.body();
+            let mut left_out = valid.clone();
+            let fields = [
+                "/video_settings/wayland_render_node",
+                "/video_settings/runner_render_node",
+                "/video_settings/video_producer_buffer_caps",
+                "/video_settings/encoder_pipeline",
+                "/video_settings/sink_pipeline",
+                "/profile_id",
+                "/pin",
+            ];
+            for (field, blank_it) in fields.iter().zip(&blanked) {
+                if !blank_it {
+                    continue;
+                }
+                let (parent, key) = field.rsplit_once('/').unwrap();
+                let value = if key == "pin" { json!([]) } else { json!(blank) };
+                // `""` points at the whole body.
+                if let Some(Value::Object(map)) = body.pointer_mut(parent) {
+                    map.insert(key.to_owned(), value);
+                }
+                match key {
+                    "wayland_render_node" => left_out.render_node = None,
+                    "video_producer_buffer_caps" => left_out.caps = None,
+                    "encoder_pipeline" => left_out.encoder = None,
+                    "sink_pipeline" => left_out.sink = None,
+                    _ => {}
+                }
+            }
+            let request = parse::<CreateLobby>(body.to_string().as_bytes())
+                .map_err(TestCaseError::fail)?;
+            prop_assert!(request.profile_id.is_none(), "{}", body);
+            prop_assert!(request.pin.is_none(), "{}", body);
+            if blanked[1] {
+                prop_assert!(request.video_settings.runner_render_node.is_none(), "{}", body);
+            }
+            prop_assert_eq!(
+                request.into_spec("id".into(), &defaults()),
+                Ok(left_out.spec(&defaults()))
+            );
         }
 
         /// Any size and rate: taken exactly when each side is 1 to 16384 and the rate 1 to

@@ -15,12 +15,18 @@ use super::Host;
 use super::lanes::{self, InputLane, WorkerEnd};
 use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
+use super::request::Defaults;
 use crate::fd_limit;
 use crate::lobby::app::pid_of;
 use crate::lobby::protocol::{FromWorker, LobbySpec, Runner, ToWorker};
 
 /// Extra time given to a worker beyond its own limits before it is killed.
 const MARGIN: Duration = Duration::from_secs(5);
+
+/// How long a lobby may take to become ready before the watchdog kills its worker.
+pub(crate) fn start_limit(defaults: &Defaults) -> Duration {
+    defaults.start_timeout.saturating_add(MARGIN)
+}
 
 pub(crate) fn launch(host: &Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     let host = host.clone();
@@ -99,6 +105,8 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     let input = worker.input.clone();
     tokio::spawn(lanes::feed(stdin, spec_line, worker));
     let reader = tokio::spawn(read_reports(host.clone(), id.clone(), stdout, input));
+    // The spec's timeout is the host's default (requests cannot set it); this is
+    // `start_limit`, which a waiting create also uses.
     let start_limit = spec.start_timeout.saturating_add(MARGIN);
     let watchdog = tokio::spawn(start_watchdog(host.clone(), id.clone(), start_limit));
 
