@@ -14,6 +14,16 @@ use gwd_tests::docker::{
 };
 use serde_json::{Value, json};
 
+/// The tests here take turns with the Engine: one counts everything the Engine holds, so
+/// no other may create containers meanwhile.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn engine_turn() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A docker lobby as Wolf's clients ask for one; `base` is `base_create_json`.
 fn docker_request(name: &str, image: &str, base: Value) -> Value {
     let mut body = lobby_request(name, "unused");
@@ -48,6 +58,7 @@ fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
     if !available("a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
     let base = json!({"HostConfig": {"IpcMode": "private"}, "Labels": {"team": "tests"}});
@@ -133,6 +144,7 @@ fn a_killed_workers_container_is_removed_by_the_host() {
     if !available("a_killed_workers_container_is_removed_by_the_host") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
     let id = host.create(docker_request("killed", &image, json!({})));
@@ -159,6 +171,7 @@ fn a_restarted_host_removes_its_previous_runs_containers_and_no_others() {
     if !available("a_restarted_host_removes_its_previous_runs_containers_and_no_others") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let root = tempfile::Builder::new()
         .prefix("gwd-host")
@@ -226,6 +239,7 @@ fn a_missing_image_or_an_exiting_container_fails_the_lobby_clearly() {
     if !available("a_missing_image_or_an_exiting_container_fails_the_lobby_clearly") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
 
@@ -270,6 +284,7 @@ fn twenty_docker_lobbies_leave_no_container_network_or_volume() {
     if !available("twenty_docker_lobbies_leave_no_container_network_or_volume") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
     let before = engine_counts();
@@ -308,6 +323,7 @@ fn helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards() {
     if !available("helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards") {
         return;
     }
+    let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
     let mut body: Value =
