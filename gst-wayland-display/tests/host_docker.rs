@@ -61,7 +61,9 @@ fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
     let _turn = engine_turn();
     let image = test_image();
     let host = TestHost::start(&[]);
-    let base = json!({"HostConfig": {"IpcMode": "private"}, "Labels": {"team": "tests"}});
+    // Not root, as Games on Whales images run their apps: the socket must still be usable.
+    let base = json!({"User": "1000:1000", "HostConfig": {"IpcMode": "private"},
+                      "Labels": {"team": "tests"}});
     let id = host.create(docker_request("docker", &image, base));
     let lobby = host.lobby(&id);
     let name = lobby["container"]
@@ -79,6 +81,7 @@ fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
     assert!(labels[LABEL_HOST].as_str().is_some_and(|h| !h.is_empty()));
     assert_eq!(labels["team"], "tests");
     assert_eq!(inspected["HostConfig"]["IpcMode"], "private");
+    assert_eq!(inspected["Config"]["User"], "1000:1000");
     let display = lobby["wayland_display"].as_str().unwrap();
     let env: Vec<&str> = inspected["Config"]["Env"]
         .as_array()

@@ -77,6 +77,12 @@ impl TestHost {
         let runtime = root.join("rt");
         let state = root.join("state");
         std::fs::create_dir_all(&runtime).unwrap();
+        // Private, as XDG_RUNTIME_DIR is (docker lobbies open their socket only then).
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         let socket = runtime.join("api.sock");
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {

@@ -71,6 +71,7 @@ impl RunningApp {
                     .unwrap_or(&spec.render_node);
                 let (gpu_devices, nvidia) = gpu_of(node);
                 let socket = runtime_dir.join(wayland_display);
+                open_to_container_users(&socket);
                 let lobby = LobbyParts {
                     lobby_id: &spec.id,
                     wayland_socket: &socket,
@@ -113,6 +114,29 @@ impl RunningApp {
             Self::Process(app) => app.terminate(grace),
             Self::Container(app) => app.terminate(grace),
         }
+    }
+}
+
+/// Lets whatever user the container's app runs as (Games on Whales images drop to their
+/// `PUID`) connect to the lobby's socket, which the container sees as a lone bind-mounted
+/// file: mode 0666, but only when the socket is private on this host anyway, i.e. some
+/// directory above it keeps other users out (`XDG_RUNTIME_DIR` is 0700).
+fn open_to_container_users(socket: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let private = socket
+        .ancestors()
+        .skip(1)
+        .any(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
+    if !private {
+        tracing::warn!(
+            socket = %socket.display(),
+            "the runtime directory is open to other users: the socket keeps its mode, so the \
+             container's app must run as this user to connect"
+        );
+        return;
+    }
+    if let Err(err) = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666)) {
+        tracing::warn!(socket = %socket.display(), %err, "cannot open the socket to the container's user");
     }
 }
 
