@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestHost, WAIT, alive, client, lobby_request, png_pixel};
+use common::{TestHost, WAIT, alive, client, lobby_request};
 use serde_json::json;
 
 #[test]
@@ -47,30 +47,8 @@ fn lobby_lifecycle_with_a_real_client() {
     let worker_pid = lobby["worker_pid"].as_u64().unwrap();
     assert!(alive(app_pid) && alive(worker_pid));
 
-    // The screenshot shows the client's quadrants.
-    let (status, png) = host.api_raw(
-        "GET",
-        &format!("/api/v1/lobbies/{id}/screenshot"),
-        None,
-        &[],
-    );
-    assert_eq!(status, 200);
-    assert_eq!(&png[1..4], b"PNG");
-    assert_eq!(png_pixel(&png, 10, 10), (255, 0, 0));
-    assert_eq!(png_pixel(&png, 300, 10), (0, 255, 0));
-    assert_eq!(png_pixel(&png, 10, 230), (0, 0, 255));
-    assert_eq!(png_pixel(&png, 300, 230), (255, 255, 255));
-
-    // Input reaches it.
-    let input = json!({"lobby_id": id, "events": [
-        {"type": "MouseMoveAbsolute", "pointer_x": 100, "pointer_y": 50},
-        {"type": "KeyboardKey", "key": 30, "pressed": true},
-        {"type": "KeyboardKey", "key": 30, "pressed": false}
-    ]});
-    let (status, reply) = host.api("POST", "/api/v1/lobbies/input", Some(&input.to_string()));
-    assert_eq!(status, 200, "{reply}");
-    host.wait_log(&id, "pointer enter 100.0 50.0");
-    host.wait_log(&id, "key 30 released");
+    // The screenshot shows the client's quadrants, and input reaches it.
+    host.check_test_client(&id);
 
     // Stop: stopped, socket gone, nothing left running.
     host.stop(&id);

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestHost, WAIT, alive, lobby_request, png_pixel};
+use common::{TestHost, WAIT, alive, lobby_request};
 use gwd_tests::docker::{
     LABEL_HOST, LABEL_LOBBY, available, containers_with, docker, docker_try, engine_counts,
     inspect, test_image,
@@ -113,26 +113,7 @@ fn a_docker_lobby_shows_its_containers_client_and_is_removed_on_stop() {
 
     // Its client draws (its output is in the lobby's log) and is on screen.
     host.wait_log(&id, "[app] drawn 320 240");
-    let (status, png) = host.api_raw(
-        "GET",
-        &format!("/api/v1/lobbies/{id}/screenshot"),
-        None,
-        &[],
-    );
-    assert_eq!(status, 200);
-    assert_eq!(png_pixel(&png, 10, 10), (255, 0, 0));
-    assert_eq!(png_pixel(&png, 300, 230), (255, 255, 255));
-
-    // Input reaches it.
-    let input = json!({"lobby_id": id, "events": [
-        {"type": "MouseMoveAbsolute", "pointer_x": 100, "pointer_y": 50},
-        {"type": "KeyboardKey", "key": 30, "pressed": true},
-        {"type": "KeyboardKey", "key": 30, "pressed": false}
-    ]});
-    let (status, reply) = host.api("POST", "/api/v1/lobbies/input", Some(&input.to_string()));
-    assert_eq!(status, 200, "{reply}");
-    host.wait_log(&id, "pointer enter 100.0 50.0");
-    host.wait_log(&id, "key 30 released");
+    host.check_test_client(&id);
 
     // Stop removes the container.
     host.stop(&id);

@@ -382,6 +382,33 @@ impl Api {
         }
     }
 
+    /// Checks a lobby running the test client at 320x240: its quadrants in the screenshot,
+    /// and pointer and key input reaching it (it logs them to the lobby's log).
+    pub fn check_test_client(&self, id: &str) {
+        let (status, png) = self.api_raw(
+            "GET",
+            &format!("/api/v1/lobbies/{id}/screenshot"),
+            None,
+            &[],
+        );
+        assert_eq!(status, 200);
+        assert_eq!(&png[1..4], b"PNG");
+        assert_eq!(png_pixel(&png, 10, 10), (255, 0, 0));
+        assert_eq!(png_pixel(&png, 300, 10), (0, 255, 0));
+        assert_eq!(png_pixel(&png, 10, 230), (0, 0, 255));
+        assert_eq!(png_pixel(&png, 300, 230), (255, 255, 255));
+
+        let input = serde_json::json!({"lobby_id": id, "events": [
+            {"type": "MouseMoveAbsolute", "pointer_x": 100, "pointer_y": 50},
+            {"type": "KeyboardKey", "key": 30, "pressed": true},
+            {"type": "KeyboardKey", "key": 30, "pressed": false}
+        ]});
+        let (status, reply) = self.api("POST", "/api/v1/lobbies/input", Some(&input.to_string()));
+        assert_eq!(status, 200, "{reply}");
+        self.wait_log(id, "pointer enter 100.0 50.0");
+        self.wait_log(id, "key 30 released");
+    }
+
     /// The event stream, read by curl, once subscribed.
     pub fn events(&self) -> ChildGuard {
         let mut cmd = Command::new("curl");
