@@ -287,3 +287,50 @@ fn window_mode_takes_the_two_modes_and_keeps_its_value_on_anything_else() {
     src.set_property("scale-to-fit", true);
     assert!(src.property::<bool>("scale-to-fit"));
 }
+
+/// The announcement waits for negotiation: at READY the socket exists but nothing is
+/// announced; once playing, an app started on the announcement sees the negotiated mode
+/// first, and one that connected early sees the default mode, then the negotiated one.
+#[test]
+fn the_socket_is_announced_once_the_mode_is_negotiated() {
+    gwd_tests::init();
+    let socket = format!("wayland-policy-early-{}", std::process::id());
+    let pipeline = gst::parse::launch(&format!(
+        "waylanddisplaysrc name=src render-node=software socket-name={socket} ! {} ! appsink name=sink",
+        caps(1280, 720)
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Ready).unwrap();
+    let early = bus.timed_pop_filtered(
+        gst::ClockTime::from_mseconds(500),
+        &[gst::MessageType::Application],
+    );
+    assert!(early.is_none(), "announced before negotiation: {early:?}");
+    let dir = gwd_tests::runtime_dir();
+    assert!(dir.join(&socket).exists(), "no socket at READY");
+    let early_client = gwd_tests::client(CLIENT, &[], dir, &socket);
+    assert_eq!(
+        first_line(&early_client, "output mode"),
+        "output mode 1920 1080 60000"
+    );
+
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let (announced, announced_dir) = gwd_tests::wait_for_socket(&bus, WAIT);
+    assert_eq!(announced, socket);
+    let client = gwd_tests::client(CLIENT, &[], &announced_dir, &announced);
+    assert_eq!(
+        first_line(&client, "output mode"),
+        "output mode 1280 720 30000"
+    );
+    assert_eq!(
+        first_line(&client, "toplevel configure"),
+        "toplevel configure 1280 720 maximized"
+    );
+    // The early client is told the new mode and configured to it.
+    early_client.expect_line(WAIT, "output mode 1280 720 30000");
+    early_client.expect_line(WAIT, "toplevel configure 1280 720");
+    pipeline.set_state(gst::State::Null).unwrap();
+}
