@@ -115,16 +115,8 @@ fn a_fullscreen_surface_smaller_than_the_output_is_centred_on_black() {
     assert_eq!(frame.rgb(640, 541), BLACK);
 }
 
-#[test]
-fn scale_to_fit_fills_the_height_and_maps_input_back_to_the_surface() {
-    let lobby = Lobby::start(
-        "render-node=software window-mode=fullscreen scale-to-fit=true",
-        &caps(1280, 720),
-    );
-    let client = lobby.client(CLIENT, &["--fixed", "--size", "480x360"]);
-    client.expect_line(WAIT, "drawn 480 360");
-    // 480x360 scaled by 2 to 960x720, from (160, 0) to (1120, 720); black bars beside.
-    let frame = lobby.frame_until(WAIT, |f| f.rgb(170, 10) == RED);
+/// 480x360 scaled by 2 to 960x720, from (160, 0) to (1120, 720); black bars beside.
+fn assert_quadrants_scaled_to_fit(frame: &VideoFrame, renderer: &str) {
     for (x, y, colour) in [
         (170, 10, RED),
         (630, 350, RED),
@@ -137,8 +129,32 @@ fn scale_to_fit_fills_the_height_and_maps_input_back_to_the_surface() {
         (1130, 360, BLACK),
         (1270, 360, BLACK),
     ] {
-        assert_eq!(frame.rgb(x, y), colour, "at ({x},{y})");
+        assert_eq!(frame.rgb(x, y), colour, "{renderer} at ({x},{y})");
     }
+}
+
+#[test]
+fn scale_to_fit_draws_alike_with_gles() {
+    let lobby = Lobby::start(
+        "render-node=llvmpipe window-mode=fullscreen scale-to-fit=true",
+        &caps(1280, 720),
+    );
+    let client = lobby.client(CLIENT, &["--fixed", "--size", "480x360"]);
+    client.expect_line(WAIT, "drawn 480 360");
+    let frame = lobby.frame_until(WAIT, |f| f.rgb(170, 10) == RED);
+    assert_quadrants_scaled_to_fit(&frame, "llvmpipe");
+}
+
+#[test]
+fn scale_to_fit_fills_the_height_and_maps_input_back_to_the_surface() {
+    let lobby = Lobby::start(
+        "render-node=software window-mode=fullscreen scale-to-fit=true",
+        &caps(1280, 720),
+    );
+    let client = lobby.client(CLIENT, &["--fixed", "--size", "480x360"]);
+    client.expect_line(WAIT, "drawn 480 360");
+    let frame = lobby.frame_until(WAIT, |f| f.rgb(170, 10) == RED);
+    assert_quadrants_scaled_to_fit(&frame, "software");
 
     // Output (360, 100) shows surface (100, 50).
     let pointer = gst::Structure::builder("MouseMoveAbsolute")
