@@ -36,7 +36,7 @@ use wayland_protocols::xdg::shell::client::{
 };
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
-[--animate [--damage band]] [--dialog WxH:RRGGBB] [--fixed] [--fullscreen]";
+[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -120,6 +120,10 @@ struct Args {
     fixed: bool,
     /// Ask for fullscreen before the first commit.
     fullscreen: bool,
+    /// Set min and max size to `size` before the first commit: a fixed-size window.
+    min_max: bool,
+    /// Close the dialog when a key is pressed on it.
+    dialog_close_on_key: bool,
 }
 
 /// First row of the band in frame `n` of a `height`-row buffer.
@@ -142,6 +146,8 @@ fn parse_args() -> Result<Args, String> {
         dialog: None,
         fixed: false,
         fullscreen: false,
+        min_max: false,
+        dialog_close_on_key: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -157,6 +163,8 @@ fn parse_args() -> Result<Args, String> {
             "--animate" => args.animate = true,
             "--fixed" => args.fixed = true,
             "--fullscreen" => args.fullscreen = true,
+            "--min-max" => args.min_max = true,
+            "--dialog-close-on-key" => args.dialog_close_on_key = true,
             "--damage" => match it.next().as_deref() {
                 Some("band") => args.band = true,
                 other => return Err(format!("bad --damage: {other:?} (band)")),
@@ -200,6 +208,12 @@ struct App {
     toplevel: Option<XdgToplevel>,
     /// The dialog, once opened: its surface (it draws once, at its own fixed size).
     dialog: Option<WlSurface>,
+    /// The dialog's role objects, to close it.
+    dialog_roles: Option<(XdgToplevel, XdgSurface)>,
+    /// The dialog was closed (`--dialog-close-on-key`): it is not opened again.
+    dialog_closed: bool,
+    /// Whether the keyboard is on the dialog.
+    keyboard_on_dialog: bool,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -504,9 +518,12 @@ fn solid_buffer(
 impl App {
     /// Opens the dialog (once): a toplevel whose parent is the main window, of a fixed size.
     fn open_dialog(&mut self, qh: &QueueHandle<Self>, compositor: &WlCompositor, wm: &XdgWmBase) {
-        let (Some(((w, h), _)), None, Some(parent)) =
-            (self.args.dialog, &self.dialog, &self.toplevel)
-        else {
+        let (Some(((w, h), _)), None, Some(parent), false) = (
+            self.args.dialog,
+            &self.dialog,
+            &self.toplevel,
+            self.dialog_closed,
+        ) else {
             return;
         };
         let surface = compositor.create_surface(qh, ());
@@ -518,6 +535,20 @@ impl App {
         toplevel.set_title("wayland-test-client dialog".into());
         surface.commit();
         self.dialog = Some(surface);
+        self.dialog_roles = Some((toplevel, xdg));
+    }
+
+    /// Destroys the dialog (its role objects, then its surface).
+    fn close_dialog(&mut self) {
+        if let Some((toplevel, xdg)) = self.dialog_roles.take() {
+            toplevel.destroy();
+            xdg.destroy();
+        }
+        if let Some(surface) = self.dialog.take() {
+            surface.destroy();
+        }
+        self.dialog_closed = true;
+        say!("dialog closed");
     }
 }
 
@@ -644,16 +675,27 @@ handle!(WlPointer, |_, _, event, _| {
     }
 });
 
-handle!(WlKeyboard, |_, _, event, _| {
+handle!(WlKeyboard, |app, _, event, _| {
     use wl_keyboard::Event as E;
     match event {
         // The fd is an OwnedFd and is closed when dropped here.
         E::Keymap { size, .. } => say!("keyboard keymap {size}"),
-        E::Enter { .. } => say!("keyboard enter"),
+        E::Enter { surface, .. } => {
+            app.keyboard_on_dialog = app.dialog.as_ref() == Some(&surface);
+            let which = if app.keyboard_on_dialog {
+                "dialog"
+            } else {
+                "main"
+            };
+            say!("keyboard enter {which}");
+        }
         E::Leave { .. } => say!("keyboard leave"),
         E::Key { key, state, .. } => {
             let pressed = state == WEnum::Value(KeyState::Pressed);
             say!("key {key} {}", if pressed { "pressed" } else { "released" });
+            if pressed && app.keyboard_on_dialog && app.args.dialog_close_on_key {
+                app.close_dialog();
+            }
         }
         E::Modifiers {
             mods_depressed,
@@ -740,6 +782,10 @@ fn run(args: Args) -> Result<(), String> {
     if args.fullscreen {
         toplevel.set_fullscreen(None);
     }
+    if args.min_max {
+        toplevel.set_min_size(args.size.0, args.size.1);
+        toplevel.set_max_size(args.size.0, args.size.1);
+    }
     // The first commit carries no buffer: it asks the compositor for a configure.
     surface.commit();
 
@@ -758,6 +804,9 @@ fn run(args: Args) -> Result<(), String> {
         animation: None,
         toplevel: Some(toplevel),
         dialog: None,
+        dialog_roles: None,
+        dialog_closed: false,
+        keyboard_on_dialog: false,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

@@ -100,6 +100,46 @@ fn a_dialog_is_centred_over_its_parent_at_its_own_size() {
 }
 
 #[test]
+fn focus_goes_to_a_new_dialog_and_back_to_its_parent_when_it_closes() {
+    let lobby = Lobby::start("render-node=software", &caps(640, 480));
+    let client = lobby.client(
+        CLIENT,
+        &["--dialog", "200x100:00ff00", "--dialog-close-on-key"],
+    );
+    client.expect_line(WAIT, "keyboard enter main");
+    client.expect_line(WAIT, "dialog drawn 200 100");
+    client.expect_line(WAIT, "keyboard enter dialog");
+    lobby.frame_until(WAIT, |f| f.rgb(320, 240) == GREEN);
+    let key = gst::Structure::builder("KeyboardKey")
+        .field("key", 30u32)
+        .field("pressed", true)
+        .build();
+    assert!(lobby.send_input(key), "event not handled");
+    client.expect_line(WAIT, "dialog closed");
+    client.expect_line(WAIT, "keyboard enter main");
+    // The parent shows where the dialog was.
+    lobby.frame_until(WAIT, |f| f.rgb(320, 240) == WHITE);
+}
+
+#[test]
+fn a_fixed_size_window_keeps_its_size_centred_on_the_output() {
+    let lobby = Lobby::start("render-node=software", &caps(640, 480));
+    let client = lobby.client(CLIENT, &["--min-max", "--size", "200x100"]);
+    // No size, no maximized state: min = max is the window's own size.
+    assert_eq!(
+        first_line(&client, "toplevel configure"),
+        "toplevel configure 0 0 none"
+    );
+    client.expect_line(WAIT, "drawn 200 100");
+    // From (220, 190) to (420, 290).
+    let frame = lobby.frame_until(WAIT, |f| f.rgb(221, 191) == RED);
+    assert_eq!(frame.rgb(419, 289), WHITE);
+    assert_eq!(frame.rgb(10, 10), BLACK);
+    assert_eq!(frame.rgb(219, 240), BLACK);
+    assert_eq!(frame.rgb(320, 291), BLACK);
+}
+
+#[test]
 fn a_fullscreen_surface_smaller_than_the_output_is_centred_on_black() {
     let lobby = Lobby::start(
         "render-node=software window-mode=fullscreen",
@@ -349,4 +389,37 @@ fn the_socket_is_announced_once_the_mode_is_negotiated() {
     early_client.expect_line(WAIT, "output mode 1280 720 30000");
     early_client.expect_line(WAIT, "toplevel configure 1280 720");
     pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// `run --window-mode --scale-to-fit` reach the element through the lobby's spec (the
+/// path the host's `video_settings.window_mode` and `scale_to_fit` take too).
+#[test]
+fn run_takes_the_window_mode() {
+    let exe = target_dir().join("gst-wayland-display");
+    let dir = gwd_tests::private_dir("gwd-policy-run");
+    let mut cmd = Command::new(&exe);
+    cmd.env("XDG_RUNTIME_DIR", dir.path())
+        .args(["run", "--render-node", "software"])
+        .args(["--width", "640", "--height", "480", "--fps", "30"])
+        .args(["--window-mode", "fullscreen", "--scale-to-fit"])
+        .args(["--duration", "1", "--"])
+        .arg(CLIENT);
+    let out = gwd_tests::run(cmd, Duration::from_secs(60));
+    let all = out.all();
+    assert!(out.status.success(), "{all}");
+    assert_eq!(
+        all.lines().find(|l| l.starts_with("toplevel configure")),
+        Some("toplevel configure 640 480 fullscreen"),
+        "{all}"
+    );
+
+    let mut cmd = Command::new(&exe);
+    cmd.args(["run", "--window-mode", "tiled", "--", "true"]);
+    let out = gwd_tests::run(cmd, Duration::from_secs(60));
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("window mode \"tiled\""),
+        "{}",
+        out.stderr
+    );
 }
