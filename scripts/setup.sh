@@ -14,6 +14,8 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   weston wayland-utils
+  # the window policy's real client: a video player that ignores its first configures
+  mpv
   # conformance: the Wayland Conformance Test Suite runner (scripts/wlcs.sh)
   wlcs
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

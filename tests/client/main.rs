@@ -17,6 +17,7 @@ use wayland_client::protocol::{
     wl_callback::{self, WlCallback},
     wl_compositor::WlCompositor,
     wl_keyboard::{self, KeyState, WlKeyboard},
+    wl_output::{self, WlOutput},
     wl_pointer::{self, Axis, ButtonState, WlPointer},
     wl_registry::WlRegistry,
     wl_seat::{self, Capability, WlSeat},
@@ -35,7 +36,7 @@ use wayland_protocols::xdg::shell::client::{
 };
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
-[--animate [--damage band]]";
+[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -112,6 +113,17 @@ struct Args {
     /// Animate by moving an inverted band over the pattern, damaging only the rows that
     /// changed, instead of inverting the whole buffer each frame.
     band: bool,
+    /// A dialog of this fixed size and colour, the main window its parent, opened once
+    /// the main window has drawn.
+    dialog: Option<((i32, i32), u32)>,
+    /// Draw `size` whatever the configure says, as a game of a fixed resolution does.
+    fixed: bool,
+    /// Ask for fullscreen before the first commit.
+    fullscreen: bool,
+    /// Set min and max size to `size` before the first commit: a fixed-size window.
+    min_max: bool,
+    /// Close the dialog when a key is pressed on it.
+    dialog_close_on_key: bool,
 }
 
 /// First row of the band in frame `n` of a `height`-row buffer.
@@ -131,6 +143,11 @@ fn parse_args() -> Result<Args, String> {
         size: (320, 240),
         animate: false,
         band: false,
+        dialog: None,
+        fixed: false,
+        fullscreen: false,
+        min_max: false,
+        dialog_close_on_key: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -144,6 +161,10 @@ fn parse_args() -> Result<Args, String> {
                 args.pattern = Pattern::parse(&v).ok_or(format!("bad pattern: {v}"))?;
             }
             "--animate" => args.animate = true,
+            "--fixed" => args.fixed = true,
+            "--fullscreen" => args.fullscreen = true,
+            "--min-max" => args.min_max = true,
+            "--dialog-close-on-key" => args.dialog_close_on_key = true,
             "--damage" => match it.next().as_deref() {
                 Some("band") => args.band = true,
                 other => return Err(format!("bad --damage: {other:?} (band)")),
@@ -151,6 +172,16 @@ fn parse_args() -> Result<Args, String> {
             "--size" => {
                 let v = it.next().ok_or("--size needs a value")?;
                 args.size = parse_size(&v).ok_or(format!("bad size: {v}"))?;
+            }
+            "--dialog" => {
+                let v = it.next().ok_or("--dialog needs a value")?;
+                let parsed = v.split_once(':').and_then(|(size, colour)| {
+                    let Pattern::Solid(c) = Pattern::parse(&format!("solid:{colour}"))? else {
+                        return None;
+                    };
+                    Some((parse_size(size)?, c))
+                });
+                args.dialog = Some(parsed.ok_or(format!("bad dialog: {v} (WxH:RRGGBB)"))?);
             }
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -173,6 +204,16 @@ struct App {
     /// Set from inside a callback, which cannot return an error itself.
     error: Option<String>,
     animation: Option<Animation>,
+    /// The main window's toplevel: a dialog's parent.
+    toplevel: Option<XdgToplevel>,
+    /// The dialog, once opened: its surface (it draws once, at its own fixed size).
+    dialog: Option<WlSurface>,
+    /// The dialog's role objects, to close it.
+    dialog_roles: Option<(XdgToplevel, XdgSurface)>,
+    /// The dialog was closed (`--dialog-close-on-key`): it is not opened again.
+    dialog_closed: bool,
+    /// Whether the keyboard is on the dialog.
+    keyboard_on_dialog: bool,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -346,10 +387,14 @@ handle!(XdgSurface, |app, xdg, event, qh| {
     };
     xdg.ack_configure(serial);
     let (pw, ph) = app.pending_size;
-    let size = (
-        if pw > 0 { pw } else { app.args.size.0 },
-        if ph > 0 { ph } else { app.args.size.1 },
-    );
+    let size = if app.args.fixed {
+        app.args.size
+    } else {
+        (
+            if pw > 0 { pw } else { app.args.size.0 },
+            if ph > 0 { ph } else { app.args.size.1 },
+        )
+    };
     say!("configured {} {}", size.0, size.1);
     let result = if app.args.animate {
         app.start_animation(qh, size)
@@ -363,11 +408,160 @@ handle!(XdgSurface, |app, xdg, event, qh| {
     }
 });
 
+/// The states of an `xdg_toplevel.configure`, by name.
+fn state_names(states: &[u8]) -> String {
+    let names: Vec<&str> = states
+        .chunks_exact(4)
+        .map(|c| match u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) {
+            1 => "maximized",
+            2 => "fullscreen",
+            3 => "resizing",
+            4 => "activated",
+            _ => "other",
+        })
+        .collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(",")
+    }
+}
+
 handle!(XdgToplevel, |app, _, event, _| {
     match event {
-        xdg_toplevel::Event::Configure { width, height, .. } => app.pending_size = (width, height),
+        xdg_toplevel::Event::Configure {
+            width,
+            height,
+            states,
+        } => {
+            say!(
+                "toplevel configure {width} {height} {}",
+                state_names(&states)
+            );
+            app.pending_size = (width, height);
+        }
         xdg_toplevel::Event::Close => app.closed = true,
         _ => {}
+    }
+});
+
+/// The dialog's own objects carry this tag, to tell them from the main window's.
+struct Dialog;
+
+impl Dispatch<XdgSurface, Dialog> for App {
+    fn event(
+        app: &mut Self,
+        xdg: &XdgSurface,
+        event: xdg_surface::Event,
+        _: &Dialog,
+        _: &Connection,
+        qh: &QueueHandle<Self>,
+    ) {
+        let xdg_surface::Event::Configure { serial } = event else {
+            return;
+        };
+        xdg.ack_configure(serial);
+        let (Some(surface), Some(((w, h), colour))) = (app.dialog.clone(), app.args.dialog) else {
+            return;
+        };
+        match solid_buffer(&app.shm, qh, w, h, colour) {
+            Ok(buffer) => {
+                surface.attach(Some(&buffer), 0, 0);
+                surface.damage_buffer(0, 0, w, h);
+                surface.commit();
+                say!("dialog drawn {w} {h}");
+            }
+            Err(e) => app.error = Some(format!("drawing the dialog: {e}")),
+        }
+    }
+}
+
+impl Dispatch<XdgToplevel, Dialog> for App {
+    fn event(
+        _: &mut Self,
+        _: &XdgToplevel,
+        event: xdg_toplevel::Event,
+        _: &Dialog,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_toplevel::Event::Configure {
+            width,
+            height,
+            states,
+        } = event
+        {
+            say!("dialog configure {width} {height} {}", state_names(&states));
+        }
+    }
+}
+
+/// A `w`x`h` buffer of one colour.
+fn solid_buffer(
+    shm: &WlShm,
+    qh: &QueueHandle<App>,
+    w: i32,
+    h: i32,
+    colour: u32,
+) -> std::io::Result<WlBuffer> {
+    let len = w as usize * h as usize * 4;
+    let fd = memfd_create("wayland-test-client", MemfdFlags::CLOEXEC)?;
+    ftruncate(&fd, len as u64)?;
+    let mut file = File::from(fd);
+    file.write_all(&colour.to_le_bytes().repeat(w as usize * h as usize))?;
+    let pool = shm.create_pool(file.as_fd(), len as i32, qh, ());
+    let buffer = pool.create_buffer(0, w, h, w * 4, wl_shm::Format::Argb8888, qh, ());
+    pool.destroy();
+    Ok(buffer)
+}
+
+impl App {
+    /// Opens the dialog (once): a toplevel whose parent is the main window, of a fixed size.
+    fn open_dialog(&mut self, qh: &QueueHandle<Self>, compositor: &WlCompositor, wm: &XdgWmBase) {
+        let (Some(((w, h), _)), None, Some(parent), false) = (
+            self.args.dialog,
+            &self.dialog,
+            &self.toplevel,
+            self.dialog_closed,
+        ) else {
+            return;
+        };
+        let surface = compositor.create_surface(qh, ());
+        let xdg = wm.get_xdg_surface(&surface, qh, Dialog);
+        let toplevel = xdg.get_toplevel(qh, Dialog);
+        toplevel.set_parent(Some(parent));
+        toplevel.set_min_size(w, h);
+        toplevel.set_max_size(w, h);
+        toplevel.set_title("wayland-test-client dialog".into());
+        surface.commit();
+        self.dialog = Some(surface);
+        self.dialog_roles = Some((toplevel, xdg));
+    }
+
+    /// Destroys the dialog (its role objects, then its surface).
+    fn close_dialog(&mut self) {
+        if let Some((toplevel, xdg)) = self.dialog_roles.take() {
+            toplevel.destroy();
+            xdg.destroy();
+        }
+        if let Some(surface) = self.dialog.take() {
+            surface.destroy();
+        }
+        self.dialog_closed = true;
+        say!("dialog closed");
+    }
+}
+
+handle!(WlOutput, |_, _, event, _| {
+    if let wl_output::Event::Mode {
+        flags: WEnum::Value(flags),
+        width,
+        height,
+        refresh,
+    } = event
+        && flags.contains(wl_output::Mode::Current)
+    {
+        say!("output mode {width} {height} {refresh}");
     }
 });
 
@@ -481,16 +675,27 @@ handle!(WlPointer, |_, _, event, _| {
     }
 });
 
-handle!(WlKeyboard, |_, _, event, _| {
+handle!(WlKeyboard, |app, _, event, _| {
     use wl_keyboard::Event as E;
     match event {
         // The fd is an OwnedFd and is closed when dropped here.
         E::Keymap { size, .. } => say!("keyboard keymap {size}"),
-        E::Enter { .. } => say!("keyboard enter"),
+        E::Enter { surface, .. } => {
+            app.keyboard_on_dialog = app.dialog.as_ref() == Some(&surface);
+            let which = if app.keyboard_on_dialog {
+                "dialog"
+            } else {
+                "main"
+            };
+            say!("keyboard enter {which}");
+        }
         E::Leave { .. } => say!("keyboard leave"),
         E::Key { key, state, .. } => {
             let pressed = state == WEnum::Value(KeyState::Pressed);
             say!("key {key} {}", if pressed { "pressed" } else { "released" });
+            if pressed && app.keyboard_on_dialog && app.args.dialog_close_on_key {
+                app.close_dialog();
+            }
         }
         E::Modifiers {
             mods_depressed,
@@ -564,12 +769,23 @@ fn run(args: Args) -> Result<(), String> {
         .bind(&qh, 1..=3, ())
         .map_err(bind_err("xdg_wm_base"))?;
     let _seat: WlSeat = globals.bind(&qh, 1..=7, ()).map_err(bind_err("wl_seat"))?;
+    // Bound first thing, so its first mode event is what the client learns at start.
+    let _output: WlOutput = globals
+        .bind(&qh, 1..=4, ())
+        .map_err(bind_err("wl_output"))?;
 
     let surface = compositor.create_surface(&qh, ());
     let xdg = wm.get_xdg_surface(&surface, &qh, ());
     let toplevel = xdg.get_toplevel(&qh, ());
     toplevel.set_title("wayland-test-client".into());
     toplevel.set_app_id("wayland-test-client".into());
+    if args.fullscreen {
+        toplevel.set_fullscreen(None);
+    }
+    if args.min_max {
+        toplevel.set_min_size(args.size.0, args.size.1);
+        toplevel.set_max_size(args.size.0, args.size.1);
+    }
     // The first commit carries no buffer: it asks the compositor for a configure.
     surface.commit();
 
@@ -586,6 +802,11 @@ fn run(args: Args) -> Result<(), String> {
         closed: false,
         error: None,
         animation: None,
+        toplevel: Some(toplevel),
+        dialog: None,
+        dialog_roles: None,
+        dialog_closed: false,
+        keyboard_on_dialog: false,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {
@@ -595,6 +816,9 @@ fn run(args: Args) -> Result<(), String> {
         }
         if let Some(e) = app.error.take() {
             return Err(e);
+        }
+        if app.drawn.is_some() || app.animation.is_some() {
+            app.open_dialog(&qh, &compositor, &wm);
         }
     }
     say!("closed");

@@ -440,6 +440,18 @@ impl VideoFrame {
         }
     }
 
+    /// Writes the frame as a binary PPM, to look at what a failing check saw.
+    pub fn save_ppm(&self, path: &Path) -> std::io::Result<()> {
+        let mut out = format!("P6\n{} {}\n255\n", self.width, self.height).into_bytes();
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let (r, g, b) = self.rgb(x, y);
+                out.extend_from_slice(&[r, g, b]);
+            }
+        }
+        std::fs::write(path, out)
+    }
+
     pub fn non_black_in(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> usize {
         let mut n = 0;
         for y in y0..y1.min(self.height) {

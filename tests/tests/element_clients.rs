@@ -138,10 +138,14 @@ fn toplevels_are_configured_to_the_output_size() {
 fn weston_simple_shm_is_drawn_where_it_draws() {
     let lobby = Lobby::start("", &caps("BGRx", 640, 480));
     let _client = lobby.client("weston-simple-shm", &[]);
-    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(0, 0, 250, 250) > 10_000);
-    // simple-shm's window is 250x250 at the origin; nothing is drawn beyond it.
-    assert_eq!(frame.non_black_in(260, 0, 640, 480), 0);
-    assert_eq!(frame.non_black_in(0, 260, 640, 480), 0);
+    // simple-shm draws 250x250 whatever it is configured to: the policy centres what is
+    // smaller than the output on black, at (195, 115).
+    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(195, 115, 445, 365) > 10_000);
+    // Nothing is drawn beyond it.
+    assert_eq!(frame.non_black_in(0, 0, 640, 110), 0);
+    assert_eq!(frame.non_black_in(0, 370, 640, 480), 0);
+    assert_eq!(frame.non_black_in(0, 0, 190, 480), 0);
+    assert_eq!(frame.non_black_in(450, 0, 640, 480), 0);
     // It animates: the picture keeps changing.
     let first = frame.data.clone();
     lobby.frame_until(WAIT, |f| f.data != first);
@@ -151,10 +155,15 @@ fn weston_simple_shm_is_drawn_where_it_draws() {
 fn weston_terminal_is_drawn() {
     let lobby = Lobby::start("", &caps("BGRx", 640, 480));
     let _client = lobby.client("weston-terminal", &["--shell=/bin/sh"]);
-    // The prompt appears in the top-left corner of the full-screen terminal.
-    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(0, 0, 200, 20) > 20);
+    // Maximized (the default window mode), the terminal keeps its decorations: a title bar
+    // across the top of the output, the prompt in the top-left corner of its body below.
+    let frame = lobby.frame_until(WAIT, |f| f.non_black_in(8, 28, 200, 48) > 20);
     assert!(
-        frame.non_black_in(0, 100, 640, 480) < 50,
+        frame.non_black_in(0, 0, 640, 24) > 10_000,
+        "the title bar spans the output"
+    );
+    assert!(
+        frame.non_black_in(10, 100, 630, 470) < 50,
         "terminal body should be empty"
     );
 }

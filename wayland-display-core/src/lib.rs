@@ -24,7 +24,10 @@ mod render;
 pub mod socket;
 
 pub use device::{RenderChoice, RenderTarget, RendererKind};
-pub use display::{ClientHandle, ClientLimits, DisplayConfig, Timeouts, VideoMode, WaylandDisplay};
+pub use display::{
+    ClientHandle, ClientLimits, DisplayConfig, Timeouts, VideoMode, WaylandDisplay, WindowMode,
+    WindowPolicy,
+};
 pub use error::DisplayError;
 pub use input::{EventFields, FieldValue, InputError, InputEvent, RawFields, RawValue};
 pub use render::{

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use waylanddisplaycore::WindowMode;
 
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
@@ -40,6 +41,12 @@ pub(crate) struct RunArgs {
     /// Write the last frame as PNG here.
     #[arg(long)]
     screenshot: Option<PathBuf>,
+    /// How windows without a parent are shown: maximized or fullscreen.
+    #[arg(long, default_value = "maximized")]
+    window_mode: WindowMode,
+    /// Scale a fullscreen window smaller than the output up to fit it (aspect kept).
+    #[arg(long)]
+    scale_to_fit: bool,
     /// Seconds allowed until the compositor listens.
     #[arg(long, default_value = "10", allow_negative_numbers = true)]
     start_timeout: Seconds,
@@ -109,6 +116,8 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         },
         start_timeout: args.start_timeout.duration(),
         stop_grace: STOP_GRACE,
+        window_mode: args.window_mode,
+        scale_to_fit: args.scale_to_fit,
     };
     let policy = Policy {
         app_exit_is_failure: false,

@@ -136,6 +136,12 @@ pub(crate) struct VideoSettings {
     /// A gst-launch fragment the encoded stream goes into (ours; not Wolf's).
     #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) sink_pipeline: Option<String>,
+    /// The element's `window-mode`: "maximized" (default) or "fullscreen" (ours).
+    #[serde(default, deserialize_with = "blank_is_default")]
+    pub(crate) window_mode: Option<String>,
+    /// The element's `scale-to-fit` (ours).
+    #[serde(default)]
+    pub(crate) scale_to_fit: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,6 +244,14 @@ impl CreateLobby {
             }
         }
         no_nul("video_settings.sink_pipeline", &sink_pipeline)?;
+        let window_mode = video
+            .window_mode
+            .as_deref()
+            .map(str::parse::<waylanddisplaycore::WindowMode>)
+            .transpose()
+            .map_err(|err| format!("video_settings.window_mode: {err}"))?
+            .unwrap_or_default();
+        let scale_to_fit = video.scale_to_fit.unwrap_or(false);
         Ok(LobbySpec {
             id,
             name: self.name,
@@ -251,6 +265,8 @@ impl CreateLobby {
             app: Some(app),
             start_timeout: defaults.start_timeout,
             stop_grace: defaults.stop_grace,
+            window_mode,
+            scale_to_fit,
         })
     }
 }
@@ -692,6 +708,21 @@ mod props {
         command: String,
         env: Vec<(String, String)>,
         env_as_map: bool,
+        window_mode: Option<String>,
+        scale_to_fit: Option<bool>,
+    }
+
+    /// Window modes as clients write them, blanks (the default) included.
+    fn window_mode() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "",
+            " ",
+            "maximized",
+            "fullscreen",
+            "Fullscreen",
+            " MAXIMIZED ",
+        ])
+        .prop_map(str::to_owned)
     }
 
     fn valid() -> impl Strategy<Value = Valid> {
@@ -708,12 +739,17 @@ mod props {
                 prop::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", text(), 0..4),
                 any::<bool>(),
             ),
+            (
+                prop::option::of(window_mode()),
+                prop::option::of(any::<bool>()),
+            ),
         )
             .prop_map(
                 |(
                     (name, width, height, fps),
                     (render_node, caps, encoder, sink),
                     (command, env, env_as_map),
+                    (window_mode, scale_to_fit),
                 )| Valid {
                     name,
                     width,
@@ -726,6 +762,8 @@ mod props {
                     command,
                     env: env.into_iter().collect(),
                     env_as_map,
+                    window_mode,
+                    scale_to_fit,
                 },
             )
     }
@@ -742,10 +780,14 @@ mod props {
                 ("video_producer_buffer_caps", &self.caps),
                 ("encoder_pipeline", &self.encoder),
                 ("sink_pipeline", &self.sink),
+                ("window_mode", &self.window_mode),
             ] {
                 if let Some(value) = value {
                     video[key] = json!(value);
                 }
+            }
+            if let Some(scale) = self.scale_to_fit {
+                video["scale_to_fit"] = json!(scale);
             }
             let env = if self.env_as_map {
                 json!(self.env.iter().cloned().collect::<BTreeMap<_, _>>())
@@ -784,6 +826,13 @@ mod props {
                 })),
                 start_timeout: defaults.start_timeout,
                 stop_grace: defaults.stop_grace,
+                window_mode: match given(&self.window_mode) {
+                    Some(mode) if mode.trim().eq_ignore_ascii_case("fullscreen") => {
+                        waylanddisplaycore::WindowMode::Fullscreen
+                    }
+                    _ => waylanddisplaycore::WindowMode::Maximized,
+                },
+                scale_to_fit: self.scale_to_fit.unwrap_or(false),
             }
         }
     }
@@ -865,7 +914,8 @@ mod props {
             valid in valid(),
             part in prop::sample::select(vec![
                 "/name", "/video_settings", "/video_settings/width", "/video_settings/refresh_rate",
-                "/video_settings/wayland_render_node", "/runner", "/runner/type", "/runner/env",
+                "/video_settings/wayland_render_node", "/video_settings/window_mode",
+                "/video_settings/scale_to_fit", "/runner", "/runner/type", "/runner/env",
                 "/runner/run_cmd", "/pin", "/audio_settings",
             ]),
         ) {
@@ -911,7 +961,7 @@ mod props {
         fn blank_strings_are_the_defaults(
             valid in valid(),
             blank in prop::sample::select(vec!["", " ", "\t", " \n "]),
-            blanked in prop::collection::vec(any::<bool>(), 7),
+            blanked in prop::collection::vec(any::<bool>(), 8),
         ) {
             let mut body = valid.body();
             let mut left_out = valid.clone();
@@ -923,6 +973,7 @@ mod props {
                 "/video_settings/sink_pipeline",
                 "/profile_id",
                 "/pin",
+                "/video_settings/window_mode",
             ];
             for (field, blank_it) in fields.iter().zip(&blanked) {
                 if !blank_it {
@@ -939,6 +990,7 @@ mod props {
                     "video_producer_buffer_caps" => left_out.caps = None,
                     "encoder_pipeline" => left_out.encoder = None,
                     "sink_pipeline" => left_out.sink = None,
+                    "window_mode" => left_out.window_mode = None,
                     _ => {}
                 }
             }
@@ -953,6 +1005,31 @@ mod props {
                 request.into_spec("id".into(), &defaults()),
                 Ok(left_out.spec(&defaults()))
             );
+        }
+
+        /// A window mode other than the two is refused naming the field; the two are taken
+        /// in any case, with blanks around.
+        #[test]
+        fn window_modes_are_the_two_or_refused(valid in valid(), mode in text()) {
+            let mut body = valid.body();
+            body["video_settings"]["window_mode"] = json!(mode);
+            let request = parse::<CreateLobby>(body.to_string().as_bytes())
+                .map_err(TestCaseError::fail)?;
+            let spec = request.into_spec("id".into(), &defaults());
+            match mode.trim().to_ascii_lowercase().as_str() {
+                "" | "maximized" => prop_assert_eq!(
+                    spec.map(|s| s.window_mode),
+                    Ok(waylanddisplaycore::WindowMode::Maximized)
+                ),
+                "fullscreen" => prop_assert_eq!(
+                    spec.map(|s| s.window_mode),
+                    Ok(waylanddisplaycore::WindowMode::Fullscreen)
+                ),
+                _ => {
+                    let err = spec.err().unwrap_or_default();
+                    prop_assert!(err.starts_with("video_settings.window_mode"), "{}", err);
+                }
+            }
         }
 
         /// Any size and rate: taken exactly when each side is 1 to 16384 and the rate 1 to

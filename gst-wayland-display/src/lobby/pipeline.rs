@@ -63,6 +63,8 @@ mod tests {
             app: None,
             start_timeout: Duration::from_secs(10),
             stop_grace: Duration::from_secs(2),
+            window_mode: waylanddisplaycore::WindowMode::default(),
+            scale_to_fit: false,
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use waylanddisplaycore::InputEvent;
+use waylanddisplaycore::{InputEvent, WindowMode};
 
 use crate::docker::spec::ContainerSpec;
 
@@ -32,6 +32,27 @@ pub(crate) struct LobbySpec {
     pub(crate) start_timeout: Duration,
     /// What the app gets after SIGTERM before SIGKILL.
     pub(crate) stop_grace: Duration,
+    /// The element's `window-mode` (written as its name).
+    #[serde(default, with = "window_mode_name")]
+    pub(crate) window_mode: WindowMode,
+    /// The element's `scale-to-fit`.
+    #[serde(default)]
+    pub(crate) scale_to_fit: bool,
+}
+
+/// A window mode on the wire as the element's property names it.
+mod window_mode_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use waylanddisplaycore::WindowMode;
+
+    pub(super) fn serialize<S: Serializer>(mode: &WindowMode, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(mode)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WindowMode, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// The largest output side a lobby renders.
@@ -167,13 +188,13 @@ mod props {
                 text(),
                 prop::option::of((text(), prop::collection::vec((text(), text()), 0..3))),
             ),
-            (duration(), duration()),
+            (duration(), duration(), any::<bool>(), any::<bool>()),
         )
             .prop_map(
                 |(
                     (id, name, width, height, fps, render_node),
                     (buffer_caps, encoder_pipeline, sink_pipeline, app),
-                    (start_timeout, stop_grace),
+                    (start_timeout, stop_grace, fullscreen, scale_to_fit),
                 )| LobbySpec {
                     id,
                     name,
@@ -187,6 +208,12 @@ mod props {
                     app: app.map(|(command, env)| Runner::Process(AppSpec { command, env })),
                     start_timeout,
                     stop_grace,
+                    window_mode: if fullscreen {
+                        WindowMode::Fullscreen
+                    } else {
+                        WindowMode::Maximized
+                    },
+                    scale_to_fit,
                 },
             )
     }

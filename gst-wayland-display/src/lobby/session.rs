@@ -42,6 +42,8 @@ impl Session {
             .by_name("src")
             .ok_or_else(|| "the pipeline has no waylanddisplaysrc named src".to_owned())?;
         src.set_property("render-node", spec.render_node.as_str());
+        src.set_property("window-mode", spec.window_mode.to_string());
+        src.set_property("scale-to-fit", spec.scale_to_fit);
         let shot = pipeline
             .by_name("shot")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok());

@@ -9,7 +9,7 @@ use smithay::reexports::wayland_server::Resource;
 use smithay::wayland::presentation::Refresh;
 
 use crate::comp::State;
-use crate::render::{CursorState, Frame, RenderError};
+use crate::render::{CursorState, Frame, RenderError, Scaled};
 
 impl State {
     /// The current picture. Unchanged since the last call: the same frame again, without
@@ -30,7 +30,17 @@ impl State {
             location: self.pointer_location,
         };
         let faults = self.client_faults.count();
-        let frame = match self.renderer.render(&self.space, &self.output, &cursor) {
+        let view = self.scaled_view();
+        let scaled = view.as_ref().map(|view| Scaled {
+            window: &view.window,
+            origin: view.origin_on_output(),
+            scale: view.scale,
+        });
+        let scaled = scaled.as_ref();
+        let frame = match self
+            .renderer
+            .render(&self.space, &self.output, &cursor, scaled)
+        {
             // A client's shm buffer could not be read (its pool shrank under it): Smithay
             // has posted the error and disconnected the client, and replaced the lost
             // pages by zeroes. The frame is drawn again, whole, without the damage
@@ -39,7 +49,8 @@ impl State {
             Err(err) if self.client_faults.count() != faults => {
                 tracing::debug!(%err, "a client's buffer was unreadable; drawing the frame again");
                 self.renderer.forget_damage(&self.output);
-                self.renderer.render(&self.space, &self.output, &cursor)
+                self.renderer
+                    .render(&self.space, &self.output, &cursor, scaled)
             }
             other => other,
         }

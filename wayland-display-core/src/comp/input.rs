@@ -59,7 +59,13 @@ impl State {
         (p.x.clamp(0.0, max_x), p.y.clamp(0.0, max_y)).into()
     }
 
-    /// The surface under `pos` (popups and subsurfaces included) and its origin.
+    /// Where the pointer is in the space: where input positions are resolved and what
+    /// clients are told (the output position, unless a window is drawn scaled).
+    pub(crate) fn pointer_in_space(&self) -> Point<f64, Logical> {
+        self.space_point(self.pointer_location)
+    }
+
+    /// The surface under `pos`, a position in the space (popups and subsurfaces included) and its origin.
     pub(crate) fn surface_under(
         &self,
         pos: Point<f64, Logical>,
@@ -75,7 +81,7 @@ impl State {
 
     /// Global position of a surface the pointer is on.
     pub(crate) fn surface_origin(&self, surface: &WlSurface) -> Option<Point<f64, Logical>> {
-        self.surface_under(self.pointer_location)
+        self.surface_under(self.pointer_in_space())
             .filter(|(under, _)| under == surface)
             .map(|(_, origin)| origin)
     }
@@ -87,8 +93,23 @@ impl State {
         if keyboard.is_grabbed() {
             return;
         }
+        let previous = keyboard.current_focus();
         keyboard.set_focus(self, surface.clone(), SERIAL_COUNTER.next_serial());
         self.activate_only(surface.as_ref());
+        // A pointer constraint holds while its window is the focused one: a new window
+        // taking focus releases it, even where the pointer still rests on the old one
+        // (windows the policy centres need not cover it).
+        if let Some(previous) = previous.filter(|p| Some(p) != surface.as_ref())
+            && let Some(pointer) = self.seat.get_pointer()
+        {
+            with_pointer_constraint(&previous, &pointer, |constraint| {
+                if let Some(constraint) = constraint
+                    && constraint.is_active()
+                {
+                    constraint.deactivate();
+                }
+            });
+        }
     }
 
     /// The toplevel with keyboard focus is the one activated: clients draw focus from it.
@@ -113,7 +134,7 @@ impl State {
         let Some(origin) = self.surface_origin(surface) else {
             return;
         };
-        let local = geometry::minus(self.pointer_location, origin).to_i32_round();
+        let local = geometry::minus(self.pointer_in_space(), origin).to_i32_round();
         with_pointer_constraint(surface, &pointer, |constraint| {
             if let Some(constraint) = constraint
                 && !constraint.is_active()
@@ -139,11 +160,12 @@ impl State {
         };
         self.cursor_visible = true;
         let target = self.clamp_to_output(target);
-        let focus = self.surface_under(self.pointer_location);
+        let focus = self.surface_under(self.pointer_in_space());
+        let target_in_space = self.space_point(target);
 
         let mut may_move = true;
         if let Some((surface, origin)) = &focus {
-            let target_surface = self.surface_under(target).map(|(s, _)| s);
+            let target_surface = self.surface_under(target_in_space).map(|(s, _)| s);
             with_pointer_constraint(surface, &pointer, |constraint| {
                 let Some(constraint) = constraint.filter(|c| c.is_active()) else {
                     return;
@@ -151,7 +173,7 @@ impl State {
                 match &*constraint {
                     PointerConstraint::Locked(_) => may_move = false,
                     PointerConstraint::Confined(confined) => {
-                        let local = geometry::minus(target, *origin).to_i32_round();
+                        let local = geometry::minus(target_in_space, *origin).to_i32_round();
                         let in_region = confined.region().is_none_or(|r| r.contains(local));
                         if !in_region || target_surface.as_ref() != Some(surface) {
                             may_move = false;
@@ -164,13 +186,14 @@ impl State {
             self.pointer_location = target;
         }
 
-        let under = self.surface_under(self.pointer_location);
+        let location = self.pointer_in_space();
+        let under = self.surface_under(location);
         let time = self.now_ms();
         pointer.motion(
             self,
             under.clone(),
             &MotionEvent {
-                location: self.pointer_location,
+                location,
                 serial: SERIAL_COUNTER.next_serial(),
                 time,
             },
@@ -222,7 +245,7 @@ impl State {
     fn focus_window_under_pointer(&mut self) {
         let Some((window, _)) = self
             .space
-            .element_under(self.pointer_location)
+            .element_under(self.pointer_in_space())
             .map(|(w, p)| (w.clone(), p))
         else {
             return;
@@ -303,6 +326,7 @@ impl State {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
+        let location = self.space_point(location);
         let under = self.surface_under(location);
         if let Some((surface, _)) = &under {
             // A touch focuses the toplevel it lands on, like a click.
@@ -348,6 +372,7 @@ impl State {
             // Never went down on a surface, or cancelled: nothing may follow a cancel.
             return;
         }
+        let location = self.space_point(location);
         let under = self.surface_under(location);
         touch.motion(
             self,
@@ -424,7 +449,8 @@ impl State {
         if pointer.is_grabbed() {
             return;
         }
-        let under = self.surface_under(self.pointer_location);
+        let location = self.pointer_in_space();
+        let under = self.surface_under(location);
         if under.as_ref().map(|(s, _)| s) == pointer.current_focus().as_ref() {
             return;
         }
@@ -433,7 +459,7 @@ impl State {
             self,
             under,
             &MotionEvent {
-                location: self.pointer_location,
+                location,
                 serial: SERIAL_COUNTER.next_serial(),
                 time,
             },

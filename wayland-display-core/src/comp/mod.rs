@@ -10,6 +10,7 @@ mod handlers;
 pub(crate) mod input;
 mod output;
 mod placement;
+mod policy;
 mod protocols;
 
 use std::collections::HashMap;
@@ -39,7 +40,7 @@ use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::viewporter::ViewporterState;
 
-use crate::display::Setup;
+use crate::display::{Setup, WindowPolicy};
 use crate::render::{RenderBackend, RenderError, Renderer};
 use crate::{ClientLimits, DisplayError, VideoMode};
 
@@ -78,6 +79,7 @@ pub(crate) struct State {
     /// (set on the display at start), surfaces and shm memory the handlers'.
     pub(crate) client_limits: ClientLimits,
     pub(crate) client_faults: ClientFaults,
+    pub(crate) window: WindowPolicy,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -110,6 +112,7 @@ impl State {
             fallback,
             ref backend,
             client_limits,
+            window,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
@@ -167,6 +170,7 @@ impl State {
             changed,
             client_limits,
             client_faults: ClientFaults::default(),
+            window,
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,

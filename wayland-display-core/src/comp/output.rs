@@ -58,14 +58,12 @@ impl State {
                 self.output.delete_mode(old);
             }
             self.mode = mode;
-            let size = self.output_logical_size();
-            for window in self.space.elements() {
+            let windows: Vec<_> = self.space.elements().cloned().collect();
+            for window in windows {
                 if let Some(toplevel) = window.toplevel() {
-                    toplevel.with_pending_state(|state| state.size = Some(size));
-                    if toplevel.is_initial_configure_sent() {
-                        toplevel.send_pending_configure();
-                    }
+                    self.reconfigure(toplevel);
                 }
+                self.place_by_policy(&window);
             }
             self.pointer_location = self.clamp_to_output(self.pointer_location);
             tracing::debug!(?mode, "output mode changed");

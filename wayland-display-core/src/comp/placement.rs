@@ -26,6 +26,9 @@ impl State {
             })
             .cloned()
             .ok_or_else(|| format!("wl_surface@{surface} of that client is not a toplevel"))?;
+        if let Some(toplevel) = window.toplevel() {
+            self.pin(toplevel.wl_surface());
+        }
         self.space.map_element(window, at, false);
         self.changed.mark();
         Ok(())

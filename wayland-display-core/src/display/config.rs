@@ -138,6 +138,51 @@ impl Default for ClientLimits {
     }
 }
 
+/// How parentless toplevels are shown (dialogs and fixed-size windows keep their own
+/// size either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WindowMode {
+    /// Maximized to the output, as a kiosk compositor does: clients keep their decorations
+    /// and browsers their address bar.
+    #[default]
+    Maximized,
+    /// Fullscreen: clients hide their own chrome.
+    Fullscreen,
+}
+
+impl std::str::FromStr for WindowMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "maximized" => Ok(Self::Maximized),
+            "fullscreen" => Ok(Self::Fullscreen),
+            other => Err(format!(
+                "window mode {other:?}: expected \"maximized\" or \"fullscreen\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for WindowMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Maximized => "maximized",
+            Self::Fullscreen => "fullscreen",
+        })
+    }
+}
+
+/// How windows are laid out on the output (see `comp/policy.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowPolicy {
+    pub mode: WindowMode,
+    /// A fullscreen surface smaller than the output is scaled up to fit it, keeping its
+    /// aspect ratio (as gamescope does for games of a fixed resolution), instead of being
+    /// centred on black.
+    pub scale_to_fit: bool,
+}
+
 /// How to start a compositor.
 #[derive(Clone, Debug)]
 pub struct DisplayConfig {
@@ -151,6 +196,7 @@ pub struct DisplayConfig {
     /// comparisons.
     pub passthrough: bool,
     pub client_limits: ClientLimits,
+    pub window: WindowPolicy,
 }
 
 impl Default for DisplayConfig {
@@ -163,6 +209,7 @@ impl Default for DisplayConfig {
             timeouts: Timeouts::default(),
             passthrough: true,
             client_limits: ClientLimits::DEFAULT,
+            window: WindowPolicy::default(),
         }
     }
 }
@@ -178,4 +225,5 @@ pub(crate) struct Setup {
     /// See [`DisplayConfig::passthrough`].
     pub(crate) passthrough: bool,
     pub(crate) client_limits: ClientLimits,
+    pub(crate) window: WindowPolicy,
 }

@@ -57,6 +57,7 @@ impl WaylandDisplay {
             format: config.format,
             passthrough: config.passthrough,
             client_limits: config.client_limits,
+            window: config.window,
         };
         let (thread, started) = CompositorThread::spawn(setup, config.timeouts)?;
         let render = match started.fell_back {

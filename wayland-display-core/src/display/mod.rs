@@ -16,7 +16,7 @@ mod input_gate;
 mod thread;
 
 pub(crate) use config::Setup;
-pub use config::{ClientLimits, DisplayConfig, Timeouts, VideoMode};
+pub use config::{ClientLimits, DisplayConfig, Timeouts, VideoMode, WindowMode, WindowPolicy};
 pub use handle::{ClientHandle, WaylandDisplay};
 
 #[cfg(test)]

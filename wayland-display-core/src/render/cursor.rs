@@ -11,6 +11,7 @@ use smithay::backend::renderer::element::memory::{
 use smithay::backend::renderer::element::surface::{
     WaylandSurfaceRenderElement, render_elements_from_surface_tree,
 };
+use smithay::backend::renderer::element::utils::RescaleRenderElement;
 use smithay::backend::renderer::{ImportAll, ImportMem, Renderer};
 use smithay::input::pointer::{CursorImageAttributes, CursorImageStatus};
 use smithay::reexports::wayland_server::Resource;
@@ -18,10 +19,13 @@ use smithay::render_elements;
 use smithay::utils::{Logical, Physical, Point, Transform};
 use smithay::wayland::compositor::with_states;
 
+// Also what a window drawn scaled (scale-to-fit) is made of, which the frame draws as
+// elements of its own above the black background, in place of the space.
 render_elements! {
     pub CursorElement<R> where R: ImportAll + ImportMem;
     Surface=WaylandSurfaceRenderElement<R>,
     Arrow=MemoryRenderBufferRenderElement<R>,
+    Scaled=RescaleRenderElement<WaylandSurfaceRenderElement<R>>,
 }
 
 /// What the cursor looks like and where it is, as the compositor state knows it.

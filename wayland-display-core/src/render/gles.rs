@@ -20,7 +20,7 @@ use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 use smithay::utils::{Buffer, Rectangle, Size};
 
-use super::compose::compose;
+use super::compose::{Scaled, compose, overlay};
 use super::cursor::{Cursor, CursorState};
 use super::frame::{DmabufImage, OutputImage};
 use super::pool::OutputPool;
@@ -209,12 +209,14 @@ impl GlesOutput {
         output: &Output,
         cursor: &Cursor,
         cursor_state: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
         let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
+        let (elements, space) = overlay(&mut self.renderer, cursor_elements, space, scaled);
         let scene = Scene {
             space,
             output,
-            cursor: &cursor_elements,
+            elements: &elements,
         };
         match &mut self.target {
             Target::System { pool, texture } => {
@@ -265,7 +267,7 @@ impl GlesOutput {
                     age,
                     scene.space,
                     scene.output,
-                    scene.cursor,
+                    scene.elements,
                     &mut self.damage,
                 )?;
                 drop(target);
@@ -281,9 +283,11 @@ impl GlesOutput {
 
 /// What one frame shows.
 struct Scene<'a> {
-    space: &'a Space<Window>,
+    /// `None` when a window is drawn scaled instead (it is among `elements` then).
+    space: Option<&'a Space<Window>>,
     output: &'a Output,
-    cursor: &'a [super::cursor::CursorElement<GlesRenderer>],
+    /// Front first: the cursor, then a scaled window.
+    elements: &'a [super::cursor::CursorElement<GlesRenderer>],
 }
 
 fn draw_and_read(
@@ -305,7 +309,7 @@ fn draw_and_read(
         age,
         scene.space,
         scene.output,
-        scene.cursor,
+        scene.elements,
         damage,
     )?;
     let mapping = renderer

@@ -25,6 +25,7 @@ use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
+pub(crate) use compose::Scaled;
 pub use cursor::{CursorState, builtin_cursor};
 pub use frame::{DmabufPlane, Frame, FrameSource, OutputFormat};
 pub use gles::GlDevice;
@@ -170,14 +171,17 @@ impl Renderer {
     }
 
     /// Draws the current state, redrawing only what changed; or, when one client buffer is
-    /// the whole picture, copies what changed in it.
+    /// the whole picture, copies what changed in it. A window drawn `scaled` is composed
+    /// (never copied: its buffer is not the output's size).
     pub(crate) fn render(
         &mut self,
         space: &Space<Window>,
         output: &Output,
         cursor: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
         if self.passthrough
+            && scaled.is_none()
             && let Some(surface) = passthrough::single_surface(space, output)
         {
             let pool = match &mut self.backend {
@@ -192,8 +196,8 @@ impl Renderer {
             }
         }
         match &mut self.backend {
-            Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor),
-            Backend::Gles(b) => b.render(space, output, &self.cursor, cursor),
+            Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor, scaled),
+            Backend::Gles(b) => b.render(space, output, &self.cursor, cursor, scaled),
         }
     }
 }

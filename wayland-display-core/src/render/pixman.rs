@@ -6,7 +6,7 @@ use smithay::backend::renderer::pixman::PixmanRenderer;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
 
-use super::compose::compose;
+use super::compose::{Scaled, compose, overlay};
 use super::cursor::{Cursor, CursorState};
 use super::frame::OutputImage;
 use super::pool::OutputPool;
@@ -54,8 +54,10 @@ impl PixmanOutput {
         output: &Output,
         cursor: &Cursor,
         cursor_state: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
         let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
+        let (elements, space) = overlay(&mut self.renderer, cursor_elements, space, scaled);
         let (slot, age) = self.pool.acquire_system()?;
         let image = &mut self.pool.image_mut(slot)?.image;
         let mut target = self
@@ -69,7 +71,7 @@ impl PixmanOutput {
             age,
             space,
             output,
-            &cursor_elements,
+            &elements,
             &mut self.damage,
         )?;
         drop(target);

@@ -11,7 +11,7 @@ use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
     ClientLimits, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat,
-    OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
+    OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay, WindowMode, WindowPolicy,
 };
 
 use super::dmabuf_caps;
@@ -28,6 +28,8 @@ const DEFAULT_HEIGHT: i32 = 1080;
 const DEFAULT_FPS: i32 = 60;
 const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
+const DEFAULT_WINDOW_MODE: &str = "maximized";
+const DEFAULT_SCALE_TO_FIT: bool = false;
 // Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
 const DEFAULT_CLIENT_MAX_OBJECTS: u32 = ClientLimits::DEFAULT.max_objects;
 const DEFAULT_CLIENT_MAX_PENDING_FDS: u32 = ClientLimits::DEFAULT.max_pending_fds;
@@ -46,6 +48,7 @@ struct Settings {
     is_live: bool,
     passthrough: bool,
     client_limits: ClientLimits,
+    window: WindowPolicy,
 }
 
 impl Default for Settings {
@@ -57,6 +60,10 @@ impl Default for Settings {
             keyboard: None,
             is_live: DEFAULT_IS_LIVE,
             passthrough: DEFAULT_PASSTHROUGH,
+            window: WindowPolicy {
+                mode: WindowMode::Maximized,
+                scale_to_fit: DEFAULT_SCALE_TO_FIT,
+            },
             client_limits: ClientLimits {
                 max_objects: DEFAULT_CLIENT_MAX_OBJECTS,
                 max_pending_fds: DEFAULT_CLIENT_MAX_PENDING_FDS,
@@ -80,6 +87,8 @@ struct Running {
     pacer: Pacer,
     /// Wraps DMABuf frames; made once, on the first one.
     dmabuf_allocator: Option<gst_allocators::DmaBufAllocator>,
+    /// The `wayland.src` announcement, until the first caps are in force (then posted).
+    announce: Option<gst::Structure>,
 }
 
 #[derive(Default)]
@@ -218,6 +227,26 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(DEFAULT_PASSTHROUGH)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("window-mode")
+                    .nick("Window mode")
+                    .blurb(
+                        "How windows without a parent are shown: \"maximized\" (default; they \
+                         keep their decorations) or \"fullscreen\"; dialogs and fixed-size \
+                         windows keep their own size, centred, either way",
+                    )
+                    .default_value(Some(DEFAULT_WINDOW_MODE))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("scale-to-fit")
+                    .nick("Scale to fit")
+                    .blurb(
+                        "Scale a fullscreen window smaller than the output up to fit it, \
+                         keeping its aspect ratio (centred, black bars), with pointer and \
+                         touch input mapped back to it; false centres it on black at its size",
+                    )
+                    .default_value(DEFAULT_SCALE_TO_FIT)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("client-max-objects")
                     .nick("Objects per client")
                     .blurb(
@@ -288,6 +317,27 @@ impl ObjectImpl for WaylandDisplaySrc {
             "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
             "passthrough" => settings.passthrough = value.get().unwrap_or(DEFAULT_PASSTHROUGH),
+            "window-mode" => {
+                let asked = string().unwrap_or_else(|| DEFAULT_WINDOW_MODE.to_owned());
+                let asked = if asked.is_empty() {
+                    DEFAULT_WINDOW_MODE
+                } else {
+                    &asked
+                };
+                match asked.parse::<WindowMode>() {
+                    Ok(mode) => settings.window.mode = mode,
+                    // A property cannot refuse a value: the previous one stays, and says so.
+                    Err(err) => gst::warning!(
+                        CAT,
+                        imp = self,
+                        "{err}; window-mode stays {}",
+                        settings.window.mode
+                    ),
+                }
+            }
+            "scale-to-fit" => {
+                settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
+            }
             "client-max-objects" => {
                 settings.client_limits.max_objects =
                     value.get().unwrap_or(DEFAULT_CLIENT_MAX_OBJECTS);
@@ -338,6 +388,8 @@ impl ObjectImpl for WaylandDisplaySrc {
             "keyboard" => settings.keyboard.to_value(),
             "is-live" => settings.is_live.to_value(),
             "passthrough" => settings.passthrough.to_value(),
+            "window-mode" => settings.window.mode.to_string().to_value(),
+            "scale-to-fit" => settings.window.scale_to_fit.to_value(),
             "client-max-objects" => settings.client_limits.max_objects.to_value(),
             "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
             "client-stall-timeout" => {
@@ -469,8 +521,8 @@ impl BaseSrcImpl for WaylandDisplaySrc {
             negotiated.fps.numer(),
             negotiated.fps.denom(),
         );
-        let mut running = lock(&self.running);
-        let Some(running) = running.as_mut() else {
+        let mut guard = lock(&self.running);
+        let Some(running) = guard.as_mut() else {
             return Err(gst::loggable_error!(CAT, "caps set while stopped"));
         };
         tracing::dispatcher::with_default(&dispatch(), || {
@@ -480,6 +532,14 @@ impl BaseSrcImpl for WaylandDisplaySrc {
         gst::debug!(CAT, imp = self, "output is now {caps}");
         running.negotiated = Some(negotiated);
         running.pacer.restart();
+        // Apps started on the announcement see the negotiated mode in their first
+        // wl_output.mode and configure: it is in force now. Posted without our lock held
+        // (bus handlers may call back into the element).
+        let announce = running.announce.take();
+        drop(guard);
+        if let Some(announce) = announce {
+            self.announce(announce);
+        }
         Ok(())
     }
 
@@ -582,10 +642,11 @@ impl PushSrcImpl for WaylandDisplaySrc {
 }
 
 impl WaylandDisplaySrc {
-    /// Starts the compositor and announces its socket. Done on NULL to READY (not in
-    /// BaseSrc::start) so that applications can connect before the pipeline plays, and so a
+    /// Starts the compositor; its socket is announced (`wayland.src`) once the first caps
+    /// are negotiated, so that an app started on the announcement sees the output's real
+    /// mode from its first event. Done on NULL to READY (not in BaseSrc::start) so that a
     /// failure is reported once, with its cause, rather than also as BaseSrc's generic
-    /// "failed to start".
+    /// "failed to start"; the socket exists from then on.
     fn start_compositor(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         let render_target: RenderTarget = settings
@@ -602,6 +663,7 @@ impl WaylandDisplaySrc {
             mode: VideoMode::default(),
             format: OutputFormat::default(),
             passthrough: settings.passthrough,
+            window: settings.window,
             client_limits: settings.client_limits,
             ..DisplayConfig::default()
         };
@@ -647,7 +709,13 @@ impl WaylandDisplaySrc {
             pushed: 0,
             pacer: Pacer::default(),
             dmabuf_allocator: None,
+            announce: Some(announce),
         });
+        Ok(())
+    }
+
+    /// Posts the `wayland.src` announcement: the socket apps may now be started on.
+    fn announce(&self, announce: gst::Structure) {
         let obj = self.obj();
         if obj
             .post_message(
@@ -659,7 +727,6 @@ impl WaylandDisplaySrc {
         {
             gst::debug!(CAT, imp = self, "no bus to announce the socket on");
         }
-        Ok(())
     }
 
     fn stop_compositor(&self) {

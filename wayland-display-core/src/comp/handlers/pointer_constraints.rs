@@ -28,7 +28,7 @@ impl PointerConstraintsHandler for State {
             return;
         }
         if let Some(origin) = self.surface_origin(surface) {
-            self.pointer_location = geometry::plus(origin, location);
+            self.pointer_location = self.output_point(geometry::plus(origin, location));
             if self.cursor_visible {
                 self.changed.mark();
             }

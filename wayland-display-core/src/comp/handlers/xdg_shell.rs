@@ -6,7 +6,7 @@ use smithay::desktop::{
 use smithay::input::Seat;
 use smithay::input::pointer::{Focus, MotionEvent};
 use smithay::reexports::wayland_protocols::xdg::shell::server::{
-    xdg_popup::XdgPopup, xdg_toplevel, xdg_wm_base::XdgWmBase,
+    xdg_popup::XdgPopup, xdg_wm_base::XdgWmBase,
 };
 use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
 use smithay::reexports::wayland_server::{delegate_dispatch, delegate_global_dispatch};
@@ -25,13 +25,9 @@ impl XdgShellHandler for State {
     }
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
-        // A streamed session has exactly one screen: every toplevel fills it.
-        let size = self.output_logical_size();
-        // It is activated and focused when it shows a buffer (`map_on_first_buffer`).
-        surface.with_pending_state(|state| {
-            state.size = Some(size);
-            state.states.set(xdg_toplevel::State::Fullscreen);
-        });
+        // Its size and states are the policy's, decided at its initial commit, when its
+        // parent and size limits are known (`send_initial_configure`); it is placed,
+        // activated and focused when it shows a buffer (`map_on_first_buffer`).
         let window = Window::new_wayland_window(surface);
         self.space.map_element(window, (0, 0), false);
         self.changed.mark();
@@ -39,6 +35,7 @@ impl XdgShellHandler for State {
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
         let gone = surface.wl_surface().clone();
+        let parent = surface.parent();
         let window = self
             .space
             .elements()
@@ -47,12 +44,18 @@ impl XdgShellHandler for State {
         if let Some(window) = window {
             self.space.unmap_elem(&window);
         }
-        // Focus falls to the window now on top, if any.
-        let next = self
-            .space
-            .elements()
-            .next_back()
-            .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
+        // Focus returns to a dialog's parent, or falls to the window now on top.
+        let mapped = |s: &WlSurface| {
+            self.space
+                .elements()
+                .any(|w| w.toplevel().is_some_and(|t| t.wl_surface() == s))
+        };
+        let next = parent.filter(|p| mapped(p)).or_else(|| {
+            self.space
+                .elements()
+                .next_back()
+                .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()))
+        });
         self.focus_keyboard(next);
         self.changed.mark();
     }
@@ -96,7 +99,7 @@ impl XdgShellHandler for State {
             && pointer.current_focus().as_ref() == Some(gone)
         {
             let event = MotionEvent {
-                location: self.pointer_location,
+                location: self.pointer_in_space(),
                 serial: SERIAL_COUNTER.next_serial(),
                 time: self.now_ms(),
             };
@@ -153,26 +156,46 @@ impl XdgShellHandler for State {
         surface: ToplevelSurface,
         _output: Option<wl_output::WlOutput>,
     ) {
-        // Already fullscreen on the only output; answer so the client's request completes.
-        if surface.is_initial_configure_sent() {
-            surface.send_configure();
-        }
+        self.set_wants_fullscreen(&surface, true);
+        self.place_toplevel(&surface);
     }
 
     fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
-        if surface.is_initial_configure_sent() {
-            surface.send_configure();
-        }
+        self.set_wants_fullscreen(&surface, false);
+        self.place_toplevel(&surface);
     }
 
+    // Maximizing is the policy's call either way; the answer completes the request.
     fn maximize_request(&mut self, surface: ToplevelSurface) {
-        if surface.is_initial_configure_sent() {
-            surface.send_configure();
-        }
+        self.reconfigure(&surface);
+    }
+
+    fn unmaximize_request(&mut self, surface: ToplevelSurface) {
+        self.reconfigure(&surface);
+    }
+
+    fn parent_changed(&mut self, surface: ToplevelSurface) {
+        self.reconfigure(&surface);
+        self.place_toplevel(&surface);
     }
 }
 
 impl State {
+    /// Places the window of `toplevel` by the policy, if it is mapped.
+    fn place_toplevel(&mut self, toplevel: &ToplevelSurface) {
+        if let Some(window) = self.window_of(toplevel.wl_surface()) {
+            self.place_by_policy(&window);
+        }
+    }
+
+    /// The window whose toplevel is `surface`.
+    pub(crate) fn window_of(&self, surface: &WlSurface) -> Option<Window> {
+        self.space
+            .elements()
+            .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == surface))
+            .cloned()
+    }
+
     /// Places a popup where its positioner asks, kept inside the output.
     fn unconstrained_popup_geometry(
         &self,
@@ -207,12 +230,11 @@ struct Shown(std::cell::Cell<bool>);
 /// A toplevel committing its first buffer appears: it takes the keyboard and is activated
 /// (a configure tells it so). Until then there is nothing to focus.
 pub(super) fn map_on_first_buffer(state: &mut State, surface: &WlSurface) {
-    let is_toplevel = state
-        .space
-        .elements()
-        .any(|w| w.toplevel().is_some_and(|t| t.wl_surface() == surface));
+    let Some(window) = state.window_of(surface) else {
+        return;
+    };
     let has_buffer = with_renderer_surface_state(surface, |s| s.buffer().is_some());
-    if !is_toplevel || has_buffer != Some(true) {
+    if has_buffer != Some(true) {
         return;
     }
     let first = with_states(surface, |states| {
@@ -222,9 +244,16 @@ pub(super) fn map_on_first_buffer(state: &mut State, surface: &WlSurface) {
         !shown.0.replace(true)
     });
     if first {
-        // A new window ends any popup grab (its menus are dismissed), then takes focus.
+        // A new window ends any popup grab (its menus are dismissed), is raised above the
+        // others, and takes focus.
         dismiss_popup_grabs(state);
+        state.first_buffer_by_policy(&window);
+        if let Some(at) = state.space.element_location(&window) {
+            state.space.map_element(window.clone(), at, true);
+        }
         state.focus_keyboard(Some(surface.clone()));
+    } else {
+        state.place_by_policy(&window);
     }
 }
 
@@ -260,6 +289,7 @@ pub(super) fn send_initial_configure(state: &mut State, surface: &WlSurface) {
         if let Some(toplevel) = window.toplevel()
             && !toplevel.is_initial_configure_sent()
         {
+            state.configure_by_policy(toplevel);
             toplevel.send_configure();
         }
         return;
