@@ -12,7 +12,7 @@ use serde::Serialize;
 use waylanddisplaycore::RenderTarget;
 use waylanddisplaycore::device::DeviceRoots;
 
-use super::records::same_process;
+use super::records::{same_process_in, stat_field};
 use super::registry::LobbyProcesses;
 
 /// sysfs and /proc attribute files are small; anything longer is not what we read.
@@ -188,28 +188,6 @@ fn status_field(text: &str, name: &str) -> Option<u64> {
         .find_map(|line| line.strip_prefix(name))?
         .split_whitespace()
         .next()?
-        .parse()
-        .ok()
-}
-
-/// [`same_process`] against another /proc (tests use a fake one; the real one is the
-/// same check).
-fn same_process_in(proc: &Path, pid: u32, started: Option<u64>) -> bool {
-    if proc == Path::new("/proc") {
-        return same_process(pid, started);
-    }
-    let stat = read_small(&proc.join(pid.to_string()).join("stat"));
-    let now = stat.as_deref().and_then(|s| stat_field(s, 19));
-    matches!((now, started), (Some(now), Some(then)) if now == then)
-}
-
-/// Field `index` (0 is the state) of a /proc/PID/stat line, counted after the command
-/// name, which is in parentheses and may contain anything.
-fn stat_field(stat: &str, index: usize) -> Option<u64> {
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(index)?
         .parse()
         .ok()
 }

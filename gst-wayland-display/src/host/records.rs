@@ -195,15 +195,34 @@ impl Records {
 
 /// A process's start time (field 22 of /proc/PID/stat), if it exists.
 pub(crate) fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain anything; fields follow the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
-    rest.split_whitespace().nth(19)?.parse().ok()
+    start_time_in(Path::new("/proc"), pid)
+}
+
+/// [`start_time`] from the /proc at `proc` (tests read a fake one).
+pub(crate) fn start_time_in(proc: &Path, pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).ok()?;
+    stat_field(&stat, 19)
+}
+
+/// Field `index` (0 is the state) of a /proc/PID/stat line, counted after the command
+/// name, which is in parentheses and may contain anything.
+pub(crate) fn stat_field(stat: &str, index: usize) -> Option<u64> {
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(index)?
+        .parse()
+        .ok()
 }
 
 /// Whether `pid` is still the process that started at `started`.
 pub(crate) fn same_process(pid: u32, started: Option<u64>) -> bool {
-    match (start_time(pid), started) {
+    same_process_in(Path::new("/proc"), pid, started)
+}
+
+/// [`same_process`] against the /proc at `proc`.
+pub(crate) fn same_process_in(proc: &Path, pid: u32, started: Option<u64>) -> bool {
+    match (start_time_in(proc, pid), started) {
         (Some(now), Some(then)) => now == then,
         _ => false,
     }

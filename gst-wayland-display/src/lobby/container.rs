@@ -177,23 +177,13 @@ async fn create(
     name: &str,
     body: ContainerCreateBody,
 ) -> Result<String, DockerError> {
-    match tokio::time::timeout(docker::CALL_TIMEOUT, docker.inspect_image(image)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(err)) if status_of(&err) == Some(404) => {
+    let what = format!("inspecting image {image:?}");
+    match bounded(&what, docker.inspect_image(image)).await {
+        Ok(_) => {}
+        Err(DockerError::Call { source, .. }) if status_of(&source) == Some(404) => {
             return Err(DockerError::ImageMissing(image.to_owned()));
         }
-        Ok(Err(source)) => {
-            return Err(DockerError::Call {
-                what: format!("inspecting image {image:?}"),
-                source,
-            });
-        }
-        Err(_) => {
-            return Err(DockerError::Timeout {
-                what: format!("inspecting image {image:?}"),
-                after: docker::CALL_TIMEOUT,
-            });
-        }
+        Err(err) => return Err(err),
     }
     let options = CreateContainerOptions {
         name: Some(name.to_owned()),
