@@ -1,0 +1,4 @@
+//! Handler utilities for KDE shell protocols.
+
+pub mod decoration;
+mod handlers;
