@@ -12,7 +12,9 @@ use std::time::Duration;
 use wayland_sys::client::{wl_display, wl_display_get_fd, wl_proxy, wl_proxy_get_id};
 use wayland_sys::ffi_dispatch;
 use waylanddisplaycore::socket::SocketSpec;
-use waylanddisplaycore::{ClientHandle, DisplayConfig, RenderTarget, VideoMode, WaylandDisplay};
+use waylanddisplaycore::{
+    ClientHandle, DisplayConfig, RenderTarget, VideoMode, WaylandDisplay, XwaylandMode,
+};
 use wlcs::ffi_display_server_api::WlcsIntegrationDescriptor;
 
 use crate::devices::{Pointer, Touch};
@@ -145,6 +147,8 @@ impl Running {
             },
             render_target: RenderTarget::Software,
             mode: VideoMode::from_fps(OUTPUT.0, OUTPUT.1, 60, 1),
+            // Wayland conformance only: no X display to allocate for each of its tests.
+            xwayland: XwaylandMode::Off,
             ..Default::default()
         };
         let display = Arc::new(WaylandDisplay::new(config).map_err(|e| e.to_string())?);
