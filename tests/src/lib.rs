@@ -294,6 +294,8 @@ pub struct Lobby {
     pub sink: gst_app::AppSink,
     pub socket: String,
     pub dir: PathBuf,
+    /// `DISPLAY` from the announcement: set when the element runs an Xwayland.
+    pub display: Option<String>,
 }
 
 impl Lobby {
@@ -316,13 +318,15 @@ impl Lobby {
             .unwrap();
         let bus = pipeline.bus().unwrap();
         pipeline.set_state(gst::State::Playing).unwrap();
-        let (socket, dir) = wait_for_socket(&bus, Duration::from_secs(10));
+        let announced = wait_for_announcement(&bus, Duration::from_secs(10));
+        let (socket, dir) = socket_of(&announced);
         Self {
             pipeline,
             src,
             sink,
             socket,
             dir,
+            display: announced.get::<String>("DISPLAY").ok(),
         }
     }
 
@@ -369,6 +373,18 @@ impl Drop for Lobby {
 
 /// The `wayland.src` announcement: (WAYLAND_DISPLAY, XDG_RUNTIME_DIR).
 pub fn wait_for_socket(bus: &gst::Bus, timeout: Duration) -> (String, PathBuf) {
+    socket_of(&wait_for_announcement(bus, timeout))
+}
+
+/// (WAYLAND_DISPLAY, XDG_RUNTIME_DIR) of a `wayland.src` announcement.
+fn socket_of(announced: &gst::Structure) -> (String, PathBuf) {
+    let socket = announced.get::<String>("WAYLAND_DISPLAY").unwrap();
+    let dir = announced.get::<String>("XDG_RUNTIME_DIR").unwrap();
+    (socket, PathBuf::from(dir))
+}
+
+/// The whole `wayland.src` announcement (with `DISPLAY` when there is an Xwayland).
+pub fn wait_for_announcement(bus: &gst::Bus, timeout: Duration) -> gst::Structure {
     let deadline = Instant::now() + timeout;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) else {
@@ -377,9 +393,7 @@ pub fn wait_for_socket(bus: &gst::Bus, timeout: Duration) -> (String, PathBuf) {
         match msg.view() {
             gst::MessageView::Application(app) => {
                 if let Some(s) = app.structure().filter(|s| s.name() == "wayland.src") {
-                    let socket = s.get::<String>("WAYLAND_DISPLAY").unwrap();
-                    let dir = s.get::<String>("XDG_RUNTIME_DIR").unwrap();
-                    return (socket, PathBuf::from(dir));
+                    return s.to_owned();
                 }
             }
             gst::MessageView::Error(err) => panic!("pipeline error before ready: {err:?}"),
