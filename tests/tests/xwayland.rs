@@ -185,9 +185,10 @@ fn pid_alive(pid: i32) -> bool {
         .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
 }
 
-/// The lowest display number with neither a lock file nor a socket.
+/// The lowest display number with neither a lock file nor a socket, from :1 (where the
+/// compositor starts: :0 is conventionally a machine's own screen).
 fn free_display_number() -> u32 {
-    (0..1000)
+    (1..1000)
         .find(|&n| !lock_path(n).exists() && std::fs::symlink_metadata(socket_path(n)).is_err())
         .expect("no free X display number below 1000")
 }
@@ -398,8 +399,9 @@ fn an_x11_toplevel_is_maximized_to_the_output() {
     let _serial = serial();
     let lobby = lobby("");
     let client = x11_client(&lobby, CLIENT, &["--solid", "0000ff"]);
-    line(&client, WAIT, "configure 640 480");
+    // The state is set before the window is configured to its size.
     expect_state(&client, "", &["MAXIMIZED_HORZ", "MAXIMIZED_VERT"]);
+    line(&client, WAIT, "configure 640 480");
     line(&client, WAIT, "drawn 640 480");
     let frame = lobby.frame_until(WAIT, |f| f.rgb(1, 1) == BLUE && f.rgb(638, 478) == BLUE);
     check_pixels(
@@ -453,8 +455,8 @@ fn an_x11_client_that_asks_for_fullscreen_gets_it() {
     let _serial = serial();
     let lobby = lobby("");
     let client = x11_client(&lobby, CLIENT, &["--fullscreen", "--solid", "00ff00"]);
-    line(&client, WAIT, "configure 640 480");
     expect_state(&client, "", &["FULLSCREEN"]);
+    line(&client, WAIT, "configure 640 480");
     let frame = lobby.frame_until(WAIT, |f| f.rgb(0, 0) == GREEN && f.rgb(639, 479) == GREEN);
     check_pixels(&frame, "fullscreen", &[(320, 240, GREEN)]);
 }
@@ -868,7 +870,7 @@ fn a_stale_lock_is_reclaimed_and_removed_at_stop() {
     let lock = RemoveOnDrop(lock_path(n));
     std::fs::write(&lock.0, lock_content(dead)).unwrap();
     // Every lower number held by a live server: then n is the lowest the element may take.
-    let lowest = (0..n).all(|m| lock_pid(m).is_some_and(pid_alive));
+    let lowest = (1..n).all(|m| lock_pid(m).is_some_and(pid_alive));
 
     let lobby = lobby("xwayland=on");
     let taken = display_number(&display(&lobby)).unwrap();

@@ -106,6 +106,9 @@ pub(crate) struct State {
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
     pub(crate) x11: Option<X11>,
+    /// The mime types of the clipboard a Wayland client holds, offered to an Xwayland
+    /// that starts later (on demand, after the copy).
+    pub(crate) wayland_clipboard: Option<Vec<String>>,
     /// The event loop, for transfers the X11 window manager runs on it.
     pub(crate) loop_handle: Option<LoopHandle<'static, LoopData>>,
 }
@@ -200,6 +203,7 @@ impl State {
             _single_pixel_buffer_state: single_pixel_buffer_state,
             xwayland_shell_state,
             x11: None,
+            wayland_clipboard: None,
             loop_handle: None,
         };
         state.offer_gpu_buffers();

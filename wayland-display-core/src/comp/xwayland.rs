@@ -65,6 +65,13 @@ impl State {
             return;
         };
         tracing::info!(display = x11.display, why, "stopping Xwayland");
+        // Its callback holds a loop handle: left in the loop, it would keep the loop (and
+        // every source in it) alive after the compositor thread ends.
+        if let (Some(wm), Some(handle)) = (x11.wm.as_ref(), self.loop_handle.as_ref())
+            && let Some(token) = wm.event_source()
+        {
+            handle.remove(token);
+        }
         self.dh
             .backend_handle()
             .kill_client(x11.client.id(), DisconnectReason::ConnectionClosed);
@@ -412,12 +419,14 @@ impl XwmHandler for State {
 
     fn new_selection(&mut self, _xwm: XwmId, selection: SelectionTarget, mime_types: Vec<String>) {
         if selection == SelectionTarget::Clipboard {
+            self.wayland_clipboard = None;
             set_data_device_selection(&self.dh, &self.seat, mime_types, ());
         }
     }
 
     fn cleared_selection(&mut self, _xwm: XwmId, selection: SelectionTarget) {
         if selection == SelectionTarget::Clipboard {
+            self.wayland_clipboard = None;
             clear_data_device_selection(&self.dh, &self.seat);
         }
     }

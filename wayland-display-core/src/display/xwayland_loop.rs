@@ -124,12 +124,13 @@ fn start(data: &mut LoopData, setup: X11Setup) -> Result<(), XwaylandError> {
     );
     let ready =
         ready.map_err(|e| XwaylandError::Spawn(std::io::Error::other(e.error.to_string())))?;
-    let handle = data.handle.clone();
+    // The callback takes the loop handle from the loop's data: one it captured would keep
+    // the loop alive for as long as the timer stays in it.
     let timeout =
         data.handle
             .insert_source(Timer::from_duration(READY_TIMEOUT), move |_, _, data| {
                 if data.state.x11.as_ref().is_some_and(|x11| x11.wm.is_none()) {
-                    handle.remove(ready);
+                    data.handle.remove(ready);
                     stopped_early(data, &format!("it was not ready within {READY_TIMEOUT:?}"));
                 }
                 TimeoutAction::Drop
@@ -142,7 +143,13 @@ fn start(data: &mut LoopData, setup: X11Setup) -> Result<(), XwaylandError> {
 
 fn start_wm(data: &mut LoopData, socket: UnixStream, client: Client) {
     match X11Wm::start_wm(data.handle.clone(), socket, client) {
-        Ok(wm) => {
+        Ok(mut wm) => {
+            // A Wayland client may have copied before Xwayland started.
+            if let Some(mime_types) = data.state.wayland_clipboard.clone()
+                && let Err(err) = wm.new_selection(SelectionTarget::Clipboard, Some(mime_types))
+            {
+                tracing::debug!(%err, "could not offer the clipboard to X11");
+            }
             if let Some(x11) = data.state.x11.as_mut() {
                 tracing::info!(
                     display = x11.display,

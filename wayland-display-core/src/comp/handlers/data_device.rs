@@ -19,8 +19,12 @@ impl SelectionHandler for State {
         source: Option<SelectionSource>,
         _seat: Seat<Self>,
     ) {
+        let mime_types = source.map(|s| s.mime_types());
+        if ty == SelectionTarget::Clipboard {
+            self.wayland_clipboard.clone_from(&mime_types);
+        }
         if let Some(wm) = self.x11.as_mut().and_then(|x11| x11.wm.as_mut())
-            && let Err(err) = wm.new_selection(ty, source.map(|s| s.mime_types()))
+            && let Err(err) = wm.new_selection(ty, mime_types)
         {
             tracing::debug!(%err, "could not offer the selection to X11");
         }

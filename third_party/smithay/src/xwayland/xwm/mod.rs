@@ -423,6 +423,10 @@ pub struct X11Wm {
     client_list_stacking: Vec<X11Window>,
 
     span: tracing::Span,
+    // Patched (gst-wayland-display): the X11 event source this window manager registered,
+    // whose callback holds a clone of the loop handle: left registered, it keeps the
+    // whole event loop alive (a reference cycle) after the loop's owner drops it.
+    source_token: Option<calloop::RegistrationToken>,
 }
 
 impl Drop for X11Wm {
@@ -887,7 +891,7 @@ impl X11Wm {
         let primary = XWmSelection::new(&conn, &screen, &atoms, atoms.PRIMARY)?;
 
         drop(_guard);
-        let wm = Self {
+        let mut wm = Self {
             id,
             conn,
             client_scale,
@@ -905,10 +909,11 @@ impl X11Wm {
             client_list: Vec::new(),
             client_list_stacking: Vec::new(),
             span,
+            source_token: None,
         };
 
         let event_handle = handle.clone();
-        handle.insert_source(source, move |event, _, data| match event {
+        let token = handle.insert_source(source, move |event, _, data| match event {
             calloop::channel::Event::Msg(event) => {
                 if let Err(err) = handle_event(&event_handle, data, id, event) {
                     warn!(id = id.0, err = ?err, "Failed to handle X11 event");
@@ -918,7 +923,16 @@ impl X11Wm {
                 data.disconnected(id);
             }
         })?;
+        wm.source_token = Some(token);
         Ok(wm)
+    }
+
+    /// Patched (gst-wayland-display): the window manager's event source in the loop it
+    /// was started on. Remove it (`LoopHandle::remove`) before dropping the window
+    /// manager: its callback holds a loop handle, so a source left registered keeps the
+    /// event loop, and every source in it, alive.
+    pub fn event_source(&self) -> Option<calloop::RegistrationToken> {
+        self.source_token
     }
 
     /// Id of this X11 WM
