@@ -73,6 +73,8 @@ pub(crate) struct LobbyInfo {
     pub(crate) height: u32,
     pub(crate) refresh_rate: u32,
     pub(crate) wayland_display: Option<String>,
+    /// The lobby's X display (`:N`), unless its Xwayland is off.
+    pub(crate) x_display: Option<String>,
     pub(crate) runtime_dir: Option<PathBuf>,
     pub(crate) render_node: String,
     pub(crate) encoder: Option<String>,
@@ -106,6 +108,7 @@ impl LobbyInfo {
             height: 0,
             refresh_rate: 0,
             wayland_display: None,
+            x_display: None,
             runtime_dir: None,
             render_node: String::new(),
             encoder: None,

@@ -142,8 +142,10 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
             wayland_display,
             runtime_dir,
             render_node,
+            x_display,
         } => {
             e.info.wayland_display = Some(wayland_display);
+            e.info.x_display = x_display;
             e.info.runtime_dir = Some(runtime_dir);
             e.info.render_node = render_node;
             save = true;
