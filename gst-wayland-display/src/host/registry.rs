@@ -270,6 +270,8 @@ pub(crate) struct Counters {
     pub(crate) swept: Counter,
     /// Containers a killed worker or a previous run left, removed by the host.
     pub(crate) containers_swept: Counter,
+    /// X displays (lock and socket) a killed worker left, removed by the host.
+    pub(crate) x11_displays_swept: Counter,
     /// Input requests refused because their lobby's queue was full.
     pub(crate) input_refused: Counter,
 }
