@@ -3,6 +3,7 @@ use std::time::Duration;
 use crate::device::DeviceError;
 use crate::render::RenderError;
 use crate::socket::SocketError;
+use crate::xwayland::XwaylandError;
 
 /// Why the compositor could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +14,8 @@ pub enum DisplayError {
     Device(#[from] DeviceError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Xwayland(#[from] XwaylandError),
     #[error("could not set up the keyboard: {0} (is the xkb-data package installed?)")]
     Keyboard(String),
     #[error("{0}")]

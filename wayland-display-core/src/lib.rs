@@ -22,6 +22,7 @@ mod error;
 mod input;
 mod render;
 pub mod socket;
+pub mod xwayland;
 
 pub use device::{RenderChoice, RenderTarget, RendererKind};
 pub use display::{
@@ -34,3 +35,4 @@ pub use render::{
     DmabufPlane, Frame, FrameSource, GlDevice, OutputFormat, OutputTarget, RenderBackend,
     RenderError, builtin_cursor,
 };
+pub use xwayland::{XwaylandError, XwaylandMode};

@@ -13,7 +13,9 @@ use smithay::wayland::compositor::get_parent;
 use smithay::wayland::pointer_constraints::{PointerConstraint, with_pointer_constraint};
 
 use crate::InputEvent;
-use crate::comp::{State, geometry};
+use smithay::wayland::seat::WaylandFocus;
+
+use crate::comp::{KeyboardFocus, State, geometry};
 
 /// Scroll distance of one wheel detent (120 in the high-resolution units events carry), the
 /// figure libinput reports for a wheel click.
@@ -93,8 +95,9 @@ impl State {
         if keyboard.is_grabbed() {
             return;
         }
-        let previous = keyboard.current_focus();
-        keyboard.set_focus(self, surface.clone(), SERIAL_COUNTER.next_serial());
+        let previous = keyboard.current_focus().map(WlSurface::from);
+        let target = surface.clone().map(|surface| self.keyboard_target(surface));
+        keyboard.set_focus(self, target, SERIAL_COUNTER.next_serial());
         self.activate_only(surface.as_ref());
         // A pointer constraint holds while its window is the focused one: a new window
         // taking focus releases it, even where the pointer still rests on the old one
@@ -112,9 +115,32 @@ impl State {
         }
     }
 
+    /// What takes keyboard focus for `surface`: the X11 window it shows, if any, which
+    /// also needs X's focus.
+    fn keyboard_target(&self, surface: WlSurface) -> KeyboardFocus {
+        let window = self.space.elements().find_map(|w| {
+            let x11 = w.x11_surface()?;
+            (x11.wl_surface().as_ref() == Some(&surface)).then(|| x11.clone())
+        });
+        match window {
+            Some(window) => KeyboardFocus::X11 {
+                window: Box::new(window),
+                surface,
+            },
+            None => KeyboardFocus::Wayland(surface),
+        }
+    }
+
     /// The toplevel with keyboard focus is the one activated: clients draw focus from it.
     fn activate_only(&mut self, focused: Option<&WlSurface>) {
         for window in self.space.elements() {
+            if let Some(x11) = window.x11_surface() {
+                if !x11.is_override_redirect() {
+                    let on = focused.is_some() && x11.wl_surface().as_ref() == focused;
+                    let _ = x11.set_activated(on);
+                }
+                continue;
+            }
             let Some(toplevel) = window.toplevel() else {
                 continue;
             };
@@ -250,8 +276,20 @@ impl State {
         else {
             return;
         };
+        // Menus and tooltips of X11 apps are not windows to focus.
+        if window
+            .x11_surface()
+            .is_some_and(|x| x.is_override_redirect())
+        {
+            return;
+        }
         self.space.raise_element(&window, true);
-        let surface = window.toplevel().map(|t| t.wl_surface().clone());
+        if let Some(x11) = window.x11_surface()
+            && let Some(wm) = self.x11.as_mut().and_then(|x| x.wm.as_mut())
+        {
+            let _ = wm.raise_window(x11);
+        }
+        let surface = window.wl_surface().map(|s| s.into_owned());
         self.focus_keyboard(surface);
         self.changed.mark();
     }
@@ -337,7 +375,7 @@ impl State {
             if self
                 .space
                 .elements()
-                .any(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &root))
+                .any(|w| w.wl_surface().as_deref() == Some(&root))
             {
                 self.focus_keyboard(Some(root));
             }

@@ -3,6 +3,7 @@
 
 mod changed;
 mod evdev;
+mod focus;
 mod frame;
 mod geometry;
 mod guard;
@@ -12,6 +13,7 @@ mod output;
 mod placement;
 mod policy;
 mod protocols;
+mod xwayland;
 
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
@@ -40,15 +42,20 @@ use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::viewporter::ViewporterState;
 
-use crate::display::{Setup, WindowPolicy};
+use smithay::reexports::calloop::LoopHandle;
+use smithay::wayland::xwayland_shell::XWaylandShellState;
+
+use crate::display::{LoopData, Setup, WindowPolicy};
 use crate::render::{RenderBackend, RenderError, Renderer};
 use crate::{ClientLimits, DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
+pub(crate) use focus::KeyboardFocus;
 pub(crate) use guard::COORD_LIMIT;
 use guard::ClientCounts;
 pub(crate) use output::new_output;
+pub(crate) use xwayland::{X11, is_xwayland};
 
 /// Everything the compositor thread owns.
 pub(crate) struct State {
@@ -95,6 +102,12 @@ pub(crate) struct State {
     pub(crate) _relative_pointer_state: RelativePointerManagerState,
     pub(crate) _pointer_constraints_state: PointerConstraintsState,
     pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
+    /// Visible to the built-in Xwayland only.
+    pub(crate) xwayland_shell_state: XWaylandShellState,
+    /// The built-in Xwayland, while it runs.
+    pub(crate) x11: Option<X11>,
+    /// The event loop, for transfers the X11 window manager runs on it.
+    pub(crate) loop_handle: Option<LoopHandle<'static, LoopData>>,
 }
 
 impl State {
@@ -140,6 +153,7 @@ impl State {
         let relative_pointer_state = RelativePointerManagerState::new::<Self>(dh);
         let pointer_constraints_state = PointerConstraintsState::new::<Self>(dh);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
+        let xwayland_shell_state = XWaylandShellState::new::<Self>(dh);
 
         let mut seat_state = SeatState::new();
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
@@ -184,6 +198,9 @@ impl State {
             _relative_pointer_state: relative_pointer_state,
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
+            xwayland_shell_state,
+            x11: None,
+            loop_handle: None,
         };
         state.offer_gpu_buffers();
         Ok((state, fell_back))

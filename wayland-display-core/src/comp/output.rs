@@ -64,6 +64,7 @@ impl State {
                     self.reconfigure(toplevel);
                 }
                 self.place_by_policy(&window);
+                self.place_x11(&window);
             }
             self.pointer_location = self.clamp_to_output(self.pointer_location);
             tracing::debug!(?mode, "output mode changed");

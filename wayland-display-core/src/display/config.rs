@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::device::RenderTarget;
 use crate::render::{OutputFormat, RenderBackend};
 use crate::socket::SocketSpec;
+use crate::xwayland::XwaylandMode;
 
 /// Output size and refresh rate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +198,10 @@ pub struct DisplayConfig {
     pub passthrough: bool,
     pub client_limits: ClientLimits,
     pub window: WindowPolicy,
+    /// The built-in Xwayland: an X display allocated with the compositor (`DISPLAY`,
+    /// [`WaylandDisplay::x11_display`](crate::WaylandDisplay::x11_display)), served on
+    /// demand or at once.
+    pub xwayland: XwaylandMode,
 }
 
 impl Default for DisplayConfig {
@@ -210,6 +215,7 @@ impl Default for DisplayConfig {
             passthrough: true,
             client_limits: ClientLimits::DEFAULT,
             window: WindowPolicy::default(),
+            xwayland: XwaylandMode::default(),
         }
     }
 }
@@ -226,4 +232,5 @@ pub(crate) struct Setup {
     pub(crate) passthrough: bool,
     pub(crate) client_limits: ClientLimits,
     pub(crate) window: WindowPolicy,
+    pub(crate) x11: Option<super::X11Setup>,
 }

@@ -42,13 +42,15 @@ const ACCEPT_PAUSE_FIRST: Duration = Duration::from_millis(50);
 const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// What the event loop's sources share besides the compositor state.
-struct LoopData {
-    state: State,
-    handle: LoopHandle<'static, LoopData>,
+pub(crate) struct LoopData {
+    pub(super) state: State,
+    pub(super) handle: LoopHandle<'static, LoopData>,
     /// Created with the first evdev device.
     evdev: Option<smithay::reexports::input::Libinput>,
-    /// Every client accepted (dead ones are pruned on each accept).
-    clients: Vec<ClientId>,
+    /// Every client accepted (dead ones are pruned on each accept), and Xwayland.
+    pub(super) clients: Vec<ClientId>,
+    /// The X display until its first client connects (on-demand Xwayland).
+    pub(super) x11_waiting: Option<super::xwayland_loop::Waiting>,
     frame_requested: bool,
     stop: bool,
     input: Arc<InputGate>,
@@ -81,7 +83,9 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         listener: None,
         accept_paused: None,
         reap: Vec::new(),
+        x11_waiting: None,
     };
+    data.state.loop_handle = Some(handle.clone());
     let limits = data.state.client_limits;
     tracing::debug!(?limits, "client limits");
     display
@@ -123,6 +127,10 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         })
         .map_err(|e| setup_err("command channel", &e.error))?;
 
+    if let Some(x11) = setup.x11 {
+        super::xwayland_loop::arm(&mut data, x11)?;
+    }
+
     let dmabuf_formats = data.state.renderer.dmabuf_formats();
     let _ = ready.try_send(Ok(Started {
         fell_back,
@@ -142,6 +150,7 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
                 .backend()
                 .dispatch_single_client(&mut data.state, client);
         }
+        super::xwayland_loop::check(&mut data);
         if std::mem::take(&mut data.frame_requested) {
             // The requester may have given up and gone; nothing to do then.
             let _ = link.frames.try_send(data.state.produce_frame());
@@ -151,6 +160,7 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         }
     }
     tracing::debug!("compositor stopping");
+    data.state.stop_xwayland("the compositor stops");
     disconnect_clients(&mut display, &mut data);
     Ok(())
 }

@@ -7,9 +7,12 @@ use smithay::reexports::wayland_server::backend::ClientId;
 
 use super::config::{DisplayConfig, Setup, VideoMode};
 use super::thread::{Command, CompositorThread};
+use super::xwayland_loop::X11Setup;
 use crate::device::{RenderChoice, RenderTarget, RendererKind};
 use crate::render::{Frame, GlDevice, OutputTarget, RenderBackend};
 use crate::socket::{self, WaylandSocket};
+use crate::xwayland::display::{self as x11_display, XDirs, XDisplay};
+use crate::xwayland::{XwaylandError, XwaylandMode, process as x11_process};
 use crate::{DisplayError, InputEvent};
 
 /// A running headless compositor.
@@ -17,6 +20,8 @@ pub struct WaylandDisplay {
     // Declared first so it drops first: the thread stops before its socket goes away.
     thread: CompositorThread,
     socket: WaylandSocket,
+    /// The X display's files (after the thread, which kills Xwayland, stops).
+    x11: Option<XDisplay>,
     render: RenderChoice,
     dmabuf_formats: Vec<(u32, Vec<u64>)>,
 }
@@ -45,6 +50,7 @@ impl WaylandDisplay {
         backend: RenderBackend,
     ) -> Result<Self, DisplayError> {
         let socket = socket::allocate(&config.socket)?;
+        let (x11, x11_setup) = allocate_x11(config.xwayland)?;
         let listener = socket.listener().try_clone().map_err(|err| {
             DisplayError::Setup(format!("could not duplicate the listener: {err}"))
         })?;
@@ -58,6 +64,7 @@ impl WaylandDisplay {
             passthrough: config.passthrough,
             client_limits: config.client_limits,
             window: config.window,
+            x11: x11_setup,
         };
         let (thread, started) = CompositorThread::spawn(setup, config.timeouts)?;
         let render = match started.fell_back {
@@ -79,12 +86,21 @@ impl WaylandDisplay {
             reason = %render.reason,
             "compositor started"
         );
+        if let Some(x11) = &x11 {
+            tracing::info!(display = %x11.name(), mode = %config.xwayland, "X display allocated");
+        }
         Ok(Self {
             thread,
             socket,
+            x11,
             render,
             dmabuf_formats: started.dmabuf_formats,
         })
+    }
+
+    /// The value X11 clients need in `DISPLAY` (`:N`), unless Xwayland is off.
+    pub fn x11_display(&self) -> Option<String> {
+        self.x11.as_ref().map(XDisplay::name)
     }
 
     /// The value clients need in `WAYLAND_DISPLAY`.
@@ -208,4 +224,37 @@ fn backend_for(choice: &RenderChoice) -> RenderBackend {
         (RendererKind::SoftwareGl, _) => RenderBackend::Gles(GlDevice::Software),
         (RendererKind::Software | RendererKind::Gpu, _) => RenderBackend::Pixman,
     }
+}
+
+/// The X display for `mode`, and what the compositor thread serves it with. `on` needs
+/// `Xwayland` now; `on-demand` only when a client connects, so it starts without one (and
+/// without a display, if none is free: X11 was not asked for yet).
+fn allocate_x11(mode: XwaylandMode) -> Result<(Option<XDisplay>, Option<X11Setup>), DisplayError> {
+    if mode == XwaylandMode::Off {
+        return Ok((None, None));
+    }
+    let program = x11_process::find_program();
+    if mode == XwaylandMode::On && program.is_none() {
+        return Err(XwaylandError::NotInstalled.into());
+    }
+    let allocated = x11_display::allocate(
+        &XDirs::default(),
+        x11_display::FIRST_DISPLAY,
+        x11_display::DISPLAYS_TRIED,
+    );
+    let mut display = match allocated {
+        Ok(display) => display,
+        Err(err) if mode == XwaylandMode::OnDemand => {
+            tracing::warn!(%err, "no X display: X11 clients cannot connect");
+            return Ok((None, None));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let setup = X11Setup {
+        number: display.number(),
+        listeners: display.take_listeners(),
+        program,
+        start_now: mode == XwaylandMode::On,
+    };
+    Ok((Some(display), Some(setup)))
 }

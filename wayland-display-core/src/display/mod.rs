@@ -14,10 +14,13 @@ mod event_loop;
 mod handle;
 mod input_gate;
 mod thread;
+mod xwayland_loop;
 
 pub(crate) use config::Setup;
 pub use config::{ClientLimits, DisplayConfig, Timeouts, VideoMode, WindowMode, WindowPolicy};
+pub(crate) use event_loop::LoopData;
 pub use handle::{ClientHandle, WaylandDisplay};
+pub(crate) use xwayland_loop::X11Setup;
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
     ClientLimits, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat,
     OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay, WindowMode, WindowPolicy,
+    XwaylandMode,
 };
 
 use super::dmabuf_caps;
@@ -30,6 +31,7 @@ const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
 const DEFAULT_WINDOW_MODE: &str = "maximized";
 const DEFAULT_SCALE_TO_FIT: bool = false;
+const DEFAULT_XWAYLAND: &str = "on-demand";
 // Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
 const DEFAULT_CLIENT_MAX_OBJECTS: u32 = ClientLimits::DEFAULT.max_objects;
 const DEFAULT_CLIENT_MAX_PENDING_FDS: u32 = ClientLimits::DEFAULT.max_pending_fds;
@@ -49,6 +51,7 @@ struct Settings {
     passthrough: bool,
     client_limits: ClientLimits,
     window: WindowPolicy,
+    xwayland: XwaylandMode,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
                 mode: WindowMode::Maximized,
                 scale_to_fit: DEFAULT_SCALE_TO_FIT,
             },
+            xwayland: XwaylandMode::OnDemand,
             client_limits: ClientLimits {
                 max_objects: DEFAULT_CLIENT_MAX_OBJECTS,
                 max_pending_fds: DEFAULT_CLIENT_MAX_PENDING_FDS,
@@ -247,6 +251,17 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(DEFAULT_SCALE_TO_FIT)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("xwayland")
+                    .nick("Xwayland")
+                    .blurb(
+                        "X11 apps through a built-in Xwayland: \"on-demand\" (default; an X \
+                         display is allocated and Xwayland starts when the first X11 client \
+                         connects), \"on\" (started with the compositor; a missing Xwayland \
+                         is an error) or \"off\"; DISPLAY is in the wayland.src message",
+                    )
+                    .default_value(Some(DEFAULT_XWAYLAND))
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("client-max-objects")
                     .nick("Objects per client")
                     .blurb(
@@ -338,6 +353,18 @@ impl ObjectImpl for WaylandDisplaySrc {
             "scale-to-fit" => {
                 settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
             }
+            "xwayland" => {
+                let asked = string().unwrap_or_else(|| DEFAULT_XWAYLAND.to_owned());
+                match asked.parse::<XwaylandMode>() {
+                    Ok(mode) => settings.xwayland = mode,
+                    Err(err) => gst::warning!(
+                        CAT,
+                        imp = self,
+                        "{err}; xwayland stays {}",
+                        settings.xwayland
+                    ),
+                }
+            }
             "client-max-objects" => {
                 settings.client_limits.max_objects =
                     value.get().unwrap_or(DEFAULT_CLIENT_MAX_OBJECTS);
@@ -389,6 +416,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "is-live" => settings.is_live.to_value(),
             "passthrough" => settings.passthrough.to_value(),
             "window-mode" => settings.window.mode.to_string().to_value(),
+            "xwayland" => settings.xwayland.to_string().to_value(),
             "scale-to-fit" => settings.window.scale_to_fit.to_value(),
             "client-max-objects" => settings.client_limits.max_objects.to_value(),
             "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
@@ -665,6 +693,7 @@ impl WaylandDisplaySrc {
             passthrough: settings.passthrough,
             window: settings.window,
             client_limits: settings.client_limits,
+            xwayland: settings.xwayland,
             ..DisplayConfig::default()
         };
         let display =
@@ -690,13 +719,16 @@ impl WaylandDisplaySrc {
             self.add_input_device(&display, device);
         }
 
-        let announce = gst::Structure::builder(READY_MESSAGE)
+        let mut announce = gst::Structure::builder(READY_MESSAGE)
             .field("WAYLAND_DISPLAY", display.socket_name())
             .field(
                 "XDG_RUNTIME_DIR",
                 display.runtime_dir().to_string_lossy().as_ref(),
             )
             .build();
+        if let Some(x11) = display.x11_display() {
+            announce.set("DISPLAY", x11);
+        }
         gst::info!(
             CAT,
             imp = self,

@@ -29,7 +29,10 @@ fn check_compositor(
             .client_limits
             .max_surfaces
             .min(crate::ClientLimits::MAX_SURFACES_CEILING);
-        let admitted = client_state(client).is_some_and(|c| c.counts.surfaces.try_take(limit));
+        let admitted = match client_state(client) {
+            Some(c) => c.counts.surfaces.try_take(limit),
+            None => crate::comp::is_xwayland(client),
+        };
         if !admitted {
             disconnect_over_limit(&state.dh, client, "wl_surface", u64::from(limit));
             return None;

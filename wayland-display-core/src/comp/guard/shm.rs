@@ -26,7 +26,10 @@ fn pool_too_large(state: &State, client: &Client, size: i32) -> bool {
 /// Takes one of the client's shm mappings; disconnects it at the limit.
 fn take_mapping(state: &State, client: &Client) -> bool {
     let limit = state.client_limits.max_shm_mappings;
-    let admitted = client_state(client).is_some_and(|c| c.counts.shm_mappings.try_take(limit));
+    let admitted = match client_state(client) {
+        Some(c) => c.counts.shm_mappings.try_take(limit),
+        None => crate::comp::is_xwayland(client),
+    };
     if !admitted {
         disconnect_over_limit(
             &state.dh,

@@ -7,6 +7,8 @@ use smithay::reexports::wayland_server::{Client, delegate_dispatch, delegate_glo
 use smithay::wayland::compositor::{
     CompositorClientState, CompositorHandler, CompositorState, get_parent, is_sync_subsurface,
 };
+use smithay::wayland::seat::WaylandFocus;
+use smithay::xwayland::XWaylandClientData;
 
 use super::xdg_shell;
 use crate::comp::{ClientState, State};
@@ -17,6 +19,9 @@ impl CompositorHandler for State {
     }
 
     fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
+        if let Some(xwayland) = client.get_data::<XWaylandClientData>() {
+            return &xwayland.compositor_state;
+        }
         match client.get_data::<ClientState>() {
             Some(data) => &data.compositor_state,
             // Every client is inserted with ClientState; this only guards against misuse.
@@ -34,7 +39,7 @@ impl CompositorHandler for State {
             if let Some(window) = self
                 .space
                 .elements()
-                .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == &root))
+                .find(|w| w.wl_surface().as_deref() == Some(&root))
             {
                 window.on_commit();
             }

@@ -15,3 +15,4 @@ mod single_pixel_buffer;
 mod viewporter;
 mod wl_drm;
 mod xdg_shell;
+mod xwayland_shell;

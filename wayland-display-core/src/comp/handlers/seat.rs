@@ -5,10 +5,10 @@ use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::wayland::selection::data_device::set_data_device_focus;
 
-use crate::comp::State;
+use crate::comp::{KeyboardFocus, State};
 
 impl SeatHandler for State {
-    type KeyboardFocus = WlSurface;
+    type KeyboardFocus = KeyboardFocus;
     type PointerFocus = WlSurface;
     type TouchFocus = WlSurface;
 
@@ -16,9 +16,9 @@ impl SeatHandler for State {
         &mut self.seat_state
     }
 
-    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&WlSurface>) {
+    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&KeyboardFocus>) {
         // The clipboard follows keyboard focus, as in every desktop compositor.
-        let client = focused.and_then(|surface| self.dh.get_client(surface.id()).ok());
+        let client = focused.and_then(|focus| self.dh.get_client(focus.surface().id()).ok());
         set_data_device_focus(&self.dh, seat, client);
     }
 

@@ -17,7 +17,9 @@ use smithay::wayland::shell::xdg::{
     XdgShellSurfaceUserData,
 };
 
-use crate::comp::{State, geometry, guard};
+use smithay::wayland::seat::WaylandFocus;
+
+use crate::comp::{KeyboardFocus, State, geometry, guard};
 
 impl XdgShellHandler for State {
     fn xdg_shell_state(&mut self) -> &mut XdgShellState {
@@ -53,8 +55,9 @@ impl XdgShellHandler for State {
         let next = parent.filter(|p| mapped(p)).or_else(|| {
             self.space
                 .elements()
-                .next_back()
-                .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()))
+                .rev()
+                .find(|w| !w.x11_surface().is_some_and(|x| x.is_override_redirect()))
+                .and_then(|w| w.wl_surface().map(|s| s.into_owned()))
         });
         self.focus_keyboard(next);
         self.changed.mark();
@@ -117,10 +120,12 @@ impl XdgShellHandler for State {
         let Ok(root) = find_popup_root_surface(&kind) else {
             return;
         };
-        let mut grab = match self
-            .popups
-            .grab_popup(root.clone(), kind.clone(), &seat, serial)
-        {
+        let mut grab = match self.popups.grab_popup(
+            KeyboardFocus::Wayland(root.clone()),
+            kind.clone(),
+            &seat,
+            serial,
+        ) {
             Ok(grab) => grab,
             Err(err) => {
                 tracing::debug!(?err, "popup grab refused");

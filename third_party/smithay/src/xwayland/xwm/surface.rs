@@ -322,6 +322,15 @@ impl X11Surface {
         self.state.lock().unwrap().wl_surface.clone()
     }
 
+    /// Patched (gst-wayland-display): associates the wl_surface that Xwayland before
+    /// 23.1 (no xwayland_shell) named with `WL_SURFACE_ID`, which the compositor looks up
+    /// from [`wl_surface_id`](Self::wl_surface_id) in the Xwayland client's objects.
+    pub fn set_wl_surface(&self, surface: WlSurface) {
+        if let Ok(mut state) = self.state.lock() {
+            state.wl_surface = Some(surface);
+        }
+    }
+
     /// Returns the associated `wl_surface` id, once it has been set by
     /// xwayland.
     ///
