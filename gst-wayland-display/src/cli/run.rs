@@ -11,7 +11,9 @@ use waylanddisplaycore::WindowMode;
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
 use crate::lobby::inbox::Inbox;
-use crate::lobby::protocol::{AppSpec, FromWorker, LobbySpec, ModeError, Runner, check_mode};
+use crate::lobby::protocol::{
+    AppSpec, FromWorker, LobbySpec, ModeError, Runner, XwaylandMode, check_mode,
+};
 use crate::lobby::worker::forward_signals;
 use crate::time::Seconds;
 
@@ -47,6 +49,10 @@ pub(crate) struct RunArgs {
     /// Scale a fullscreen window smaller than the output up to fit it (aspect kept).
     #[arg(long)]
     scale_to_fit: bool,
+    /// When the compositor starts Xwayland for X11 apps: on-demand (when the first one
+    /// connects), on (at once) or off (no DISPLAY for the app).
+    #[arg(long, default_value = "on-demand")]
+    xwayland: XwaylandMode,
     /// Seconds allowed until the compositor listens.
     #[arg(long, default_value = "10", allow_negative_numbers = true)]
     start_timeout: Seconds,
@@ -64,9 +70,13 @@ impl Report for Terminal {
                 wayland_display,
                 runtime_dir,
                 render_node,
+                x_display,
             } => println!(
-                "compositor listening: WAYLAND_DISPLAY={wayland_display} XDG_RUNTIME_DIR={} (render-node={render_node})",
-                runtime_dir.display()
+                "compositor listening: WAYLAND_DISPLAY={wayland_display} XDG_RUNTIME_DIR={}{} (render-node={render_node})",
+                runtime_dir.display(),
+                x_display
+                    .map(|d| format!(" DISPLAY={d}"))
+                    .unwrap_or_default()
             ),
             FromWorker::Ready {
                 app_pid, encoder, ..
@@ -118,6 +128,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         stop_grace: STOP_GRACE,
         window_mode: args.window_mode,
         scale_to_fit: args.scale_to_fit,
+        xwayland: args.xwayland,
     };
     let policy = Policy {
         app_exit_is_failure: false,

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::lobby::protocol::local_display_number;
+
 /// The container of one docker lobby.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub(crate) struct ContainerSpec {
@@ -198,6 +200,8 @@ pub(crate) struct LobbyParts<'a> {
     pub(crate) lobby_id: &'a str,
     pub(crate) wayland_socket: &'a Path,
     pub(crate) wayland_display: &'a str,
+    /// The lobby's X display (`:N`), unless its Xwayland is off.
+    pub(crate) x_display: Option<&'a str>,
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) fps: u32,
@@ -268,6 +272,10 @@ impl ContainerSpec {
         ] {
             env.push(json!(format!("{key}={value}")));
         }
+        let x_socket = lobby.x_display.and_then(x_socket_of);
+        if let Some((display, _)) = &x_socket {
+            env.push(json!(format!("DISPLAY={display}")));
+        }
         append(&mut body, "Env", env);
 
         let mut labels = match body.remove("Labels") {
@@ -283,6 +291,11 @@ impl ContainerSpec {
             "{}:{socket_in}:rw",
             lobby.wayland_socket.display()
         )));
+        if let Some((_, socket)) = &x_socket {
+            // X clients know only this path (the abstract socket of the same name stays in
+            // the host's network namespace), so it is mounted where they look.
+            binds.push(json!(format!("{socket}:{socket}:rw")));
+        }
         let devices = self.all_devices(lobby.gpu_devices);
         let bindings: Map<String, Value> = self
             .ports
@@ -337,6 +350,24 @@ impl ContainerSpec {
             }
         }
         devices
+    }
+}
+
+/// Where X clients find display `:N`'s socket, on the host and in a container alike.
+const X11_SOCKET_DIR: &str = "/tmp/.X11-unix";
+
+/// The lobby's `DISPLAY` and the socket to mount for it, for a local display `:N`; any
+/// other form names nothing a container could reach, so the container gets no display.
+fn x_socket_of(x_display: &str) -> Option<(String, String)> {
+    match local_display_number(x_display) {
+        Some(number) => Some((format!(":{number}"), format!("{X11_SOCKET_DIR}/X{number}"))),
+        None => {
+            tracing::warn!(
+                x_display,
+                "the lobby's X display is not a local \":N\"; the container gets none"
+            );
+            None
+        }
     }
 }
 
@@ -415,6 +446,7 @@ mod tests {
             lobby_id: "abc",
             wayland_socket: Path::new("/run/gwd/wayland-3"),
             wayland_display: "wayland-3",
+            x_display: None,
             width: 1280,
             height: 720,
             fps: 30,
@@ -514,6 +546,63 @@ mod tests {
             typed.host_config.and_then(|h| h.ipc_mode).as_deref(),
             Some("host")
         );
+    }
+
+    #[test]
+    fn an_x_display_is_mounted_at_its_own_path_and_named_last() {
+        let with_x = LobbyParts {
+            x_display: Some(":3"),
+            ..lobby()
+        };
+        let mut request = spec(json!({"Env": ["DISPLAY=:0"]}));
+        request.env.push(("DISPLAY".into(), ":1".into()));
+        let body = request.create_body(&with_x);
+        let env = body["Env"].as_array().unwrap();
+        let displays: Vec<&Value> = env
+            .iter()
+            .filter(|e| e.as_str().is_some_and(|e| e.starts_with("DISPLAY=")))
+            .collect();
+        // The request's own come first; the lobby's, last, is the one Docker keeps.
+        assert_eq!(
+            displays,
+            [
+                &json!("DISPLAY=:0"),
+                &json!("DISPLAY=:1"),
+                &json!("DISPLAY=:3")
+            ]
+        );
+        assert_eq!(env.last(), Some(&json!("DISPLAY=:3")));
+        let binds = body["HostConfig"]["Binds"].as_array().unwrap();
+        assert_eq!(
+            &binds[binds.len() - 2..],
+            [
+                json!("/run/gwd/wayland-3:/tmp/sockets/wayland-3:rw"),
+                json!("/tmp/.X11-unix/X3:/tmp/.X11-unix/X3:rw"),
+            ]
+        );
+        let typed: bollard::models::ContainerCreateBody = serde_json::from_value(body).unwrap();
+        assert!(typed.env.unwrap().contains(&"DISPLAY=:3".to_owned()));
+    }
+
+    #[test]
+    fn without_a_local_x_display_the_container_gets_none() {
+        for x_display in [None, Some("host:3"), Some(":3.0"), Some(":")] {
+            let parts = LobbyParts {
+                x_display,
+                ..lobby()
+            };
+            let body = spec(json!({})).create_body(&parts);
+            assert!(
+                !body["Env"].to_string().contains("DISPLAY=:"),
+                "{x_display:?}"
+            );
+            assert!(
+                !body["HostConfig"]["Binds"]
+                    .to_string()
+                    .contains(".X11-unix"),
+                "{x_display:?}"
+            );
+        }
     }
 
     #[test]
@@ -656,6 +745,7 @@ mod props {
                 lobby_id: "abc",
                 wayland_socket: Path::new("/rt/wayland-1"),
                 wayland_display: "wayland-1",
+                x_display: None,
                 width: 1,
                 height: 2,
                 fps: 3,

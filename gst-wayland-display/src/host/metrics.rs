@@ -58,6 +58,11 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
             &counters.containers_swept,
         ),
         (
+            "gwd_x11_displays_swept",
+            "X displays (lock and socket) of killed workers removed by the host",
+            &counters.x11_displays_swept,
+        ),
+        (
             "gwd_input_refused",
             "Input requests refused because their lobby's input queue was full",
             &counters.input_refused,

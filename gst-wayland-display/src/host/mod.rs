@@ -13,6 +13,7 @@ mod records;
 mod registry;
 pub(crate) mod request;
 mod supervisor;
+mod x11;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ use registry::{Entry, LobbyInfo, LobbyState, Registry, now};
 
 /// How long shutting down waits for lobbies beyond their apps' stop grace.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(10);
+/// How long start-up waits for the workers of a previous run it killed to be gone.
+const RECOVERY_KILL_WAIT: Duration = Duration::from_secs(2);
 
 pub(crate) struct Host {
     pub(crate) registry: Registry,
@@ -84,6 +87,32 @@ impl Host {
         }
     }
 
+    /// Removes the X displays a dead worker left (see `x11`) and kills their Xwayland if
+    /// it is still there.
+    pub(crate) async fn sweep_x_displays(&self, worker: x11::DeadWorker, why: &str) {
+        let swept = tokio::task::spawn_blocking(move || {
+            x11::sweep_dead_worker(Path::new(x11::X_ROOT), Path::new("/proc"), worker)
+        })
+        .await;
+        match swept {
+            Ok(Ok(swept)) => {
+                if !swept.displays.is_empty() || !swept.killed.is_empty() {
+                    tracing::warn!(
+                        why,
+                        worker = worker.pid,
+                        displays = ?swept.displays,
+                        xwayland_killed = ?swept.killed,
+                        "removed X displays a dead worker left"
+                    );
+                }
+                let count = u64::try_from(swept.displays.len()).unwrap_or(u64::MAX);
+                self.registry.counters.x11_displays_swept.inc_by(count);
+            }
+            Ok(Err(err)) => tracing::warn!(why, %err, "X display sweep failed"),
+            Err(err) => tracing::warn!(why, %err, "X display sweep did not run"),
+        }
+    }
+
     /// Removes the containers this host labelled: a lobby's (`lobby`), or all of them (at
     /// start-up, when none of this run exists yet). Containers it did not label are never
     /// touched. Without a reachable engine there is nothing this host could have left.
@@ -113,8 +142,10 @@ impl Host {
     }
 
     /// Ends what a previous run left: lobbies it recorded are reported failed, their
-    /// worker and app killed if they still run.
-    fn recover(&self) {
+    /// worker and app killed if they still run. Returns their workers, whose X displays
+    /// are to be swept once they are gone.
+    fn recover(&self) -> Vec<x11::DeadWorker> {
+        let mut workers = Vec::new();
         let (records, corrupt) = self.records.load_all();
         for c in corrupt {
             tracing::warn!(path = %c.path.display(), moved_to = ?c.moved_to, error = %c.error, "corrupt lobby record moved aside");
@@ -125,12 +156,35 @@ impl Host {
                     tracing::warn!(lobby = %record.id, pid, "killing the worker of a previous run");
                 }
                 supervisor::kill_worker(pid, record.worker_started);
+                workers.push(x11::DeadWorker {
+                    pid,
+                    started: record.worker_started,
+                });
             }
             if let Some(pid) = record.app_pid {
                 supervisor::kill_app_group(pid, record.app_started);
             }
             self.registry.restore(restored(&record));
             self.records.remove(&record.id);
+        }
+        workers
+    }
+
+    /// Sweeps the X displays of a previous run's workers, once those just killed are gone
+    /// (bounded: one still there then is skipped, as a live pid always is).
+    async fn sweep_previous_x_displays(&self, workers: Vec<x11::DeadWorker>) {
+        if workers.is_empty() {
+            return;
+        }
+        let deadline = Deadline::after(RECOVERY_KILL_WAIT);
+        let running = |w: &x11::DeadWorker| {
+            same_process(w.pid, w.started) && x11::alive(Path::new("/proc"), w.pid)
+        };
+        while !deadline.passed() && workers.iter().any(running) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for worker in workers {
+            self.sweep_x_displays(worker, "start-up").await;
         }
     }
 
@@ -210,8 +264,9 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         screenshots: tokio::sync::Semaphore::new(api::MAX_SCREENSHOTS),
         config,
     });
-    host.recover();
+    let previous_workers = host.recover();
     host.sweep("start-up").await;
+    host.sweep_previous_x_displays(previous_workers).await;
     host.remove_containers(None, "start-up").await;
 
     let (unix, _socket_guard) = listen::bind_unix(&host.config.socket)?;

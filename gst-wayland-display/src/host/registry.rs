@@ -73,6 +73,8 @@ pub(crate) struct LobbyInfo {
     pub(crate) height: u32,
     pub(crate) refresh_rate: u32,
     pub(crate) wayland_display: Option<String>,
+    /// The lobby's X display (`:N`), unless its Xwayland is off.
+    pub(crate) x_display: Option<String>,
     pub(crate) runtime_dir: Option<PathBuf>,
     pub(crate) render_node: String,
     pub(crate) encoder: Option<String>,
@@ -106,6 +108,7 @@ impl LobbyInfo {
             height: 0,
             refresh_rate: 0,
             wayland_display: None,
+            x_display: None,
             runtime_dir: None,
             render_node: String::new(),
             encoder: None,
@@ -267,6 +270,8 @@ pub(crate) struct Counters {
     pub(crate) swept: Counter,
     /// Containers a killed worker or a previous run left, removed by the host.
     pub(crate) containers_swept: Counter,
+    /// X displays (lock and socket) a killed worker left, removed by the host.
+    pub(crate) x11_displays_swept: Counter,
     /// Input requests refused because their lobby's queue was full.
     pub(crate) input_refused: Counter,
 }

@@ -17,7 +17,9 @@ use super::api::{ApiError, BODY_LIMIT};
 use super::config::DEFAULT_BODY_TIMEOUT;
 use super::http::BodyTimeout;
 use crate::docker::spec::{ContainerSpec, Device, Mount, Port};
-use crate::lobby::protocol::{AppSpec, LobbySpec, ModeError, Runner as AppRunner, check_mode};
+use crate::lobby::protocol::{
+    AppSpec, LobbySpec, ModeError, Runner as AppRunner, XwaylandMode, check_mode,
+};
 
 /// A JSON request body of type `T`. It is read by axum's own JSON extractor, minus its
 /// `Content-Type` check (`curl -d` and some control planes label JSON as form data), and
@@ -142,6 +144,9 @@ pub(crate) struct VideoSettings {
     /// The element's `scale-to-fit` (ours).
     #[serde(default)]
     pub(crate) scale_to_fit: Option<bool>,
+    /// The element's `xwayland`: "on-demand" (default), "on" or "off" (ours).
+    #[serde(default, deserialize_with = "blank_is_default")]
+    pub(crate) xwayland: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +257,13 @@ impl CreateLobby {
             .map_err(|err| format!("video_settings.window_mode: {err}"))?
             .unwrap_or_default();
         let scale_to_fit = video.scale_to_fit.unwrap_or(false);
+        let xwayland = video
+            .xwayland
+            .as_deref()
+            .map(str::parse::<XwaylandMode>)
+            .transpose()
+            .map_err(|err| format!("video_settings.xwayland: {err}"))?
+            .unwrap_or_default();
         Ok(LobbySpec {
             id,
             name: self.name,
@@ -267,6 +279,7 @@ impl CreateLobby {
             stop_grace: defaults.stop_grace,
             window_mode,
             scale_to_fit,
+            xwayland,
         })
     }
 }
@@ -710,6 +723,7 @@ mod props {
         env_as_map: bool,
         window_mode: Option<String>,
         scale_to_fit: Option<bool>,
+        xwayland: Option<String>,
     }
 
     /// Window modes as clients write them, blanks (the default) included.
@@ -723,6 +737,12 @@ mod props {
             " MAXIMIZED ",
         ])
         .prop_map(str::to_owned)
+    }
+
+    /// Xwayland modes as clients write them, blanks (the default) included.
+    fn xwayland() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["", " ", "on-demand", "on", "off", "Off", " ON "])
+            .prop_map(str::to_owned)
     }
 
     fn valid() -> impl Strategy<Value = Valid> {
@@ -742,6 +762,7 @@ mod props {
             (
                 prop::option::of(window_mode()),
                 prop::option::of(any::<bool>()),
+                prop::option::of(xwayland()),
             ),
         )
             .prop_map(
@@ -749,7 +770,7 @@ mod props {
                     (name, width, height, fps),
                     (render_node, caps, encoder, sink),
                     (command, env, env_as_map),
-                    (window_mode, scale_to_fit),
+                    (window_mode, scale_to_fit, xwayland),
                 )| Valid {
                     name,
                     width,
@@ -764,6 +785,7 @@ mod props {
                     env_as_map,
                     window_mode,
                     scale_to_fit,
+                    xwayland,
                 },
             )
     }
@@ -781,6 +803,7 @@ mod props {
                 ("encoder_pipeline", &self.encoder),
                 ("sink_pipeline", &self.sink),
                 ("window_mode", &self.window_mode),
+                ("xwayland", &self.xwayland),
             ] {
                 if let Some(value) = value {
                     video[key] = json!(value);
@@ -833,6 +856,14 @@ mod props {
                     _ => waylanddisplaycore::WindowMode::Maximized,
                 },
                 scale_to_fit: self.scale_to_fit.unwrap_or(false),
+                xwayland: match given(&self.xwayland) {
+                    Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
+                        "on" => XwaylandMode::On,
+                        "off" => XwaylandMode::Off,
+                        _ => XwaylandMode::OnDemand,
+                    },
+                    None => XwaylandMode::OnDemand,
+                },
             }
         }
     }
@@ -915,7 +946,8 @@ mod props {
             part in prop::sample::select(vec![
                 "/name", "/video_settings", "/video_settings/width", "/video_settings/refresh_rate",
                 "/video_settings/wayland_render_node", "/video_settings/window_mode",
-                "/video_settings/scale_to_fit", "/runner", "/runner/type", "/runner/env",
+                "/video_settings/scale_to_fit", "/video_settings/xwayland", "/runner",
+                "/runner/type", "/runner/env",
                 "/runner/run_cmd", "/pin", "/audio_settings",
             ]),
         ) {
@@ -961,7 +993,7 @@ mod props {
         fn blank_strings_are_the_defaults(
             valid in valid(),
             blank in prop::sample::select(vec!["", " ", "\t", " \n "]),
-            blanked in prop::collection::vec(any::<bool>(), 8),
+            blanked in prop::collection::vec(any::<bool>(), 9),
         ) {
             let mut body = valid.body();
             let mut left_out = valid.clone();
@@ -974,6 +1006,7 @@ mod props {
                 "/profile_id",
                 "/pin",
                 "/video_settings/window_mode",
+                "/video_settings/xwayland",
             ];
             for (field, blank_it) in fields.iter().zip(&blanked) {
                 if !blank_it {
@@ -991,6 +1024,7 @@ mod props {
                     "encoder_pipeline" => left_out.encoder = None,
                     "sink_pipeline" => left_out.sink = None,
                     "window_mode" => left_out.window_mode = None,
+                    "xwayland" => left_out.xwayland = None,
                     _ => {}
                 }
             }
@@ -1028,6 +1062,30 @@ mod props {
                 _ => {
                     let err = spec.err().unwrap_or_default();
                     prop_assert!(err.starts_with("video_settings.window_mode"), "{}", err);
+                }
+            }
+        }
+
+        /// An Xwayland mode other than the three is refused naming the field; the three
+        /// are taken in any case, with blanks around, and a blank is the default.
+        #[test]
+        fn xwayland_modes_are_the_three_or_refused(valid in valid(), mode in prop_oneof![xwayland(), text()]) {
+            let mut body = valid.body();
+            body["video_settings"]["xwayland"] = json!(mode);
+            let request = parse::<CreateLobby>(body.to_string().as_bytes())
+                .map_err(TestCaseError::fail)?;
+            let spec = request.into_spec("id".into(), &defaults());
+            let expected = match mode.trim().to_ascii_lowercase().as_str() {
+                "" | "on-demand" => Some(XwaylandMode::OnDemand),
+                "on" => Some(XwaylandMode::On),
+                "off" => Some(XwaylandMode::Off),
+                _ => None,
+            };
+            match expected {
+                Some(expected) => prop_assert_eq!(spec.map(|s| s.xwayland), Ok(expected)),
+                None => {
+                    let err = spec.err().unwrap_or_default();
+                    prop_assert!(err.starts_with("video_settings.xwayland"), "{}", err);
                 }
             }
         }

@@ -16,6 +16,7 @@ use super::lanes::{self, InputLane, WorkerEnd};
 use super::records::{Record, same_process, start_time};
 use super::registry::{LobbyState, now};
 use super::request::Defaults;
+use super::x11::DeadWorker;
 use crate::fd_limit;
 use crate::lobby::app::pid_of;
 use crate::lobby::protocol::{FromWorker, LobbySpec, Runner, ToWorker};
@@ -142,8 +143,10 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
             wayland_display,
             runtime_dir,
             render_node,
+            x_display,
         } => {
             e.info.wayland_display = Some(wayland_display);
+            e.info.x_display = x_display;
             e.info.runtime_dir = Some(runtime_dir);
             e.info.render_node = render_node;
             save = true;
@@ -220,8 +223,8 @@ pub(crate) fn kill_app_group(pid: u32, started: Option<u64>) {
     }
 }
 
-/// After the worker exited for whatever reason: end its app, sweep the socket it may have
-/// left, forget the record, then announce the final state.
+/// After the worker exited for whatever reason: end its app, sweep the sockets and the X
+/// display it may have left, forget the record, then announce the final state.
 async fn finish(host: &Arc<Host>, id: &str, status: Option<ExitStatus>) {
     let decided = host.registry.update(id, |e| {
         let (state, error) = if let Some(error) = e.reported_error.clone() {
@@ -234,13 +237,21 @@ async fn finish(host: &Arc<Host>, id: &str, status: Option<ExitStatus>) {
                 Some(format!("the lobby's worker died ({})", describe(status))),
             )
         };
-        (state, error, e.info.app_pid, e.app_started)
+        let worker = e.info.worker_pid.map(|pid| DeadWorker {
+            pid,
+            started: e.worker_started,
+        });
+        (state, error, e.info.app_pid, e.app_started, worker)
     });
-    let Some((state, error, app_pid, app_started)) = decided else {
+    let Some((state, error, app_pid, app_started, worker)) = decided else {
         return;
     };
     if let Some(pid) = app_pid {
         kill_app_group(pid, app_started);
+    }
+    if let Some(worker) = worker {
+        host.sweep_x_displays(worker, &format!("lobby {id} ended"))
+            .await;
     }
     host.sweep(&format!("lobby {id} ended")).await;
     host.records.remove(id);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use super::protocol::AppSpec;
+use super::runner::Sockets;
 use crate::fd_limit;
 use crate::time::Deadline;
 
@@ -38,20 +39,23 @@ pub(crate) struct AppProcess {
 impl AppProcess {
     /// Starts `spec.command` with `/bin/sh -c`, connected to the lobby's socket. The program
     /// is looked up first, so a typo is reported as such rather than as a shell exit code.
-    pub(crate) fn spawn(
-        spec: &AppSpec,
-        wayland_display: &str,
-        runtime_dir: &Path,
-    ) -> Result<Self, AppError> {
+    pub(crate) fn spawn(spec: &AppSpec, sockets: &Sockets<'_>) -> Result<Self, AppError> {
         let program = first_word(&spec.command).ok_or(AppError::Empty)?;
         check_program(&program, spec)?;
         let mut command = Command::new("/bin/sh");
         command
             .arg("-c")
             .arg(&spec.command)
-            .env("WAYLAND_DISPLAY", wayland_display)
-            .env("XDG_RUNTIME_DIR", runtime_dir)
-            .env_remove(fd_limit::ORIGINAL_SOFT_ENV)
+            .env("WAYLAND_DISPLAY", sockets.wayland_display)
+            .env("XDG_RUNTIME_DIR", sockets.runtime_dir)
+            .env_remove(fd_limit::ORIGINAL_SOFT_ENV);
+        // Without an X display of the lobby's own, a DISPLAY inherited from whoever started
+        // us would send X11 apps to some other screen.
+        match sockets.x_display {
+            Some(display) => command.env("DISPLAY", display),
+            None => command.env_remove("DISPLAY"),
+        };
+        command
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             // Our stdout is the channel to the host: the app writes to our stderr instead.
@@ -243,8 +247,7 @@ mod tests {
     fn missing_programs_are_named() {
         match AppProcess::spawn(
             &spec("no-such-program-xyz --flag"),
-            "wayland-1",
-            Path::new("/tmp"),
+            &sockets("wayland-1", None),
         ) {
             Err(AppError::NotFound(name)) => assert_eq!(name, "no-such-program-xyz"),
             other => panic!("{:?}", other.map(|a| a.pid())),
@@ -253,13 +256,12 @@ mod tests {
         assert!(matches!(
             AppProcess::spawn(
                 &spec(file.path().to_str().unwrap()),
-                "wayland-1",
-                Path::new("/tmp")
+                &sockets("wayland-1", None)
             ),
             Err(AppError::NotExecutable(_))
         ));
         assert!(matches!(
-            AppProcess::spawn(&spec("  "), "w", Path::new("/tmp")),
+            AppProcess::spawn(&spec("  "), &sockets("w", None)),
             Err(AppError::Empty)
         ));
     }
@@ -270,8 +272,7 @@ mod tests {
         // The shell starts a grandchild that would outlive a kill of the shell alone.
         let mut app = AppProcess::spawn(
             &spec("sleep 60 & sleep 60; wait"),
-            "wayland-1",
-            Path::new("/tmp"),
+            &sockets("wayland-1", None),
         )
         .unwrap();
         let pgid = app.pgid;
@@ -289,17 +290,36 @@ mod tests {
             command: "test \"$WAYLAND_DISPLAY\" = wayland-9 && test \"$XDG_RUNTIME_DIR\" = /tmp && test \"$EXTRA\" = 1".to_owned(),
             env: vec![("EXTRA".to_owned(), "1".to_owned())],
         };
-        let mut process = AppProcess::spawn(&app, "wayland-9", Path::new("/tmp")).unwrap();
+        assert!(exits_successfully(&app, &sockets("wayland-9", None)));
+        app.env.clear();
+        assert!(!exits_successfully(&app, &sockets("wayland-9", None)));
+    }
+
+    #[test]
+    fn the_app_sees_the_lobby_x_display_or_none() {
+        let app = spec("test \"$DISPLAY\" = :7");
+        assert!(exits_successfully(&app, &sockets("wayland-9", Some(":7"))));
+        // Not the display of whoever started the worker: with no X display of its own,
+        // the app has none.
+        let app = spec("test -z \"${DISPLAY+set}\"");
+        assert!(exits_successfully(&app, &sockets("wayland-9", None)));
+    }
+
+    fn sockets(wayland_display: &'static str, x_display: Option<&'static str>) -> Sockets<'static> {
+        Sockets {
+            wayland_display,
+            runtime_dir: Path::new("/tmp"),
+            x_display,
+        }
+    }
+
+    /// Runs `app` to its end (at most 5 s) and says whether it exited with 0.
+    fn exits_successfully(app: &AppSpec, sockets: &Sockets<'_>) -> bool {
+        let mut process = AppProcess::spawn(app, sockets).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while process.exited().is_none() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(process.exited().unwrap().success());
-        app.env.clear();
-        let mut process = AppProcess::spawn(&app, "wayland-9", Path::new("/tmp")).unwrap();
-        while process.exited().is_none() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(!process.exited().unwrap().success());
+        process.exited().is_some_and(|status| status.success())
     }
 }

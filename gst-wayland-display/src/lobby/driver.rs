@@ -11,6 +11,7 @@ use gst::prelude::*;
 use super::inbox::Inbox;
 use super::pipeline;
 use super::protocol::{FromWorker, LobbySpec, ToWorker};
+use super::runner::Sockets;
 use super::session::Session;
 use crate::encoder;
 use crate::time::Deadline;
@@ -243,15 +244,25 @@ fn app_started(
         .get::<String>("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .map_err(|_| "the compositor's announcement has no XDG_RUNTIME_DIR".to_owned())?;
+    // Present exactly when the compositor allocated an X display (Xwayland not off).
+    let x_display = announcement
+        .get_optional::<String>("DISPLAY")
+        .map_err(|err| format!("the compositor's announcement has an unreadable DISPLAY: {err}"))?;
     report.report(FromWorker::Socket {
         wayland_display: wayland_display.clone(),
         runtime_dir: runtime_dir.clone(),
         render_node: spec.render_node.clone(),
+        x_display: x_display.clone(),
     });
     let (app_pid, container) = match &spec.app {
         Some(runner) => {
+            let sockets = Sockets {
+                wayland_display: &wayland_display,
+                runtime_dir: &runtime_dir,
+                x_display: x_display.as_deref(),
+            };
             let app = session
-                .start_app(spec, runner, &wayland_display, &runtime_dir)
+                .start_app(spec, runner, &sockets)
                 .map_err(|err| err.to_string())?;
             (app.pid(), app.container().map(str::to_owned))
         }

@@ -65,6 +65,7 @@ mod tests {
             stop_grace: Duration::from_secs(2),
             window_mode: waylanddisplaycore::WindowMode::default(),
             scale_to_fit: false,
+            xwayland: crate::lobby::protocol::XwaylandMode::default(),
         }
     }
 

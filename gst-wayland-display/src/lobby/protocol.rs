@@ -38,6 +38,72 @@ pub(crate) struct LobbySpec {
     /// The element's `scale-to-fit`.
     #[serde(default)]
     pub(crate) scale_to_fit: bool,
+    /// The element's `xwayland` (written as its name).
+    #[serde(default, with = "xwayland_name")]
+    pub(crate) xwayland: XwaylandMode,
+}
+
+/// When the compositor starts its Xwayland: the element's `xwayland` property.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum XwaylandMode {
+    /// When the first X11 client connects (the display and its socket exist from the start).
+    #[default]
+    OnDemand,
+    /// With the compositor.
+    On,
+    /// No X display at all.
+    Off,
+}
+
+impl std::str::FromStr for XwaylandMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "on-demand" => Ok(Self::OnDemand),
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "xwayland {other:?}: expected \"on-demand\", \"on\" or \"off\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for XwaylandMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::OnDemand => "on-demand",
+            Self::On => "on",
+            Self::Off => "off",
+        })
+    }
+}
+
+/// An Xwayland mode on the wire as the element's property names it.
+mod xwayland_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::XwaylandMode;
+
+    pub(super) fn serialize<S: Serializer>(mode: &XwaylandMode, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(mode)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<XwaylandMode, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The display number of an X `DISPLAY` naming a local display, `:N` (no host, no
+/// screen): its socket is `/tmp/.X11-unix/XN`.
+pub(crate) fn local_display_number(display: &str) -> Option<u32> {
+    let digits = display.strip_prefix(':')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// A window mode on the wire as the element's property names it.
@@ -116,6 +182,9 @@ pub(crate) enum FromWorker {
         wayland_display: String,
         runtime_dir: PathBuf,
         render_node: String,
+        /// The lobby's X display (`:N`), unless its Xwayland is off.
+        #[serde(default)]
+        x_display: Option<String>,
     },
     /// The app runs (or there is none) and frames flow.
     Ready {
@@ -141,6 +210,58 @@ pub(crate) enum FromWorker {
         error: String,
     },
     Stopped,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xwayland_modes_read_as_the_property_writes_them() {
+        for mode in [XwaylandMode::OnDemand, XwaylandMode::On, XwaylandMode::Off] {
+            assert_eq!(mode.to_string().parse(), Ok(mode));
+        }
+        assert_eq!(" On-Demand ".parse(), Ok(XwaylandMode::OnDemand));
+        assert!("ondemand".parse::<XwaylandMode>().is_err());
+        assert!("".parse::<XwaylandMode>().is_err());
+        assert_eq!(XwaylandMode::default(), XwaylandMode::OnDemand);
+    }
+
+    #[test]
+    fn a_spec_without_xwayland_is_on_demand() {
+        let spec = serde_json::json!({
+            "id": "a", "name": "a", "width": 1, "height": 1, "fps": 1,
+            "render_node": "software", "buffer_caps": null, "encoder_pipeline": null,
+            "sink_pipeline": "fakesink", "app": null,
+            "start_timeout": {"secs": 1, "nanos": 0}, "stop_grace": {"secs": 1, "nanos": 0},
+        });
+        let spec: LobbySpec = serde_json::from_value(spec).unwrap();
+        assert_eq!(spec.xwayland, XwaylandMode::OnDemand);
+        let line = r#"{"type": "socket", "wayland_display": "w", "runtime_dir": "/r", "render_node": "software"}"#;
+        let FromWorker::Socket { x_display, .. } = serde_json::from_str(line).unwrap() else {
+            panic!("not a socket report");
+        };
+        assert_eq!(x_display, None);
+    }
+
+    #[test]
+    fn only_plain_local_displays_have_a_number() {
+        assert_eq!(local_display_number(":0"), Some(0));
+        assert_eq!(local_display_number(":42"), Some(42));
+        for other in [
+            "",
+            ":",
+            "0",
+            ":+1",
+            ":-1",
+            ":1.0",
+            "host:1",
+            ": 1",
+            ":99999999999",
+        ] {
+            assert_eq!(local_display_number(other), None, "{other:?}");
+        }
+    }
 }
 
 /// Property tests of the host-worker protocol (docs/RELIABILITY.md): any line is a message
@@ -188,13 +309,23 @@ mod props {
                 text(),
                 prop::option::of((text(), prop::collection::vec((text(), text()), 0..3))),
             ),
-            (duration(), duration(), any::<bool>(), any::<bool>()),
+            (
+                duration(),
+                duration(),
+                any::<bool>(),
+                any::<bool>(),
+                prop::sample::select(vec![
+                    XwaylandMode::OnDemand,
+                    XwaylandMode::On,
+                    XwaylandMode::Off,
+                ]),
+            ),
         )
             .prop_map(
                 |(
                     (id, name, width, height, fps, render_node),
                     (buffer_caps, encoder_pipeline, sink_pipeline, app),
-                    (start_timeout, stop_grace, fullscreen, scale_to_fit),
+                    (start_timeout, stop_grace, fullscreen, scale_to_fit, xwayland),
                 )| LobbySpec {
                     id,
                     name,
@@ -214,6 +345,7 @@ mod props {
                         WindowMode::Maximized
                     },
                     scale_to_fit,
+                    xwayland,
                 },
             )
     }
@@ -230,13 +362,14 @@ mod props {
     /// NaN.
     fn from_worker() -> impl Strategy<Value = FromWorker> {
         prop_oneof![
-            (text(), text(), text()).prop_map(|(wayland_display, dir, render_node)| {
-                FromWorker::Socket {
+            (text(), text(), text(), prop::option::of(text())).prop_map(
+                |(wayland_display, dir, render_node, x_display)| FromWorker::Socket {
                     wayland_display,
                     runtime_dir: dir.into(),
                     render_node,
+                    x_display,
                 }
-            }),
+            ),
             (
                 prop::option::of(any::<u32>()),
                 prop::option::of(text()),

@@ -50,20 +50,30 @@ impl std::fmt::Display for AppExit {
     }
 }
 
+/// Where the lobby's compositor listens, as its announcement said.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sockets<'a> {
+    /// The Wayland socket's name in `runtime_dir`.
+    pub(crate) wayland_display: &'a str,
+    pub(crate) runtime_dir: &'a Path,
+    /// The X display (`:N`), unless the lobby's Xwayland is off.
+    pub(crate) x_display: Option<&'a str>,
+}
+
 impl RunningApp {
-    /// Starts the lobby's app on its socket, `wayland_display` in `runtime_dir`.
+    /// Starts the lobby's app on its sockets.
     pub(crate) fn start(
         spec: &LobbySpec,
         runner: &Runner,
-        wayland_display: &str,
-        runtime_dir: &Path,
+        sockets: &Sockets<'_>,
     ) -> Result<Self, StartError> {
+        let Sockets {
+            wayland_display,
+            runtime_dir,
+            x_display,
+        } = *sockets;
         match runner {
-            Runner::Process(app) => Ok(Self::Process(AppProcess::spawn(
-                app,
-                wayland_display,
-                runtime_dir,
-            )?)),
+            Runner::Process(app) => Ok(Self::Process(AppProcess::spawn(app, sockets)?)),
             Runner::Docker(container) => {
                 let node = container
                     .render_node
@@ -76,6 +86,7 @@ impl RunningApp {
                     lobby_id: &spec.id,
                     wayland_socket: &socket,
                     wayland_display,
+                    x_display,
                     width: spec.width,
                     height: spec.height,
                     fps: spec.fps,

@@ -13,8 +13,8 @@ use gst::prelude::*;
 use waylanddisplaycore::InputEvent;
 
 use super::driver::Event;
-use super::protocol::{LobbySpec, Runner};
-use super::runner::{AppExit, RunningApp, StartError};
+use super::protocol::{LobbySpec, Runner, XwaylandMode};
+use super::runner::{AppExit, RunningApp, Sockets, StartError};
 use crate::time::Deadline;
 
 pub(crate) struct Session {
@@ -44,6 +44,7 @@ impl Session {
         src.set_property("render-node", spec.render_node.as_str());
         src.set_property("window-mode", spec.window_mode.to_string());
         src.set_property("scale-to-fit", spec.scale_to_fit);
+        set_xwayland(&src, spec.xwayland)?;
         let shot = pipeline
             .by_name("shot")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok());
@@ -96,10 +97,9 @@ impl Session {
         &mut self,
         spec: &LobbySpec,
         runner: &Runner,
-        wayland_display: &str,
-        runtime_dir: &Path,
+        sockets: &Sockets<'_>,
     ) -> Result<&RunningApp, StartError> {
-        let app = RunningApp::start(spec, runner, wayland_display, runtime_dir)?;
+        let app = RunningApp::start(spec, runner, sockets)?;
         Ok(self.app.insert(app))
     }
 
@@ -182,6 +182,31 @@ impl Session {
             let _ = thread.join();
         }
     }
+}
+
+/// Sets the element's `xwayland`. An element without the property has no Xwayland: that
+/// is what `off` asks and what the default can live without (the app gets no `DISPLAY`),
+/// but a lobby that asked for `on` must not start as if it had one.
+fn set_xwayland(src: &gst::Element, mode: XwaylandMode) -> Result<(), String> {
+    let Some(property) = src.find_property("xwayland") else {
+        return match mode {
+            XwaylandMode::On => {
+                Err("xwayland \"on\": this waylanddisplaysrc has no Xwayland".to_owned())
+            }
+            XwaylandMode::OnDemand | XwaylandMode::Off => Ok(()),
+        };
+    };
+    // Checked, because setting a value of another type aborts instead of failing.
+    if property.value_type() != gst::glib::Type::STRING
+        || !property.flags().contains(gst::glib::ParamFlags::WRITABLE)
+    {
+        return Err(format!(
+            "waylanddisplaysrc's xwayland is not a writable string (it is a {})",
+            property.value_type()
+        ));
+    }
+    src.set_property("xwayland", mode.to_string());
+    Ok(())
 }
 
 /// Sends `event` to the lobby, waiting while its queue is full; gives up (false) when the
