@@ -356,6 +356,9 @@ pub(crate) fn event() -> impl proptest::strategy::Strategy<Value = InputEvent> {
         Just(InputEvent::TouchFrame),
         Just(InputEvent::TouchCancel),
         "[^\u{0}]{0,24}".prop_map(|path| InputEvent::VirtualDevicesReady { path }),
+        "[^\u{0}]{0,24}".prop_filter_map("within the text bound", |text| {
+            waylanddisplaycore::Text::new(text).map(|text| InputEvent::KeyboardText { text })
+        }),
     ]
 }
 

@@ -326,6 +326,8 @@ fn wayland_info_lists_every_protocol() {
         "zwp_relative_pointer_manager_v1",
         "zwp_pointer_constraints_v1",
         "wp_single_pixel_buffer_manager_v1",
+        "zwp_text_input_manager_v3",
+        "zwp_input_method_manager_v2",
     ] {
         assert!(
             out.contains(&format!("'{interface}'")),

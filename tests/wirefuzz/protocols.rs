@@ -40,6 +40,8 @@ fn globals() -> &'static [&'static Interface] {
             ZwpRelativePointerManagerV1::interface(),
             ZwpPointerConstraintsV1::interface(),
             WpSinglePixelBufferManagerV1::interface(),
+            wp::text_input::zv3::client::zwp_text_input_manager_v3::ZwpTextInputManagerV3::interface(),
+            wayland_protocols_misc::zwp_input_method_v2::client::zwp_input_method_manager_v2::ZwpInputMethodManagerV2::interface(),
             // Offered when a GPU renders.
             ZwpLinuxDmabufV1::interface(),
             wl_drm(),
@@ -56,7 +58,6 @@ fn globals() -> &'static [&'static Interface] {
             wp::tearing_control::v1::client::wp_tearing_control_manager_v1::WpTearingControlManagerV1::interface(),
             wp::alpha_modifier::v1::client::wp_alpha_modifier_v1::WpAlphaModifierV1::interface(),
             wp::pointer_gestures::zv1::client::zwp_pointer_gestures_v1::ZwpPointerGesturesV1::interface(),
-            wp::text_input::zv3::client::zwp_text_input_manager_v3::ZwpTextInputManagerV3::interface(),
             wp::tablet::zv2::client::zwp_tablet_manager_v2::ZwpTabletManagerV2::interface(),
             wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1::interface(),
             wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1::interface(),

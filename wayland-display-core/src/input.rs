@@ -120,6 +120,43 @@ impl FieldType for String {
     }
 }
 
+/// The most a `KeyboardText` event may carry: a paste of a few pages, not a file. Typing
+/// it costs the compositor a keymap per 247 distinct characters and two key events per
+/// character, so it stays bounded per event.
+pub const MAX_TEXT_BYTES: usize = 4096;
+
+// `Text`'s expectation names the figure.
+const _: () = assert!(MAX_TEXT_BYTES == 4096);
+
+/// Text to type: UTF-8 without NUL bytes, at most [`MAX_TEXT_BYTES`] bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    /// `text` if it is within the bounds, else `None`.
+    pub fn new(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (text.len() <= MAX_TEXT_BYTES && !text.contains('\0')).then_some(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FieldType for Text {
+    const EXPECTED: &'static str = "a string of at most 4096 bytes without NUL bytes";
+    fn read(raw: &RawValue<'_>) -> Option<Self> {
+        match raw {
+            RawValue::Str(v) => Self::new(v.as_ref()),
+            _ => None,
+        }
+    }
+    fn write(&self) -> FieldValue<'_> {
+        FieldValue::Str(&self.0)
+    }
+}
+
 fn read<T: FieldType>(
     fields: &impl EventFields,
     event: &'static str,
@@ -209,6 +246,10 @@ vocabulary! {
     /// Scrolling, in 1/120ths of a wheel detent.
     MouseAxis { x: f64, y: f64 },
     KeyboardKey { key: u32, pressed: bool },
+    /// Unicode text for the focused client: committed through its text input
+    /// (text-input-v3) when it has one enabled, otherwise typed as key presses on a keymap
+    /// that holds the text's characters.
+    KeyboardText { text: Text },
     TouchDown { id: u32, x: f64, y: f64 },
     TouchMotion { id: u32, x: f64, y: f64 },
     TouchUp { id: u32 },
@@ -406,6 +447,9 @@ mod tests {
             InputEvent::TouchCancel,
             InputEvent::VirtualDevicesReady {
                 path: "/dev/input/event7".to_owned(),
+            },
+            InputEvent::KeyboardText {
+                text: Text::new("héllo ✓").unwrap(),
             },
         ];
         assert_eq!(events.len(), InputEvent::NAMES.len());
@@ -680,6 +724,8 @@ mod props {
             Just(InputEvent::TouchFrame),
             Just(InputEvent::TouchCancel),
             text().prop_map(|path| InputEvent::VirtualDevicesReady { path }),
+            text().prop_filter_map("within the text bound", |text| Text::new(text)
+                .map(|text| InputEvent::KeyboardText { text })),
         ]
     }
 
@@ -720,6 +766,9 @@ mod props {
             InputEvent::VirtualDevicesReady {
                 path: String::new(),
             },
+            InputEvent::KeyboardText {
+                text: Text::new("").unwrap(),
+            },
         ];
         for event in &all {
             match event {
@@ -733,7 +782,8 @@ mod props {
                 | InputEvent::TouchUp { .. }
                 | InputEvent::TouchFrame
                 | InputEvent::TouchCancel
-                | InputEvent::VirtualDevicesReady { .. } => {}
+                | InputEvent::VirtualDevicesReady { .. }
+                | InputEvent::KeyboardText { .. } => {}
             }
         }
         all.into_iter().find(|e| e.name() == name)
@@ -745,6 +795,8 @@ mod props {
         U32,
         Bool,
         Str,
+        /// A string with [`Text`]'s bound.
+        Text,
     }
 
     /// The fields of event `name` and their kinds; `None` outside the vocabulary.
@@ -758,6 +810,7 @@ mod props {
                     FieldValue::F64(_) => Kind::F64,
                     FieldValue::U32(_) => Kind::U32,
                     FieldValue::Bool(_) => Kind::Bool,
+                    FieldValue::Str(_) if event.name() == "KeyboardText" => Kind::Text,
                     FieldValue::Str(_) => Kind::Str,
                 };
                 (field, kind)
@@ -802,6 +855,9 @@ mod props {
             (Kind::Str, RawValue::Str(v)) if !v.contains('\0') => {
                 Some(Checked::Str(v.as_ref().to_owned()))
             }
+            (Kind::Text, RawValue::Str(v)) if !v.contains('\0') && v.len() <= 4096 => {
+                Some(Checked::Str(v.as_ref().to_owned()))
+            }
             _ => None,
         }
     }
@@ -812,6 +868,7 @@ mod props {
             Kind::U32 => <u32 as FieldType>::EXPECTED,
             Kind::Bool => <bool as FieldType>::EXPECTED,
             Kind::Str => <String as FieldType>::EXPECTED,
+            Kind::Text => <Text as FieldType>::EXPECTED,
         }
     }
 
@@ -842,6 +899,15 @@ mod props {
             edge_int(),
             any::<bool>().prop_map(RawValue::Bool),
             ".{0,12}".prop_map(|s| RawValue::Str(Cow::Owned(s))),
+            // Around the text bound, in bytes (`é` is two).
+            (4090usize..4100, any::<bool>()).prop_map(|(n, wide)| {
+                let text = if wide {
+                    "é".repeat(n / 2) + &"a".repeat(n % 2)
+                } else {
+                    "a".repeat(n)
+                };
+                RawValue::Str(Cow::Owned(text))
+            }),
             ("[^\u{0}]{0,4}", "[^\u{0}]{0,4}")
                 .prop_map(|(a, b)| RawValue::Str(Cow::Owned(format!("{a}\0{b}")))),
             prop::sample::select(vec!["null", "a list", "an object"])
@@ -864,7 +930,7 @@ mod props {
             ]
             .boxed(),
             Kind::Bool => any::<bool>().prop_map(RawValue::Bool).boxed(),
-            Kind::Str => text().prop_map(|s| RawValue::Str(Cow::Owned(s))).boxed(),
+            Kind::Str | Kind::Text => text().prop_map(|s| RawValue::Str(Cow::Owned(s))).boxed(),
         }
     }
 

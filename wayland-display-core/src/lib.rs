@@ -30,7 +30,9 @@ pub use display::{
     WindowPolicy,
 };
 pub use error::DisplayError;
-pub use input::{EventFields, FieldValue, InputError, InputEvent, RawFields, RawValue};
+pub use input::{
+    EventFields, FieldValue, InputError, InputEvent, MAX_TEXT_BYTES, RawFields, RawValue, Text,
+};
 pub use render::{
     DmabufPlane, Frame, FrameSource, GlDevice, OutputFormat, OutputTarget, RenderBackend,
     RenderError, builtin_cursor,

@@ -21,6 +21,8 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("zwp_relative_pointer_manager_v1", 1),
     ("zwp_pointer_constraints_v1", 1),
     ("wp_single_pixel_buffer_manager_v1", 1),
+    ("zwp_text_input_manager_v3", 1),
+    ("zwp_input_method_manager_v2", 1),
 );
 
 pub(crate) static DESCRIPTOR: WlcsIntegrationDescriptor = WlcsIntegrationDescriptor {

@@ -40,6 +40,7 @@ impl State {
             InputEvent::MouseButton { button, pressed } => self.pointer_button(button, pressed),
             InputEvent::MouseAxis { x, y } => self.pointer_axis(x, y),
             InputEvent::KeyboardKey { key, pressed } => self.key(key, pressed),
+            InputEvent::KeyboardText { text } => self.keyboard_text(text.as_str()),
             InputEvent::TouchDown { id, x, y } => self.touch_down(id, x, y),
             InputEvent::TouchMotion { id, x, y } => self.touch_motion(id, x, y),
             InputEvent::TouchUp { id } => self.touch_up(id),

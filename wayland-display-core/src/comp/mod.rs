@@ -13,6 +13,7 @@ mod output;
 mod placement;
 mod policy;
 mod protocols;
+mod text;
 mod xwayland;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use smithay::reexports::wayland_server::{Client, DisplayHandle};
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
+use smithay::wayland::input_method::{InputMethodManagerState, InputMethodSeat};
 use smithay::wayland::output::OutputManagerState;
 use smithay::wayland::pointer_constraints::PointerConstraintsState;
 use smithay::wayland::presentation::PresentationState;
@@ -40,6 +42,7 @@ use smithay::wayland::selection::data_device::DataDeviceState;
 use smithay::wayland::shell::xdg::XdgShellState;
 use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
+use smithay::wayland::text_input::TextInputManagerState;
 use smithay::wayland::viewporter::ViewporterState;
 
 use smithay::reexports::calloop::LoopHandle;
@@ -102,6 +105,8 @@ pub(crate) struct State {
     pub(crate) _relative_pointer_state: RelativePointerManagerState,
     pub(crate) _pointer_constraints_state: PointerConstraintsState,
     pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
+    pub(crate) _text_input_state: TextInputManagerState,
+    pub(crate) _input_method_state: InputMethodManagerState,
     /// Visible to the built-in Xwayland only.
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
@@ -157,6 +162,8 @@ impl State {
         let pointer_constraints_state = PointerConstraintsState::new::<Self>(dh);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         let xwayland_shell_state = XWaylandShellState::new::<Self>(dh);
+        let text_input_state = TextInputManagerState::new::<Self>(dh);
+        let input_method_state = InputMethodManagerState::new::<Self, _>(dh, |_| true);
 
         let mut seat_state = SeatState::new();
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
@@ -164,6 +171,9 @@ impl State {
             .map_err(|err| DisplayError::Keyboard(err.to_string()))?;
         seat.add_pointer();
         seat.add_touch();
+        // `KeyboardText` reaches text inputs through the compositor as their input method
+        // until an input-method client binds (comp/text.rs).
+        seat.input_method().set_compositor_input_method(true);
 
         output.create_global::<Self>(dh);
         let mut space = Space::default();
@@ -201,6 +211,8 @@ impl State {
             _relative_pointer_state: relative_pointer_state,
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
+            _text_input_state: text_input_state,
+            _input_method_state: input_method_state,
             xwayland_shell_state,
             x11: None,
             wayland_clipboard: None,

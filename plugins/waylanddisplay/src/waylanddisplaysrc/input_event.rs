@@ -249,6 +249,9 @@ mod props {
             Just(InputEvent::TouchFrame),
             Just(InputEvent::TouchCancel),
             "[^\u{0}]{0,24}".prop_map(|path| InputEvent::VirtualDevicesReady { path }),
+            "[^\u{0}]{0,24}".prop_filter_map("within the text bound", |text| {
+                waylanddisplaycore::Text::new(text).map(|text| InputEvent::KeyboardText { text })
+            }),
         ]
     }
 

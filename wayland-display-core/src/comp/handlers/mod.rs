@@ -5,6 +5,7 @@
 mod compositor;
 mod data_device;
 mod dmabuf;
+mod input_method;
 mod output;
 mod pointer_constraints;
 mod presentation;
@@ -12,6 +13,7 @@ mod relative_pointer;
 mod seat;
 mod shm;
 mod single_pixel_buffer;
+mod text_input;
 mod viewporter;
 mod wl_drm;
 mod xdg_shell;

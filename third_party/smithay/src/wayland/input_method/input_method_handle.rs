@@ -32,6 +32,8 @@ pub(crate) struct InputMethod {
     pub instance: Option<Instance>,
     pub popup_handle: PopupHandle,
     pub keyboard_grab: InputMethodKeyboardGrab,
+    /// The compositor acts as the input method while no client is one.
+    pub compositor_input_method: bool,
 }
 
 #[derive(Debug)]
@@ -71,6 +73,19 @@ impl InputMethodHandle {
     /// Whether there's an acitve instance of input-method.
     pub(crate) fn has_instance(&self) -> bool {
         self.inner.lock().unwrap().instance.is_some()
+    }
+
+    /// Lets the compositor itself serve text inputs while no input-method client is bound:
+    /// text inputs then get `enter`/`leave` and their requests are kept, so the compositor
+    /// can commit text to the active one through [`TextInputHandle`].
+    pub fn set_compositor_input_method(&self, on: bool) {
+        self.inner.lock().unwrap().compositor_input_method = on;
+    }
+
+    /// Whether text inputs are served, by an input-method client or the compositor.
+    pub(crate) fn serves_text_input(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.instance.is_some() || inner.compositor_input_method
     }
 
     /// Callback function to access the input method object

@@ -194,7 +194,7 @@ where
     D: 'static,
 {
     fn request(
-        _state: &mut D,
+        state: &mut D,
         _client: &Client,
         _: &ZwpInputMethodManagerV2,
         request: zwp_input_method_manager_v2::Request,
@@ -211,9 +211,13 @@ where
                 user_data.insert_if_missing(InputMethodHandle::default);
                 let handle = user_data.get::<InputMethodHandle>().unwrap();
                 let text_input_handle = user_data.get::<TextInputHandle>().unwrap();
-                text_input_handle.with_focused_text_input(|ti, surface| {
-                    ti.enter(surface);
-                });
+                // Text inputs the compositor already served have had their `enter`.
+                let taken = handle.has_instance();
+                if !handle.serves_text_input() {
+                    text_input_handle.with_focused_text_input(|ti, surface| {
+                        ti.enter(surface);
+                    });
+                }
                 let keyboard_handle = seat.get_keyboard().unwrap();
                 let instance = data_init.init(
                     input_method,
@@ -228,6 +232,16 @@ where
                     },
                 );
                 handle.add_instance(&instance);
+                // An input method that starts while a text input is enabled (an on-screen
+                // keyboard launched after the app) is activated for it at once.
+                if !taken {
+                    let mut active = None;
+                    text_input_handle.with_active_text_input(|_, surface| active = Some(surface.clone()));
+                    if let Some(surface) = active {
+                        handle.activate_input_method(state, &surface);
+                        handle.with_instance(|im| im.done());
+                    }
+                }
             }
             zwp_input_method_manager_v2::Request::Destroy => {
                 // Nothing to do

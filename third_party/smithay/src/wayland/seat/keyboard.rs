@@ -187,7 +187,7 @@ impl<D: SeatHandler + 'static> KeyboardTarget<D> for WlSurface {
         text_input.set_focus(Some(self.clone()));
 
         // Only notify on `enter` once we have an actual IME.
-        if input_method.has_instance() {
+        if input_method.serves_text_input() {
             text_input.enter();
         }
     }
@@ -200,6 +200,8 @@ impl<D: SeatHandler + 'static> KeyboardTarget<D> for WlSurface {
 
         if input_method.has_instance() {
             input_method.deactivate_input_method(state);
+        }
+        if input_method.serves_text_input() {
             text_input.leave();
         }
 

@@ -210,7 +210,7 @@ where
         }
 
         // Discard requsets without any active input method instance.
-        if !data.input_method_handle.has_instance() {
+        if !data.input_method_handle.serves_text_input() {
             debug!("discarding text-input request without IME running");
             return;
         }
@@ -249,14 +249,30 @@ where
                 pending_state.surrounding_text = Some((text, cursor as u32, anchor as u32));
             }
             zwp_text_input_v3::Request::SetTextChangeCause { cause } => {
-                pending_state.text_change_cause = Some(cause.into_result().unwrap());
+                // A value outside the enum is the client's mistake: the request is ignored
+                // rather than taking the compositor down.
+                match cause.into_result() {
+                    Ok(cause) => pending_state.text_change_cause = Some(cause),
+                    Err(err) => debug!(?err, "ignoring a text change cause outside the enum"),
+                }
             }
             zwp_text_input_v3::Request::SetContentType { hint, purpose } => {
-                pending_state.content_type =
-                    Some((hint.into_result().unwrap(), purpose.into_result().unwrap()));
+                match (hint.into_result(), purpose.into_result()) {
+                    (Ok(hint), Ok(purpose)) => pending_state.content_type = Some((hint, purpose)),
+                    _ => debug!("ignoring a content type outside the enums"),
+                }
             }
             zwp_text_input_v3::Request::SetCursorRectangle { x, y, width, height } => {
-                pending_state.cursor_rectangle = Some(Rectangle::new((x, y).into(), (width, height).into()));
+                // Sizes must not be negative (Smithay's `Size` asserts it) and coordinates
+                // stay small enough that placing a popup by them cannot overflow.
+                const LIMIT: i32 = 1 << 16;
+                let bounded = |v: i32| (-LIMIT..=LIMIT).contains(&v);
+                if width >= 0 && height >= 0 && [x, y, width, height].into_iter().all(bounded) {
+                    pending_state.cursor_rectangle =
+                        Some(Rectangle::new((x, y).into(), (width, height).into()));
+                } else {
+                    debug!(x, y, width, height, "ignoring an out-of-range cursor rectangle");
+                }
             }
             zwp_text_input_v3::Request::Commit => {
                 let mut new_state = mem::take(pending_state);
