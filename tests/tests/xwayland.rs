@@ -734,6 +734,32 @@ fn the_clipboard_goes_from_wayland_to_x11() {
     }
 }
 
+#[test]
+fn the_clipboard_the_owner_sets_is_pasted_by_x11() {
+    let _serial = serial();
+    let xclip = require("xclip");
+    let lobby = lobby("");
+    let focused = x11_client(&lobby, CLIENT, &[]);
+    line(&focused, WAIT, "focus in");
+    send(
+        &lobby,
+        input("ClipboardSet")
+            .field("text", "set-by-the-owner")
+            .build(),
+    );
+    let xclip = xclip.to_str().unwrap().to_owned();
+    if let Err(out) = until_prints(
+        || x11_command(&lobby, &xclip, &["-o", "-selection", "clipboard"]),
+        "set-by-the-owner",
+    ) {
+        panic!(
+            "xclip -o never printed it; last run ({}): {}",
+            out.status,
+            out.all()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The display's files and processes.
 

@@ -41,4 +41,6 @@ pub enum DisplayError {
     NoWindow(String),
     #[error("the compositor stopped: {0}")]
     Stopped(String),
+    #[error(transparent)]
+    Clipboard(#[from] crate::clipboard::ClipboardError),
 }

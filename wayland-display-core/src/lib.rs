@@ -15,6 +15,7 @@
     )
 )]
 
+pub mod clipboard;
 mod comp;
 pub mod device;
 mod display;

@@ -2,6 +2,7 @@
 //! windows, the seat and the output, driven by the compositor thread's event loop.
 
 mod changed;
+mod clipboard;
 mod evdev;
 mod focus;
 mod frame;
@@ -53,6 +54,8 @@ use crate::render::{RenderBackend, RenderError, Renderer};
 use crate::{ClientLimits, DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
+use clipboard::Clipboard;
+pub(crate) use clipboard::ClipboardRead;
 pub(crate) use evdev::{add_device as add_evdev_device, new_context as new_evdev_context};
 pub(crate) use focus::KeyboardFocus;
 pub(crate) use guard::COORD_LIMIT;
@@ -111,9 +114,9 @@ pub(crate) struct State {
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
     pub(crate) x11: Option<X11>,
-    /// The mime types of the clipboard a Wayland client holds, offered to an Xwayland
-    /// that starts later (on demand, after the copy).
-    pub(crate) wayland_clipboard: Option<Vec<String>>,
+    /// Who holds the clipboard and what it offers (an Xwayland that starts later is told
+    /// about a Wayland client's copy).
+    pub(crate) clipboard: Clipboard,
     /// The event loop, for transfers the X11 window manager runs on it.
     pub(crate) loop_handle: Option<LoopHandle<'static, LoopData>>,
 }
@@ -215,7 +218,7 @@ impl State {
             _input_method_state: input_method_state,
             xwayland_shell_state,
             x11: None,
-            wayland_clipboard: None,
+            clipboard: Clipboard::Empty,
             loop_handle: None,
         };
         state.offer_gpu_buffers();

@@ -29,7 +29,7 @@ use smithay::xwayland::{X11Surface, X11Wm, XWaylandClientData, XwmHandler};
 use super::policy::{Placement, centred};
 use smithay::wayland::seat::WaylandFocus;
 
-use crate::comp::State;
+use crate::comp::{Clipboard, State};
 use crate::display::WindowMode;
 use crate::xwayland::process::XwaylandProcess;
 
@@ -412,21 +412,23 @@ impl XwmHandler for State {
         if selection != SelectionTarget::Clipboard {
             return;
         }
-        if let Err(err) = request_data_device_client_selection(&self.seat, mime_type, fd) {
+        if matches!(self.clipboard, Clipboard::Owner(_)) {
+            self.paste_held_clipboard(mime_type, fd);
+        } else if let Err(err) = request_data_device_client_selection(&self.seat, mime_type, fd) {
             tracing::debug!(?err, "the Wayland selection could not be read for X11");
         }
     }
 
     fn new_selection(&mut self, _xwm: XwmId, selection: SelectionTarget, mime_types: Vec<String>) {
         if selection == SelectionTarget::Clipboard {
-            self.wayland_clipboard = None;
-            set_data_device_selection(&self.dh, &self.seat, mime_types, ());
+            set_data_device_selection(&self.dh, &self.seat, mime_types.clone(), ());
+            self.clipboard = Clipboard::X11(mime_types);
         }
     }
 
     fn cleared_selection(&mut self, _xwm: XwmId, selection: SelectionTarget) {
         if selection == SelectionTarget::Clipboard {
-            self.wayland_clipboard = None;
+            self.clipboard = Clipboard::Empty;
             clear_data_device_selection(&self.dh, &self.seat);
         }
     }

@@ -223,6 +223,10 @@ fn handle_command(command: Command, data: &mut LoopData) {
         Command::Sync(reply) => {
             let _ = reply.try_send(());
         }
+        Command::ReadClipboard(wanted, reply) => {
+            let _ = reply.try_send(data.state.read_clipboard(&wanted));
+        }
+        Command::SetClipboard(content) => data.state.set_clipboard(content),
         Command::Stop => data.stop = true,
         #[cfg(test)]
         #[allow(clippy::panic)]

@@ -8,6 +8,8 @@ use smithay::reexports::wayland_server::backend::ClientId;
 use super::config::{DisplayConfig, Setup, VideoMode};
 use super::thread::{Command, CompositorThread};
 use super::xwayland_loop::X11Setup;
+use crate::clipboard::{ClipboardContent, ClipboardError, MAX_CLIPBOARD_BYTES};
+use crate::comp::ClipboardRead;
 use crate::device::{RenderChoice, RenderTarget, RendererKind};
 use crate::render::{Frame, GlDevice, OutputTarget, RenderBackend};
 use crate::socket::{self, WaylandSocket};
@@ -195,6 +197,38 @@ impl WaylandDisplay {
     /// that a client asking afterwards sees its effects.
     pub fn sync(&self) -> Result<(), DisplayError> {
         self.thread.request("a sync", Command::Sync)
+    }
+
+    /// The clipboard's content as the first of `wanted` it offers (text before PNG when
+    /// `wanted` is empty), read from the client holding it: blocks for at most
+    /// [`CLIPBOARD_TIMEOUT`](crate::clipboard::CLIPBOARD_TIMEOUT) after the compositor answers.
+    pub fn clipboard(&self, wanted: &[String]) -> Result<ClipboardContent, DisplayError> {
+        let read = self.thread.request("reading the clipboard", |reply| {
+            Command::ReadClipboard(wanted.to_vec(), reply)
+        })??;
+        match read {
+            ClipboardRead::Ready(content) => Ok(ClipboardContent::clone(&content)),
+            ClipboardRead::Pipe { mime_type, fd } => Ok(ClipboardContent {
+                mime_type,
+                data: crate::clipboard::read_pipe(fd)?,
+            }),
+        }
+    }
+
+    /// Makes `content` the clipboard: the compositor holds it and hands it to every
+    /// Wayland or X11 client that pastes, until a client copies something else.
+    pub fn set_clipboard(&self, content: ClipboardContent) -> Result<(), DisplayError> {
+        if !crate::clipboard::valid_type(&content.mime_type) {
+            return Err(ClipboardError::BadType(content.mime_type).into());
+        }
+        if content.data.len() > MAX_CLIPBOARD_BYTES {
+            return Err(ClipboardError::TooLarge {
+                limit: MAX_CLIPBOARD_BYTES,
+            }
+            .into());
+        }
+        self.thread.picture_changed();
+        self.thread.send(Command::SetClipboard(content))
     }
 
     /// Reads input from an evdev device (e.g. `/dev/input/event7`) from now on.

@@ -34,6 +34,11 @@ pub(crate) enum Command {
         reply: SyncSender<Result<(), String>>,
     },
     Sync(SyncSender<()>),
+    ReadClipboard(
+        Vec<String>,
+        SyncSender<Result<crate::comp::ClipboardRead, crate::clipboard::ClipboardError>>,
+    ),
+    SetClipboard(crate::clipboard::ClipboardContent),
     Stop,
     #[cfg(test)]
     Panic,

@@ -145,7 +145,7 @@ fn start_wm(data: &mut LoopData, socket: UnixStream, client: Client) {
     match X11Wm::start_wm(data.handle.clone(), socket, client) {
         Ok(mut wm) => {
             // A Wayland client may have copied before Xwayland started.
-            if let Some(mime_types) = data.state.wayland_clipboard.clone()
+            if let Some(mime_types) = data.state.clipboard.wayland_types()
                 && let Err(err) = wm.new_selection(SelectionTarget::Clipboard, Some(mime_types))
             {
                 tracing::debug!(%err, "could not offer the clipboard to X11");

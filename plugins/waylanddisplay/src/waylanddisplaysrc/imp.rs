@@ -7,6 +7,7 @@ use gst_allocators::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_src::CreateSuccess;
 use gst_base::subclass::prelude::*;
+use waylanddisplaycore::clipboard::ClipboardContent;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
@@ -15,6 +16,7 @@ use waylanddisplaycore::{
     XwaylandMode,
 };
 
+use super::clipboard_event::{self, ClipboardRequest};
 use super::dmabuf_caps;
 use super::input_event::{self, ParseError};
 use super::pacing::Pacer;
@@ -937,6 +939,10 @@ impl WaylandDisplaySrc {
         let Some(structure) = custom.structure() else {
             return false;
         };
+        if let Some(request) = clipboard_event::from_structure(structure) {
+            self.handle_clipboard(request);
+            return true;
+        }
         let parsed = match input_event::from_structure(structure) {
             Ok(parsed) => parsed,
             Err(ParseError::NotInput) => return false,
@@ -960,6 +966,59 @@ impl WaylandDisplaySrc {
             }
         }
         true
+    }
+}
+
+impl WaylandDisplaySrc {
+    /// Sets the clipboard at once, or reads it on a thread of its own (a client may take
+    /// seconds to hand it over) and answers on the bus.
+    fn handle_clipboard(&self, request: Result<ClipboardRequest, String>) {
+        let display = lock(&self.running).as_ref().map(|r| r.display.clone());
+        let request = match (request, display) {
+            (Err(err), _) => {
+                gst::warning!(CAT, imp = self, "{err}; event dropped");
+                return;
+            }
+            (Ok(request), None) => {
+                gst::debug!(CAT, imp = self, "not running; clipboard event dropped");
+                if let ClipboardRequest::Get { id, .. } = request {
+                    self.post_clipboard(id, Err("the compositor is not running".to_owned()));
+                }
+                return;
+            }
+            (Ok(request), Some(display)) => (request, display),
+        };
+        match request {
+            (ClipboardRequest::Set(content), display) => {
+                if let Err(err) = display.set_clipboard(content) {
+                    gst::warning!(CAT, imp = self, "clipboard not set: {err}");
+                }
+            }
+            (ClipboardRequest::Get { wanted, id }, display) => {
+                let element = self.obj().downgrade();
+                let spawned = std::thread::Builder::new()
+                    .name("wl-clipboard-read".to_owned())
+                    .spawn(move || {
+                        let result = display.clipboard(&wanted).map_err(|err| err.to_string());
+                        if let Some(element) = element.upgrade() {
+                            element.imp().post_clipboard(id, result);
+                        }
+                    });
+                if let Err(err) = spawned {
+                    self.post_clipboard(id, Err(format!("could not start reading: {err}")));
+                }
+            }
+        }
+    }
+
+    fn post_clipboard(&self, id: Option<u64>, result: Result<ClipboardContent, String>) {
+        let obj = self.obj();
+        let message = gst::message::Application::builder(clipboard_event::reply(id, result))
+            .src(&*obj)
+            .build();
+        if obj.post_message(message).is_err() {
+            gst::debug!(CAT, imp = self, "no bus for the clipboard's answer");
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use gst::glib;
 use gst::prelude::*;
 
+pub mod clipboard_event;
 mod dmabuf_caps;
 mod imp;
 pub mod input_event;

@@ -7,7 +7,7 @@ use smithay::wayland::selection::data_device::{
 };
 use smithay::wayland::selection::{SelectionHandler, SelectionSource, SelectionTarget};
 
-use crate::comp::State;
+use crate::comp::{Clipboard, State};
 
 impl SelectionHandler for State {
     type SelectionUserData = ();
@@ -21,7 +21,10 @@ impl SelectionHandler for State {
     ) {
         let mime_types = source.map(|s| s.mime_types());
         if ty == SelectionTarget::Clipboard {
-            self.wayland_clipboard.clone_from(&mime_types);
+            self.clipboard = match &mime_types {
+                Some(types) => Clipboard::Client(types.clone()),
+                None => Clipboard::Empty,
+            };
         }
         if let Some(wm) = self.x11.as_mut().and_then(|x11| x11.wm.as_mut())
             && let Err(err) = wm.new_selection(ty, mime_types)
@@ -30,7 +33,8 @@ impl SelectionHandler for State {
         }
     }
 
-    /// A Wayland client reads the selection we hold for an X11 client.
+    /// A Wayland client reads the selection the compositor holds: for an X11 client, or
+    /// what the lobby's owner set.
     fn send_selection(
         &mut self,
         ty: SelectionTarget,
@@ -39,13 +43,8 @@ impl SelectionHandler for State {
         _seat: Seat<Self>,
         _user_data: &(),
     ) {
-        let Some(handle) = self.loop_handle.clone() else {
-            return;
-        };
-        if let Some(wm) = self.x11.as_mut().and_then(|x11| x11.wm.as_mut())
-            && let Err(err) = wm.send_selection(ty, mime_type, fd, handle)
-        {
-            tracing::debug!(?err, "could not read the X11 selection");
+        if ty == SelectionTarget::Clipboard {
+            self.paste_held_clipboard(mime_type, fd);
         }
     }
 }
