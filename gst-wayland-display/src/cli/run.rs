@@ -87,6 +87,8 @@ impl Report for Terminal {
             FromWorker::Stats { frames, fps } => println!("{frames} frames, {fps:.1} fps"),
             FromWorker::Screenshot { error: Some(err) } => eprintln!("screenshot failed: {err}"),
             FromWorker::Screenshot { error: None } => {}
+            // `run` asks for no clipboard.
+            FromWorker::Clipboard { .. } => {}
             FromWorker::Failed { error } => eprintln!("failed: {error}"),
             FromWorker::Stopped => println!("stopped"),
             FromWorker::InputTaken { .. } => {}

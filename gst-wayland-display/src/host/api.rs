@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::records::Record;
 use super::registry::{Entry, LobbyEvent, LobbyInfo, LobbyState, Pin, RunnerInfo, now};
 use super::request::{Body, CreateLobby, Input, LobbyId};
-use super::{Host, lanes, memory, metrics, supervisor};
+use super::{Host, clipboard, lanes, memory, metrics, supervisor};
 use crate::lobby::protocol::ToWorker;
 
 /// Bodies larger than this are refused: no request needs more.
@@ -60,7 +60,7 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
-    fn not_found(id: &str) -> Self {
+    pub(crate) fn not_found(id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("no lobby with id {id:?}"))
     }
 }
@@ -76,9 +76,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn ok(body: Value) -> ApiResult {
+pub(crate) fn ok(body: Value) -> ApiResult {
     Ok(axum::Json(body).into_response())
 }
 
@@ -90,6 +90,12 @@ pub(crate) fn router(host: Arc<Host>) -> Router {
         .route("/api/v1/lobbies", get(list))
         .route("/api/v1/lobbies/{id}", get(get_one))
         .route("/api/v1/lobbies/{id}/screenshot", get(screenshot))
+        .route(
+            "/api/v1/lobbies/{id}/clipboard",
+            get(clipboard::get)
+                .post(clipboard::set)
+                .layer(DefaultBodyLimit::max(clipboard::BODY_LIMIT)),
+        )
         .route("/api/v1/events", get(events))
         .route("/api/v1/system/health", get(health))
         .route("/api/v1/system/memory", get(memory_report))
@@ -353,7 +359,7 @@ async fn get_one(State(host): State<Arc<Host>>, Path(id): Path<String>) -> ApiRe
     ok(json!({ "success": true, "lobby": lobby }))
 }
 
-fn require_ready(host: &Host, id: &str) -> Result<(), ApiError> {
+pub(crate) fn require_ready(host: &Host, id: &str) -> Result<(), ApiError> {
     let lobby = host
         .registry
         .get(id)

@@ -3,6 +3,7 @@
 //! state directory so that a restart after a crash ends what the previous run left.
 
 mod api;
+mod clipboard;
 mod config;
 mod http;
 mod lanes;
@@ -49,6 +50,8 @@ pub(crate) struct Host {
     pub(crate) http_counters: Arc<http::HttpCounters>,
     /// Screenshots in flight, host-wide.
     pub(crate) screenshots: tokio::sync::Semaphore,
+    /// Clipboard transfers in flight, host-wide.
+    pub(crate) clipboards: tokio::sync::Semaphore,
 }
 
 impl Host {
@@ -262,6 +265,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         shutdown,
         http_counters: Arc::default(),
         screenshots: tokio::sync::Semaphore::new(api::MAX_SCREENSHOTS),
+        clipboards: tokio::sync::Semaphore::new(clipboard::MAX_TRANSFERS),
         config,
     });
     let previous_workers = host.recover();

@@ -213,6 +213,8 @@ pub(crate) struct Entry {
     /// To the worker's stdin; `None` once it is gone.
     pub(crate) link: Option<WorkerLink>,
     pub(crate) screenshots: VecDeque<oneshot::Sender<Result<(), String>>>,
+    /// Clipboard requests sent to the worker, by request number.
+    pub(crate) clipboards: HashMap<u64, super::clipboard::Waiter>,
     pub(crate) stop_requested: bool,
     /// What the worker said went wrong, if it said so before it exited.
     pub(crate) reported_error: Option<String>,
@@ -231,6 +233,7 @@ impl Entry {
             info,
             link,
             screenshots: VecDeque::new(),
+            clipboards: HashMap::new(),
             stop_requested: false,
             reported_error: None,
             reported_stopped: false,
@@ -394,6 +397,9 @@ impl Registry {
                 entry.info.ended_at = Some(now());
                 entry.link = None;
                 for waiter in entry.screenshots.drain(..) {
+                    let _ = waiter.send(Err("the lobby ended".to_owned()));
+                }
+                for (_, waiter) in entry.clipboards.drain() {
                     let _ = waiter.send(Err("the lobby ended".to_owned()));
                 }
             }

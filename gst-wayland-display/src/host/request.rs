@@ -49,7 +49,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = read.map_err(|rejection| {
             let status = rejection.status();
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!("the request body is larger than {BODY_LIMIT} bytes")
+                format!(
+                    "the request body is larger than this endpoint takes ({BODY_LIMIT} bytes; \
+                     the clipboard's {} bytes)",
+                    super::clipboard::BODY_LIMIT
+                )
             } else {
                 format!("cannot read the request body: {}", rejection.body_text())
             };

@@ -175,6 +175,15 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
                 let _ = waiter.send(error.map_or(Ok(()), Err));
             }
         }
+        FromWorker::Clipboard {
+            request,
+            mime_type,
+            error,
+        } => {
+            if let Some(waiter) = e.clipboards.remove(&request) {
+                let _ = waiter.send(error.map_or(Ok(mime_type), Err));
+            }
+        }
         FromWorker::Failed { error } => e.reported_error = Some(error),
         FromWorker::Stopped => e.reported_stopped = true,
         FromWorker::InputTaken { .. } => {}

@@ -2,11 +2,14 @@
 //! the app once the socket is announced (never before), then react to the bus, the app,
 //! commands and the clock until the lobby ends, stopped or failed.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
+
+use gstwaylanddisplaysrc::clipboard_event;
 
 use super::inbox::Inbox;
 use super::pipeline;
@@ -120,6 +123,8 @@ fn run(
         deadline: Deadline::after(spec.start_timeout),
     };
     let mut stats = (Instant::now(), 0u64);
+    // Clipboard reads asked of the element and not answered yet: where each goes.
+    let mut clipboard_reads: HashMap<u64, PathBuf> = HashMap::new();
 
     let outcome = loop {
         // Waiting input is delivered a batch per turn, each turn looking at the events
@@ -133,6 +138,13 @@ fn run(
         match rx.recv_timeout(wait) {
             Ok(Event::Bus(msg)) => match msg.view() {
                 gst::MessageView::Application(app) => {
+                    if let Some(s) = app
+                        .structure()
+                        .filter(|s| s.name() == clipboard_event::REPLY)
+                    {
+                        clipboard_answered(s, &mut clipboard_reads, report);
+                        continue;
+                    }
                     let Some(s) = app.structure().filter(|s| s.name() == "wayland.src") else {
                         continue;
                     };
@@ -165,6 +177,38 @@ fn run(
             Ok(Event::Command(ToWorker::Screenshot { path })) => {
                 let error = session.screenshot(&path).err();
                 report.report(FromWorker::Screenshot { error });
+            }
+            Ok(Event::Command(ToWorker::ClipboardGet {
+                request,
+                path,
+                mime_type,
+            })) => {
+                if clipboard_reads.len() >= MAX_CLIPBOARD_READS {
+                    report.report(FromWorker::Clipboard {
+                        request,
+                        mime_type: None,
+                        error: Some(format!(
+                            "{MAX_CLIPBOARD_READS} clipboard reads are waiting already"
+                        )),
+                    });
+                } else {
+                    clipboard_reads.insert(request, path);
+                    session.ask_clipboard(request, mime_type.as_deref());
+                }
+            }
+            Ok(Event::Command(ToWorker::ClipboardSet {
+                request,
+                path,
+                mime_type,
+            })) => {
+                let error = read_bounded(&path)
+                    .and_then(|data| session.set_clipboard(&mime_type, data))
+                    .err();
+                report.report(FromWorker::Clipboard {
+                    request,
+                    mime_type: Some(mime_type),
+                    error,
+                });
             }
             Ok(Event::CommandsClosed) => {
                 tracing::info!("the host is gone; stopping the lobby");
@@ -333,4 +377,65 @@ fn describe_error(err: &gst::message::Error) -> String {
         Some(debug) => format!("{source}: {} ({debug})", err.error()),
         None => format!("{source}: {}", err.error()),
     }
+}
+
+/// Clipboard reads a worker keeps waiting at once; the host asks for fewer.
+const MAX_CLIPBOARD_READS: usize = 16;
+
+/// The element answered a clipboard read: its content goes to the file the host named.
+fn clipboard_answered(
+    answer: &gst::StructureRef,
+    reads: &mut HashMap<u64, PathBuf>,
+    report: &mut dyn Report,
+) {
+    let Some((request, path)) = answer
+        .get::<u64>("id")
+        .ok()
+        .and_then(|id| reads.remove_entry(&id))
+    else {
+        return;
+    };
+    let result = if let Ok(error) = answer.get::<String>("error") {
+        Err(error)
+    } else {
+        match (
+            answer.get::<String>("mime-type"),
+            answer.get::<gst::Buffer>("data"),
+        ) {
+            (Ok(mime_type), Ok(data)) => data
+                .map_readable()
+                .map_err(|_| "the clipboard's data cannot be read".to_owned())
+                .and_then(|map| {
+                    std::fs::write(&path, map.as_slice())
+                        .map_err(|err| format!("writing {}: {err}", path.display()))
+                })
+                .map(|()| mime_type),
+            _ => Err("the element's answer has no data".to_owned()),
+        }
+    };
+    let (mime_type, error) = match result {
+        Ok(mime_type) => (Some(mime_type), None),
+        Err(error) => (None, Some(error)),
+    };
+    report.report(FromWorker::Clipboard {
+        request,
+        mime_type,
+        error,
+    });
+}
+
+/// The content the host wrote for a clipboard set, no larger than the clipboard takes.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = waylanddisplaycore::clipboard::MAX_CLIPBOARD_BYTES;
+    let file = std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut data = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap)
+        .read_to_end(&mut data)
+        .map_err(|err| format!("{}: {err}", path.display()))?;
+    if data.len() > limit {
+        return Err(format!("the clipboard takes at most {limit} bytes"));
+    }
+    Ok(data)
 }

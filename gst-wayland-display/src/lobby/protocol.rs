@@ -169,8 +169,24 @@ pub(crate) const INPUT_WINDOW: usize = 1024;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ToWorker {
-    Input { events: Vec<InputEvent> },
-    Screenshot { path: PathBuf },
+    Input {
+        events: Vec<InputEvent>,
+    },
+    Screenshot {
+        path: PathBuf,
+    },
+    /// Write the clipboard (one of `mime_type`, or text before PNG) to `path`.
+    ClipboardGet {
+        request: u64,
+        path: PathBuf,
+        mime_type: Option<String>,
+    },
+    /// Make the content of `path`, of type `mime_type`, the clipboard.
+    ClipboardSet {
+        request: u64,
+        path: PathBuf,
+        mime_type: String,
+    },
     Stop,
 }
 
@@ -204,6 +220,12 @@ pub(crate) enum FromWorker {
         events: u64,
     },
     Screenshot {
+        error: Option<String>,
+    },
+    /// The answer to a clipboard request: the type written (for a get), or why not.
+    Clipboard {
+        request: u64,
+        mime_type: Option<String>,
         error: Option<String>,
     },
     Failed {
@@ -354,6 +376,20 @@ mod props {
         prop_oneof![
             prop::collection::vec(event(), 0..4).prop_map(|events| ToWorker::Input { events }),
             text().prop_map(|path| ToWorker::Screenshot { path: path.into() }),
+            (any::<u64>(), text(), prop::option::of(text())).prop_map(
+                |(request, path, mime_type)| ToWorker::ClipboardGet {
+                    request,
+                    path: path.into(),
+                    mime_type
+                }
+            ),
+            (any::<u64>(), text(), text()).prop_map(|(request, path, mime_type)| {
+                ToWorker::ClipboardSet {
+                    request,
+                    path: path.into(),
+                    mime_type,
+                }
+            }),
             Just(ToWorker::Stop),
         ]
     }
@@ -383,6 +419,16 @@ mod props {
             (any::<u64>(), any::<f64>())
                 .prop_map(|(frames, fps)| FromWorker::Stats { frames, fps }),
             prop::option::of(text()).prop_map(|error| FromWorker::Screenshot { error }),
+            (
+                any::<u64>(),
+                prop::option::of(text()),
+                prop::option::of(text())
+            )
+                .prop_map(|(request, mime_type, error)| FromWorker::Clipboard {
+                    request,
+                    mime_type,
+                    error
+                }),
             text().prop_map(|error| FromWorker::Failed { error }),
             Just(FromWorker::Stopped),
         ]

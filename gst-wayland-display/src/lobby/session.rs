@@ -121,6 +121,31 @@ impl Session {
         }
     }
 
+    /// Asks the element for the clipboard; it answers on the bus (`wayland.clipboard`,
+    /// with `request` as its id).
+    pub(crate) fn ask_clipboard(&self, request: u64, mime_type: Option<&str>) {
+        let mut ask = gst::Structure::builder(gstwaylanddisplaysrc::clipboard_event::GET)
+            .field("id", request);
+        if let Some(mime_type) = mime_type {
+            ask = ask.field("mime-type", mime_type);
+        }
+        self.src
+            .send_event(gst::event::CustomUpstream::new(ask.build()));
+    }
+
+    /// Makes `data` the clipboard.
+    pub(crate) fn set_clipboard(&self, mime_type: &str, data: Vec<u8>) -> Result<(), String> {
+        let set = gst::Structure::builder(gstwaylanddisplaysrc::clipboard_event::SET)
+            .field("mime-type", mime_type)
+            .field("data", gst::Buffer::from_mut_slice(data))
+            .build();
+        if self.src.send_event(gst::event::CustomUpstream::new(set)) {
+            Ok(())
+        } else {
+            Err("the compositor did not take the clipboard".to_owned())
+        }
+    }
+
     /// Writes the latest frame to `path` as PNG.
     pub(crate) fn screenshot(&self, path: &Path) -> Result<(), String> {
         let shot = self.shot.as_ref().ok_or_else(|| {
