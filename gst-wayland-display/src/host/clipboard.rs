@@ -7,6 +7,7 @@
 //! "mime_type": "image/png", "data": "<base64>"}` for images (and other types as
 //! `"type": "data"`); an empty clipboard reads as `{"type": "empty"}`.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -216,7 +217,10 @@ async fn transfer(
     {
         let (dir, path) = (dir.clone(), path.clone());
         let written = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
+            // The host made it private at start; a removed one comes back the same.
+            if !dir.is_dir() {
+                std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+            }
             std::fs::write(&path, data.unwrap_or_default())
         })
         .await;
@@ -264,6 +268,22 @@ async fn transfer(
         }
     };
     Ok((path, outcome))
+}
+
+/// Removes the files in `dir` (the state directory's `clips/`, which only this host
+/// writes). Failures are logged: a leftover is no reason not to start.
+pub(crate) fn remove_leftovers(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_file())
+            && let Err(err) = std::fs::remove_file(&path)
+        {
+            tracing::warn!(path = %path.display(), %err, "could not remove a clipboard leftover");
+        }
+    }
 }
 
 fn internal(message: impl Into<String>) -> ApiError {

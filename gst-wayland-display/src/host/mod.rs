@@ -244,9 +244,13 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         config.state_dir.clone(),
         config.state_dir.join("logs"),
         config.state_dir.join("shots"),
+        config.state_dir.join("clips"),
     ] {
         private_dir(&dir)?;
     }
+    // Clipboard contents a previous run left mid-transfer (it was killed): nobody will
+    // read them, and they may be private.
+    clipboard::remove_leftovers(&config.state_dir.join("clips"));
     if !config.runtime_dir.is_dir() {
         bail!(
             "runtime directory {} does not exist",
