@@ -29,6 +29,10 @@ use wayland_client::protocol::{
 use wayland_client::{
     Connection, Dispatch, DispatchError, Proxy, QueueHandle, WEnum, delegate_noop,
 };
+use wayland_protocols::wp::cursor_shape::v1::client::{
+    wp_cursor_shape_device_v1::{Shape, WpCursorShapeDeviceV1},
+    wp_cursor_shape_manager_v1::WpCursorShapeManagerV1,
+};
 use wayland_protocols::xdg::shell::client::{
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
@@ -36,7 +40,8 @@ use wayland_protocols::xdg::shell::client::{
 };
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
-[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max]";
+[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
+[--cursor-shape text|pointer|crosshair|wait]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -124,6 +129,8 @@ struct Args {
     min_max: bool,
     /// Close the dialog when a key is pressed on it.
     dialog_close_on_key: bool,
+    /// Ask for this cursor shape (cursor-shape-v1) whenever the pointer enters.
+    cursor_shape: Option<Shape>,
 }
 
 /// First row of the band in frame `n` of a `height`-row buffer.
@@ -148,6 +155,7 @@ fn parse_args() -> Result<Args, String> {
         fullscreen: false,
         min_max: false,
         dialog_close_on_key: false,
+        cursor_shape: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -165,6 +173,16 @@ fn parse_args() -> Result<Args, String> {
             "--fullscreen" => args.fullscreen = true,
             "--min-max" => args.min_max = true,
             "--dialog-close-on-key" => args.dialog_close_on_key = true,
+            "--cursor-shape" => {
+                let v = it.next().ok_or("--cursor-shape needs a value")?;
+                args.cursor_shape = Some(match v.as_str() {
+                    "text" => Shape::Text,
+                    "pointer" => Shape::Pointer,
+                    "crosshair" => Shape::Crosshair,
+                    "wait" => Shape::Wait,
+                    _ => return Err(format!("bad cursor shape: {v}")),
+                });
+            }
             "--damage" => match it.next().as_deref() {
                 Some("band") => args.band = true,
                 other => return Err(format!("bad --damage: {other:?} (band)")),
@@ -214,6 +232,8 @@ struct App {
     dialog_closed: bool,
     /// Whether the keyboard is on the dialog.
     keyboard_on_dialog: bool,
+    /// Bound with `--cursor-shape`.
+    cursor_shapes: Option<WpCursorShapeManagerV1>,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -646,14 +666,23 @@ fn axis_name(axis: WEnum<Axis>) -> &'static str {
     }
 }
 
-handle!(WlPointer, |_, _, event, _| {
+handle!(WlPointer, |app, pointer, event, qh| {
     use wl_pointer::Event as E;
     match event {
         E::Enter {
+            serial,
             surface_x: x,
             surface_y: y,
             ..
-        } => say!("pointer enter {x:.1} {y:.1}"),
+        } => {
+            say!("pointer enter {x:.1} {y:.1}");
+            if let (Some(manager), Some(shape)) = (&app.cursor_shapes, app.args.cursor_shape) {
+                let device = manager.get_pointer(pointer, qh, ());
+                device.set_shape(serial, shape);
+                device.destroy();
+                say!("cursor shape {shape:?}");
+            }
+        }
         E::Leave { .. } => say!("pointer leave"),
         E::Motion {
             surface_x: x,
@@ -736,6 +765,8 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
 }
 
 delegate_noop!(App: WlCompositor);
+delegate_noop!(App: WpCursorShapeManagerV1);
+delegate_noop!(App: ignore WpCursorShapeDeviceV1);
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
 delegate_noop!(App: ignore WlSurface);
@@ -774,6 +805,14 @@ fn run(args: Args) -> Result<(), String> {
         .bind(&qh, 1..=4, ())
         .map_err(bind_err("wl_output"))?;
 
+    let cursor_shapes = match args.cursor_shape {
+        Some(_) => Some(
+            globals
+                .bind(&qh, 1..=1, ())
+                .map_err(bind_err("wp_cursor_shape_manager_v1"))?,
+        ),
+        None => None,
+    };
     let surface = compositor.create_surface(&qh, ());
     let xdg = wm.get_xdg_surface(&surface, &qh, ());
     let toplevel = xdg.get_toplevel(&qh, ());
@@ -807,6 +846,7 @@ fn run(args: Args) -> Result<(), String> {
         dialog_roles: None,
         dialog_closed: false,
         keyboard_on_dialog: false,
+        cursor_shapes,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

@@ -42,6 +42,7 @@ fn globals() -> &'static [&'static Interface] {
             WpSinglePixelBufferManagerV1::interface(),
             wp::text_input::zv3::client::zwp_text_input_manager_v3::ZwpTextInputManagerV3::interface(),
             wayland_protocols_misc::zwp_input_method_v2::client::zwp_input_method_manager_v2::ZwpInputMethodManagerV2::interface(),
+            wp::cursor_shape::v1::client::wp_cursor_shape_manager_v1::WpCursorShapeManagerV1::interface(),
             // Offered when a GPU renders.
             ZwpLinuxDmabufV1::interface(),
             wl_drm(),
@@ -50,7 +51,6 @@ fn globals() -> &'static [&'static Interface] {
             xdg::activation::v1::client::xdg_activation_v1::XdgActivationV1::interface(),
             xdg::dialog::v1::client::xdg_wm_dialog_v1::XdgWmDialogV1::interface(),
             wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1::interface(),
-            wp::cursor_shape::v1::client::wp_cursor_shape_manager_v1::WpCursorShapeManagerV1::interface(),
             wp::primary_selection::zv1::client::zwp_primary_selection_device_manager_v1::ZwpPrimarySelectionDeviceManagerV1::interface(),
             wp::idle_inhibit::zv1::client::zwp_idle_inhibit_manager_v1::ZwpIdleInhibitManagerV1::interface(),
             wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibit_manager_v1::ZwpKeyboardShortcutsInhibitManagerV1::interface(),

@@ -33,6 +33,7 @@ use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::reexports::wayland_server::{Client, DisplayHandle};
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
+use smithay::wayland::cursor_shape::CursorShapeManagerState;
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
 use smithay::wayland::input_method::{InputMethodManagerState, InputMethodSeat};
 use smithay::wayland::output::OutputManagerState;
@@ -109,6 +110,7 @@ pub(crate) struct State {
     pub(crate) _pointer_constraints_state: PointerConstraintsState,
     pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
     pub(crate) _text_input_state: TextInputManagerState,
+    pub(crate) _cursor_shape_state: CursorShapeManagerState,
     pub(crate) _input_method_state: InputMethodManagerState,
     /// Visible to the built-in Xwayland only.
     pub(crate) xwayland_shell_state: XWaylandShellState,
@@ -166,6 +168,7 @@ impl State {
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         let xwayland_shell_state = XWaylandShellState::new::<Self>(dh);
         let text_input_state = TextInputManagerState::new::<Self>(dh);
+        let cursor_shape_state = CursorShapeManagerState::new::<Self>(dh);
         let input_method_state = InputMethodManagerState::new::<Self, _>(dh, |_| true);
 
         let mut seat_state = SeatState::new();
@@ -215,6 +218,7 @@ impl State {
             _pointer_constraints_state: pointer_constraints_state,
             _single_pixel_buffer_state: single_pixel_buffer_state,
             _text_input_state: text_input_state,
+            _cursor_shape_state: cursor_shape_state,
             _input_method_state: input_method_state,
             xwayland_shell_state,
             x11: None,

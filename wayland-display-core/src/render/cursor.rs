@@ -1,7 +1,12 @@
-//! The pointer as drawn into frames: the client's cursor surface, or a built-in arrow for
-//! named cursors (a headless host has no cursor theme to load).
+//! The pointer as drawn into frames: the client's cursor surface, or for named cursors
+//! (`wl_pointer.set_cursor` with no surface, cursor-shape-v1) the shape from the installed
+//! Xcursor theme, with a built-in arrow for the default shape and for any shape the host
+//! has no theme for.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
+
+use smithay::input::pointer::CursorIcon;
 
 use smithay::backend::allocator::Fourcc;
 use smithay::backend::renderer::element::Kind;
@@ -36,10 +41,48 @@ pub struct CursorState<'a> {
 }
 
 pub(crate) struct Cursor {
-    arrow: MemoryRenderBuffer,
-    /// The same arrow for the pass-through path, which blends it on the CPU.
-    arrow_pixels: Vec<u8>,
+    arrow: CursorImage,
+    /// Shapes looked up in the theme so far; `None`: the theme has none (the arrow stands in).
+    named: HashMap<CursorIcon, Option<CursorImage>>,
+    theme: xcursor::CursorTheme,
 }
+
+/// One cursor picture, for the renderer and (the same pixels) for the pass-through path.
+struct CursorImage {
+    buffer: MemoryRenderBuffer,
+    /// Premultiplied ARGB8888, tightly packed.
+    pixels: Vec<u8>,
+    width: usize,
+    height: usize,
+    hotspot: Point<i32, Logical>,
+}
+
+impl CursorImage {
+    fn new(pixels: Vec<u8>, width: usize, height: usize, hotspot: (i32, i32)) -> Option<Self> {
+        let size = (i32::try_from(width).ok()?, i32::try_from(height).ok()?);
+        Some(Self {
+            buffer: MemoryRenderBuffer::from_slice(
+                &pixels,
+                Fourcc::Argb8888,
+                size,
+                1,
+                Transform::Normal,
+                None,
+            ),
+            pixels,
+            width,
+            height,
+            hotspot: hotspot.into(),
+        })
+    }
+}
+
+/// Themes draw cursors at several sizes; this is the one chosen (`XCURSOR_SIZE` overrides).
+const CURSOR_SIZE: u32 = 24;
+/// Larger images in a theme file are not used: a cursor is small.
+const MAX_CURSOR_SIDE: u32 = 256;
+/// Theme files larger than this are not read.
+const MAX_THEME_FILE: u64 = 4 << 20;
 
 /// The cursor as the pass-through path sees it.
 pub(crate) enum Overlay<'a> {
@@ -61,18 +104,39 @@ const ARROW_H: usize = 19;
 
 impl Cursor {
     pub(crate) fn new() -> Self {
-        let pixels = arrow_pixels();
+        let arrow = CursorImage::new(arrow_pixels(), ARROW_W, ARROW_H, (0, 0));
+        // The arrow's size is a constant well inside i32.
+        #[allow(clippy::expect_used)]
+        let arrow = arrow.expect("the built-in arrow has a valid size");
+        let theme = std::env::var("XCURSOR_THEME").unwrap_or_else(|_| "default".to_owned());
         Self {
-            arrow: MemoryRenderBuffer::from_slice(
-                &pixels,
-                Fourcc::Argb8888,
-                (ARROW_W as i32, ARROW_H as i32),
-                1,
-                Transform::Normal,
-                None,
-            ),
-            arrow_pixels: pixels,
+            arrow,
+            named: HashMap::new(),
+            theme: xcursor::CursorTheme::load(&theme),
         }
+    }
+
+    /// Loads the picture of the named shape about to be drawn, once per shape.
+    pub(crate) fn prepare(&mut self, status: &CursorImageStatus) {
+        let CursorImageStatus::Named(icon) = status else {
+            return;
+        };
+        if *icon == CursorIcon::Default || self.named.contains_key(icon) {
+            return;
+        }
+        let image = load_icon(&self.theme, *icon);
+        if image.is_none() {
+            tracing::debug!(icon = icon.name(), "no theme cursor; drawing the arrow");
+        }
+        self.named.insert(*icon, image);
+    }
+
+    /// The picture for a named shape: the theme's when loaded, else the arrow.
+    fn image(&self, icon: &CursorIcon) -> &CursorImage {
+        self.named
+            .get(icon)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.arrow)
     }
 
     /// What the pass-through path has to draw over the client's buffer. Placed exactly as
@@ -83,12 +147,17 @@ impl Cursor {
         }
         match state.status {
             CursorImageStatus::Hidden => Overlay::None,
-            CursorImageStatus::Named(_) => Overlay::Image {
-                pixels: &self.arrow_pixels,
-                width: ARROW_W,
-                height: ARROW_H,
-                at: state.location.to_physical(1.0).to_i32_round(),
-            },
+            CursorImageStatus::Named(icon) => {
+                let image = self.image(icon);
+                Overlay::Image {
+                    pixels: &image.pixels,
+                    width: image.width,
+                    height: image.height,
+                    at: (state.location - image.hotspot.to_f64())
+                        .to_physical(1.0)
+                        .to_i32_round(),
+                }
+            }
             CursorImageStatus::Surface(surface) if !surface.is_alive() => Overlay::None,
             CursorImageStatus::Surface(_) => Overlay::NeedsRenderer,
         }
@@ -108,12 +177,16 @@ impl Cursor {
         }
         match state.status {
             CursorImageStatus::Hidden => Vec::new(),
-            CursorImageStatus::Named(_) => {
-                let at = state.location.to_physical(1.0);
+            CursorImageStatus::Named(icon) => {
+                let image = self.image(icon);
+                let at: Point<f64, Physical> = (state.location - image.hotspot.to_f64())
+                    .to_physical(1.0)
+                    .to_i32_round::<i32>()
+                    .to_f64();
                 match MemoryRenderBufferRenderElement::from_buffer(
                     renderer,
                     at,
-                    &self.arrow,
+                    &image.buffer,
                     None,
                     None,
                     None,
@@ -148,6 +221,36 @@ impl Cursor {
             }
         }
     }
+}
+
+/// The theme's picture of `icon` at the cursor size (under its name or an alias), if the
+/// theme has one that reads.
+fn load_icon(theme: &xcursor::CursorTheme, icon: CursorIcon) -> Option<CursorImage> {
+    let path = std::iter::once(icon.name())
+        .chain(icon.alt_names().iter().copied())
+        .find_map(|name| theme.load_icon(name))?;
+    let file = std::fs::File::open(&path).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_THEME_FILE), &mut bytes).ok()?;
+    let want = std::env::var("XCURSOR_SIZE")
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(CURSOR_SIZE);
+    let image = xcursor::parser::parse_xcursor(&bytes)?
+        .into_iter()
+        .filter(|i| i.width <= MAX_CURSOR_SIDE && i.height <= MAX_CURSOR_SIDE)
+        .min_by_key(|i| (i.size.abs_diff(want), i.delay))?;
+    let width = usize::try_from(image.width).ok()?;
+    let height = usize::try_from(image.height).ok()?;
+    if image.pixels_rgba.len() != width.checked_mul(height)?.checked_mul(4)? {
+        return None;
+    }
+    let hotspot = (
+        i32::try_from(image.xhot.min(image.width)).ok()?,
+        i32::try_from(image.yhot.min(image.height)).ok()?,
+    );
+    // The crate's "rgba" is the file's own order: premultiplied ARGB32, little-endian.
+    CursorImage::new(image.pixels_rgba, width, height, hotspot)
 }
 
 /// The arrow drawn for named cursors, as (width, height, pixels): premultiplied ARGB8888

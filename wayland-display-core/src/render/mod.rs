@@ -180,6 +180,7 @@ impl Renderer {
         cursor: &CursorState<'_>,
         scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
+        self.cursor.prepare(cursor.status);
         if self.passthrough
             && scaled.is_none()
             && let Some(surface) = passthrough::single_surface(space, output)

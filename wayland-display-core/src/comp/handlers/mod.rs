@@ -3,6 +3,7 @@
 //! for the objects whose requests [`guard`](super::guard) checks first.
 
 mod compositor;
+mod cursor_shape;
 mod data_device;
 mod dmabuf;
 mod input_method;
