@@ -1,14 +1,16 @@
 //! `xdg_positioner`, `xdg_surface`, `xdg_toplevel`: the sizes xdg-shell makes errors get
 //! its errors; positions no output could show are refused (positioners) or clamped.
 
+use smithay::backend::renderer::utils::RendererSurfaceStateUserData;
 use smithay::reexports::wayland_protocols::xdg::shell::server::{
     xdg_positioner::{self, XdgPositioner},
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
     xdg_wm_base::{self, XdgWmBase},
 };
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::reexports::wayland_server::{Client, Resource};
-use smithay::wayland::compositor::{get_role, with_states};
+use smithay::wayland::compositor::{BufferAssignment, SurfaceAttributes, get_role, with_states};
 use smithay::wayland::shell::xdg::{
     PopupSurface, XDG_POPUP_ROLE, XDG_TOPLEVEL_ROLE, XdgPopupSurfaceData, XdgPositionerUserData,
     XdgShellState, XdgShellSurfaceUserData, XdgSurfaceUserData, XdgWmBaseUserData,
@@ -29,6 +31,22 @@ fn check_wm_base(
     _: &XdgWmBaseUserData,
 ) -> Option<xdg_wm_base::Request> {
     if let xdg_wm_base::Request::GetXdgSurface { surface, .. } = &request {
+        // xdg-shell: a surface that already has a role, or a buffer attached or committed,
+        // cannot become an xdg_surface (Smithay takes it either way).
+        if let Some(role) = get_role(surface) {
+            wm_base.post_error(
+                xdg_wm_base::Error::Role,
+                format!("the wl_surface already has the role {role}"),
+            );
+            return None;
+        }
+        if has_buffer(surface) {
+            wm_base.post_error(
+                xdg_wm_base::Error::InvalidSurfaceState,
+                "an xdg_surface cannot be made of a wl_surface with a buffer",
+            );
+            return None;
+        }
         with_states(surface, |states| {
             states
                 .data_map
@@ -36,6 +54,26 @@ fn check_wm_base(
         });
     }
     Some(request)
+}
+
+/// Whether `surface` has a buffer attached (pending) or committed.
+fn has_buffer(surface: &WlSurface) -> bool {
+    with_states(surface, |states| {
+        let attached = matches!(
+            states
+                .cached_state
+                .get::<SurfaceAttributes>()
+                .pending()
+                .buffer,
+            Some(BufferAssignment::NewBuffer(_))
+        );
+        let committed = states
+            .data_map
+            .get::<RendererSurfaceStateUserData>()
+            .and_then(|data| data.lock().ok().map(|d| d.buffer().is_some()))
+            .unwrap_or(false);
+        attached || committed
+    })
 }
 
 /// How deep popups may nest (menus in menus); far more than any toolkit opens.
