@@ -42,6 +42,8 @@ fn globals() -> &'static [&'static Interface] {
             WpSinglePixelBufferManagerV1::interface(),
             wp::text_input::zv3::client::zwp_text_input_manager_v3::ZwpTextInputManagerV3::interface(),
             wayland_protocols_misc::zwp_input_method_v2::client::zwp_input_method_manager_v2::ZwpInputMethodManagerV2::interface(),
+            // Offered with privileged protocols (the default).
+            wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1::interface(),
             // Offered when a GPU renders.
             ZwpLinuxDmabufV1::interface(),
             wl_drm(),
@@ -139,6 +141,7 @@ mod tests {
             "wl_output",
             "zwp_linux_dmabuf_v1",
             "wl_drm",
+            "zwlr_screencopy_manager_v1",
         ] {
             assert!(global(name).is_some(), "{name}");
         }

@@ -13,6 +13,7 @@ mod output;
 mod placement;
 mod policy;
 mod protocols;
+mod screencopy;
 mod text;
 mod xwayland;
 
@@ -90,6 +91,8 @@ pub(crate) struct State {
     pub(crate) client_limits: ClientLimits,
     pub(crate) client_faults: ClientFaults,
     pub(crate) window: WindowPolicy,
+    /// Screen captures waiting for a picture (`comp/screencopy.rs`).
+    pub(crate) screencopies: screencopy::Screencopies,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -134,6 +137,7 @@ impl State {
             ref backend,
             client_limits,
             window,
+            privileged_protocols,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
@@ -198,6 +202,7 @@ impl State {
             client_limits,
             client_faults: ClientFaults::default(),
             window,
+            screencopies: screencopy::Screencopies::default(),
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,
@@ -219,6 +224,9 @@ impl State {
             loop_handle: None,
         };
         state.offer_gpu_buffers();
+        if privileged_protocols {
+            state.offer_screencopy();
+        }
         Ok((state, fell_back))
     }
 

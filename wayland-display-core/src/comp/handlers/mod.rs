@@ -10,6 +10,7 @@ mod output;
 mod pointer_constraints;
 mod presentation;
 mod relative_pointer;
+mod screencopy;
 mod seat;
 mod shm;
 mod single_pixel_buffer;
