@@ -174,6 +174,7 @@ const POOL: u32 = 7;
 const BUFFER: u16 = 0;
 const READY: u16 = 2;
 const FAILED: u16 = 3;
+const DAMAGE: u16 = 4;
 const BUFFER_DONE: u16 = 6;
 const ALREADY_USED: u32 = 0;
 const INVALID_BUFFER: u32 = 1;
@@ -350,6 +351,50 @@ fn a_raw_client_gets_the_protocol_and_its_errors_and_the_lobby_goes_on() {
     lobby.frame_until(WAIT, |f| f.rgb(419, 289) == WHITE);
     let png = grim(&lobby.dir, &lobby.socket, &[]).unwrap();
     assert_eq!(png.pixel(220, 190), RED);
+}
+
+#[test]
+fn copy_with_damage_waits_for_the_picture_to_change() {
+    let (lobby, _client) = lobby_with_quadrants("BGRx");
+    let mut recorder = Capturer::connect(&lobby);
+    let (frame, _) = recorder.capture();
+    let buffer = recorder.buffer(640, 480);
+    recorder
+        .raw
+        .send(&request(frame, 2, &[buffer]), &[])
+        .unwrap();
+    // A still picture: the copy waits, however many frames the stream repeats meanwhile.
+    let still_until = Instant::now() + Duration::from_millis(500);
+    while let Some(event) = recorder.raw.next_event(still_until) {
+        assert_ne!(event.object, frame, "served without a change: {event:?}");
+    }
+    // The cursor appears: damage (all of the region), then ready.
+    assert!(
+        lobby.send_input(
+            gst::Structure::builder("MouseMoveAbsolute")
+                .field("pointer_x", 100.0)
+                .field("pointer_y", 100.0)
+                .build()
+        )
+    );
+    let deadline = Instant::now() + WAIT;
+    let mut events = Vec::new();
+    while let Some(event) = recorder.raw.next_event(deadline) {
+        if event.object != frame {
+            continue;
+        }
+        events.push(event.opcode);
+        match event.opcode {
+            DAMAGE => assert_eq!(
+                [0, 1, 2, 3].map(|i| event.word(i).unwrap()),
+                [0, 0, 640, 480]
+            ),
+            READY | FAILED => break,
+            _ => {}
+        }
+    }
+    // flags, damage, ready
+    assert_eq!(events, [1, DAMAGE, READY]);
 }
 
 fn display(dir: &Path, privileged_protocols: bool) -> WaylandDisplay {
