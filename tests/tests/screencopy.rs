@@ -162,7 +162,7 @@ struct Capturer {
     raw: RawClient,
     next_id: u32,
     /// The pool's backing file, `POOL_BYTES` long, as pool 7.
-    _file: std::fs::File,
+    file: std::fs::File,
 }
 
 const POOL_BYTES: u32 = 640 * 480 * 4;
@@ -209,7 +209,7 @@ impl Capturer {
         Self {
             raw,
             next_id: POOL,
-            _file: file,
+            file,
         }
     }
 
@@ -348,6 +348,27 @@ fn a_raw_client_gets_the_protocol_and_its_errors_and_the_lobby_goes_on() {
     assert!(hoarder.raw.roundtrip(3, WAIT), "the hoarder was dropped");
 
     // The lobby goes on: streaming, and capturing for others.
+    lobby.frame_until(WAIT, |f| f.rgb(419, 289) == WHITE);
+    let png = grim(&lobby.dir, &lobby.socket, &[]).unwrap();
+    assert_eq!(png.pixel(220, 190), RED);
+}
+
+#[test]
+fn a_pool_truncated_under_its_buffer_gets_the_shm_error_and_the_lobby_goes_on() {
+    let (lobby, _client) = lobby_with_quadrants("BGRx");
+    let mut shrinker = Capturer::connect(&lobby);
+    let (frame, _) = shrinker.capture();
+    let buffer = shrinker.buffer(640, 480);
+    assert!(shrinker.raw.roundtrip(3, WAIT));
+    // The mapping keeps its size; writing past the file's new end faults.
+    shrinker.file.set_len(0).unwrap();
+    shrinker
+        .raw
+        .send(&request(frame, 0, &[buffer]), &[])
+        .unwrap();
+    const WL_SHM_INVALID_FD: u32 = 2;
+    shrinker.expect_error(buffer, WL_SHM_INVALID_FD, "pool");
+
     lobby.frame_until(WAIT, |f| f.rgb(419, 289) == WHITE);
     let png = grim(&lobby.dir, &lobby.socket, &[]).unwrap();
     assert_eq!(png.pixel(220, 190), RED);
