@@ -160,6 +160,7 @@ fn grim_draws_the_cursor_only_when_asked() {
 /// A raw client bound to `wl_shm` (4), `wl_output` (5) and the screencopy manager (6).
 struct Capturer {
     raw: RawClient,
+    globals: Vec<(u32, String, u32)>,
     next_id: u32,
     /// The pool's backing file, `POOL_BYTES` long, as pool 7.
     file: std::fs::File,
@@ -208,9 +209,54 @@ impl Capturer {
             .unwrap();
         Self {
             raw,
+            globals,
             next_id: POOL,
             file,
         }
+    }
+
+    /// Binds the global `interface` at `version` as a new object.
+    fn bind(&mut self, interface: &str, version: u32) -> u32 {
+        let name = self
+            .globals
+            .iter()
+            .find(|(_, i, _)| i == interface)
+            .unwrap_or_else(|| panic!("no {interface} global"))
+            .0;
+        let id = self.id();
+        let mut bind = vec![name];
+        bind.extend(string_words(interface));
+        bind.extend([version, id]);
+        self.raw.send(&request(2, 0, &bind), &[]).unwrap();
+        id
+    }
+
+    /// The events of `object` until one with an opcode in `last` (included).
+    fn events_until(&mut self, object: u32, last: &[u16]) -> Vec<(u16, Vec<u32>)> {
+        let deadline = Instant::now() + WAIT;
+        let mut events = Vec::new();
+        while let Some(event) = self.raw.next_event(deadline) {
+            if event.object == 1 && event.opcode == 0 {
+                panic!("protocol error: {:?}", event.string(2));
+            }
+            if event.object != object {
+                continue;
+            }
+            let words = (0..event.body.len() / 4).map(|i| event.word(i).unwrap());
+            events.push((event.opcode, words.collect()));
+            if last.contains(&event.opcode) {
+                return events;
+            }
+        }
+        panic!("no event {last:?} of {object} within {WAIT:?}; got {events:?}");
+    }
+
+    /// The pixel at (x, y) of the pool's first 640-pixel-wide XRGB8888 buffer, as RGB.
+    fn pool_pixel(&self, x: u64, y: u64) -> (u8, u8, u8) {
+        use std::os::unix::fs::FileExt;
+        let mut px = [0u8; 4];
+        self.file.read_exact_at(&mut px, (y * 640 + x) * 4).unwrap();
+        (px[2], px[1], px[0])
     }
 
     fn id(&mut self) -> u32 {
@@ -418,6 +464,168 @@ fn copy_with_damage_waits_for_the_picture_to_change() {
     assert_eq!(events, [1, DAMAGE, READY]);
 }
 
+// ext-image-copy-capture: requests and events by opcode.
+const CREATE_SOURCE: u16 = 0;
+const CREATE_SESSION: u16 = 0;
+const CREATE_FRAME: u16 = 0;
+const FRAME_DESTROY: u16 = 0;
+const ATTACH_BUFFER: u16 = 1;
+const DAMAGE_BUFFER: u16 = 2;
+const CAPTURE: u16 = 3;
+const SESSION_DONE: u16 = 4;
+const SESSION_STOPPED: u16 = 5;
+const EXT_READY: u16 = 3;
+const EXT_FAILED: u16 = 4;
+
+/// An ext-image-copy-capture session of the output: its id and its constraints' events.
+fn ext_session(capturer: &mut Capturer, options: u32) -> (u32, Vec<(u16, Vec<u32>)>) {
+    let sources = capturer.bind("ext_output_image_capture_source_manager_v1", 1);
+    let manager = capturer.bind("ext_image_copy_capture_manager_v1", 1);
+    let source = capturer.id();
+    capturer
+        .raw
+        .send(&request(sources, CREATE_SOURCE, &[source, OUTPUT]), &[])
+        .unwrap();
+    let session = capturer.id();
+    let args = [session, source, options];
+    capturer
+        .raw
+        .send(&request(manager, CREATE_SESSION, &args), &[])
+        .unwrap();
+    let events = capturer.events_until(session, &[SESSION_DONE, SESSION_STOPPED]);
+    (session, events)
+}
+
+/// A frame of `session` with `buffer` attached and captured.
+fn ext_capture(capturer: &mut Capturer, session: u32, buffer: u32) -> u32 {
+    let frame = capturer.id();
+    let batch = [
+        request(session, CREATE_FRAME, &[frame]),
+        request(frame, ATTACH_BUFFER, &[buffer]),
+        request(frame, DAMAGE_BUFFER, &[0, 0, 640, 480]),
+        request(frame, CAPTURE, &[]),
+    ]
+    .concat();
+    capturer.raw.send(&batch, &[]).unwrap();
+    frame
+}
+
+#[test]
+fn ext_image_copy_capture_copies_the_output_then_waits_for_changes() {
+    let (lobby, _client) = lobby_with_quadrants("RGBx");
+    let mut capturer = Capturer::connect(&lobby);
+    let (session, constraints) = ext_session(&mut capturer, 0);
+    // buffer_size, shm_format XRGB8888, done.
+    assert_eq!(
+        constraints,
+        [
+            (0, vec![640, 480]),
+            (1, vec![XRGB8888]),
+            (SESSION_DONE, vec![])
+        ]
+    );
+    let buffer = capturer.buffer(640, 480);
+    let frame = ext_capture(&mut capturer, session, buffer);
+    let events = capturer.events_until(frame, &[EXT_READY, EXT_FAILED]);
+    let opcodes: Vec<u16> = events.iter().map(|(op, _)| *op).collect();
+    // transform, damage (all of it), presentation_time, ready.
+    assert_eq!(opcodes, [0, 1, 2, EXT_READY]);
+    assert_eq!(events[0].1, [0]);
+    assert_eq!(events[1].1, [0, 0, 640, 480]);
+    for (x, y, colour) in [
+        (220, 190, RED),
+        (320, 190, GREEN),
+        (220, 240, BLUE),
+        (419, 289, WHITE),
+        (0, 0, BLACK),
+        (219, 240, BLACK),
+    ] {
+        assert_eq!(capturer.pool_pixel(x, y), colour, "at ({x},{y})");
+    }
+
+    // The next frame waits for a change.
+    capturer
+        .raw
+        .send(&request(frame, FRAME_DESTROY, &[]), &[])
+        .unwrap();
+    let frame = ext_capture(&mut capturer, session, buffer);
+    let still_until = Instant::now() + Duration::from_millis(500);
+    while let Some(event) = capturer.raw.next_event(still_until) {
+        assert_ne!(event.object, frame, "served without a change: {event:?}");
+    }
+    assert!(
+        lobby.send_input(
+            gst::Structure::builder("MouseMoveAbsolute")
+                .field("pointer_x", 100.0)
+                .field("pointer_y", 100.0)
+                .build()
+        )
+    );
+    let events = capturer.events_until(frame, &[EXT_READY, EXT_FAILED]);
+    assert_eq!(events.last().unwrap().0, EXT_READY);
+
+    // Capturing a frame twice.
+    capturer
+        .raw
+        .send(&request(frame, CAPTURE, &[]), &[])
+        .unwrap();
+    capturer.expect_error(frame, 3, "already captured");
+}
+
+#[test]
+fn ext_image_copy_capture_errors() {
+    let (lobby, _client) = lobby_with_quadrants("BGRx");
+
+    // A buffer the session did not describe: the frame fails, the client stays.
+    let mut small = Capturer::connect(&lobby);
+    let (session, _) = ext_session(&mut small, 0);
+    let buffer = small.buffer(10, 10);
+    let frame = ext_capture(&mut small, session, buffer);
+    let events = small.events_until(frame, &[EXT_READY, EXT_FAILED]);
+    const BUFFER_CONSTRAINTS: u32 = 1;
+    assert_eq!(events, [(EXT_FAILED, vec![BUFFER_CONSTRAINTS])]);
+    assert!(small.raw.roundtrip(3, WAIT));
+
+    // Capture without a buffer.
+    let mut bufferless = Capturer::connect(&lobby);
+    let (session, _) = ext_session(&mut bufferless, 0);
+    let frame = bufferless.id();
+    let batch = [
+        request(session, CREATE_FRAME, &[frame]),
+        request(frame, CAPTURE, &[]),
+    ]
+    .concat();
+    bufferless.raw.send(&batch, &[]).unwrap();
+    bufferless.expect_error(frame, 1, "without an attached buffer");
+
+    // Two frames at once.
+    let mut greedy = Capturer::connect(&lobby);
+    let (session, _) = ext_session(&mut greedy, 0);
+    let (first, second) = (greedy.id(), greedy.id());
+    let batch = [
+        request(session, CREATE_FRAME, &[first]),
+        request(session, CREATE_FRAME, &[second]),
+    ]
+    .concat();
+    greedy.raw.send(&batch, &[]).unwrap();
+    greedy.expect_error(session, 1, "already has a frame");
+
+    // Unknown options.
+    let mut odd = Capturer::connect(&lobby);
+    let manager = odd.bind("ext_image_copy_capture_manager_v1", 1);
+    let sources = odd.bind("ext_output_image_capture_source_manager_v1", 1);
+    let (source, session) = (odd.id(), odd.id());
+    let batch = [
+        request(sources, CREATE_SOURCE, &[source, OUTPUT]),
+        request(manager, CREATE_SESSION, &[session, source, 0x80]),
+    ]
+    .concat();
+    odd.raw.send(&batch, &[]).unwrap();
+    odd.expect_error(manager, 1, "options");
+
+    lobby.frame_until(WAIT, |f| f.rgb(419, 289) == WHITE);
+}
+
 fn display(dir: &Path, privileged_protocols: bool) -> WaylandDisplay {
     WaylandDisplay::new(DisplayConfig {
         socket: SocketSpec::auto().in_dir(dir),
@@ -442,7 +650,29 @@ fn screencopy_is_offered_only_with_privileged_protocols() {
     assert_eq!(png.size(), (320, 240));
     assert_eq!(png.pixel(160, 120), BLACK);
 
+    let captures = [
+        "zwlr_screencopy_manager_v1",
+        "ext_image_copy_capture_manager_v1",
+        "ext_output_image_capture_source_manager_v1",
+    ];
+    let interfaces = |display: &WaylandDisplay| -> Vec<String> {
+        let mut raw = RawClient::connect(dir.path(), display.socket_name());
+        let globals = raw.globals(2, 3, WAIT);
+        globals
+            .into_iter()
+            .map(|(_, interface, _)| interface)
+            .collect()
+    };
+    let offered = interfaces(&privileged);
+    for capture in captures {
+        assert!(offered.iter().any(|i| i == capture), "{capture} missing");
+    }
+
     let plain = display(dir.path(), false);
+    let offered = interfaces(&plain);
+    for capture in captures {
+        assert!(!offered.iter().any(|i| i == capture), "{capture} offered");
+    }
     let Err(err) = grim(dir.path(), plain.socket_name(), &[]) else {
         panic!("grim captured without a screencopy global");
     };

@@ -226,6 +226,7 @@ impl State {
         state.offer_gpu_buffers();
         if privileged_protocols {
             state.offer_screencopy();
+            state.offer_image_copy_capture();
         }
         Ok((state, fell_back))
     }

@@ -1,5 +1,6 @@
 //! Screen captures waiting for a picture, and copying the rendered picture into a client's
-//! shm buffer (`zwlr_screencopy_frame_v1.copy`; the protocol is `handlers/screencopy.rs`).
+//! shm buffer: `zwlr_screencopy_frame_v1.copy` (`handlers/screencopy.rs`) and
+//! `ext_image_copy_capture_frame_v1.capture` (`handlers/image_copy_capture.rs`).
 //!
 //! A copy is served by the next frame produced, and the event loop produces one for it at
 //! the end of the dispatch that queued it (`serve_screencopies`) rather than waiting for
@@ -11,15 +12,21 @@
 
 use std::time::Duration;
 
+use smithay::reexports::wayland_protocols::ext::image_copy_capture::v1::server::{
+    ext_image_copy_capture_frame_v1::{ExtImageCopyCaptureFrameV1, FailureReason},
+    ext_image_copy_capture_session_v1::ExtImageCopyCaptureSessionV1,
+};
 use smithay::reexports::wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_frame_v1::{
     self, ZwlrScreencopyFrameV1,
 };
 use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::backend::ClientId;
 use smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer;
+use smithay::reexports::wayland_server::protocol::wl_output::Transform;
 use smithay::wayland::shm::{BufferData, with_buffer_contents_mut};
 
 use crate::comp::State;
+use crate::comp::handlers::CaptureSession;
 use crate::render::{Frame, OutputFormat};
 
 /// Copies one client may have waiting (a recorder keeps one in flight, a screenshot tool
@@ -73,36 +80,74 @@ impl Region {
     }
 }
 
+/// Who asked for a copy, and how the answer is sent.
+pub(crate) enum CopyTarget {
+    /// A `zwlr_screencopy_frame_v1`; `with_damage` for `copy_with_damage`.
+    Wlr {
+        frame: ZwlrScreencopyFrameV1,
+        with_damage: bool,
+    },
+    /// An `ext_image_copy_capture_frame_v1` of this session, which remembers the picture
+    /// it delivered last (the next frame waits for a newer one).
+    Ext {
+        frame: ExtImageCopyCaptureFrameV1,
+        session: ExtImageCopyCaptureSessionV1,
+    },
+}
+
+impl CopyTarget {
+    fn is_alive(&self) -> bool {
+        match self {
+            Self::Wlr { frame, .. } => frame.is_alive(),
+            Self::Ext { frame, .. } => frame.is_alive(),
+        }
+    }
+
+    pub(crate) fn failed(&self) {
+        match self {
+            Self::Wlr { frame, .. } => frame.failed(),
+            Self::Ext { frame, .. } => frame.failed(FailureReason::Unknown),
+        }
+    }
+}
+
+/// When a copy may be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// With the current picture.
+    No,
+    /// Once the picture changed after the copy was queued.
+    ForChange,
+    /// Once there is a picture newer than frame number `after` (none: at once).
+    ForNewerThan(Option<u64>),
+}
+
 /// One copy asked for and not yet answered.
 pub(crate) struct PendingCopy {
     client: ClientId,
-    frame: ZwlrScreencopyFrameV1,
+    target: CopyTarget,
     buffer: WlBuffer,
     region: Region,
     overlay_cursor: bool,
-    with_damage: bool,
-    /// For `copy_with_damage`: the number of the last frame drawn when it was asked, which
-    /// the copy must be newer than. Filled in when queued.
-    after_seq: Option<u64>,
+    wait: Wait,
 }
 
 impl PendingCopy {
     pub(crate) fn new(
         client: ClientId,
-        frame: ZwlrScreencopyFrameV1,
+        target: CopyTarget,
         buffer: WlBuffer,
         region: Region,
         overlay_cursor: bool,
-        with_damage: bool,
+        wait: Wait,
     ) -> Self {
         Self {
             client,
-            frame,
+            target,
             buffer,
             region,
             overlay_cursor,
-            with_damage,
-            after_seq: None,
+            wait,
         }
     }
 }
@@ -114,19 +159,25 @@ pub(crate) struct Screencopies {
 }
 
 impl State {
+    /// The whole output as a capture region (`None` only for an empty output).
+    pub(crate) fn whole_output_region(&self) -> Option<Region> {
+        let size = self.output_logical_size();
+        Region::clamped(0, 0, size.w, size.h, size.w, size.h)
+    }
+
     /// Queues a checked copy, or answers `failed` if its client has too many waiting.
     pub(crate) fn queue_screencopy(&mut self, mut copy: PendingCopy) {
         let pending = &mut self.screencopies.pending;
-        pending.retain(|p| p.frame.is_alive());
+        pending.retain(|p| p.target.is_alive());
         let waiting = pending.iter().filter(|p| p.client == copy.client).count();
         if waiting >= MAX_PENDING_PER_CLIENT {
             tracing::debug!(client = ?copy.client, "too many screen copies waiting; failing one");
-            copy.frame.failed();
+            copy.target.failed();
             return;
         }
-        if copy.with_damage {
+        if copy.wait == Wait::ForChange {
             // No frame drawn yet: the first one is news.
-            copy.after_seq = self.renderer.repeat_last().map(|frame| frame.seq);
+            copy.wait = Wait::ForNewerThan(self.renderer.repeat_last().map(|frame| frame.seq));
         }
         pending.push(copy);
     }
@@ -135,7 +186,7 @@ impl State {
     /// loop after each dispatch and after each frame.
     pub(crate) fn serve_screencopies(&mut self) {
         // A destroyed frame (or its client's) needs no answer.
-        self.screencopies.pending.retain(|p| p.frame.is_alive());
+        self.screencopies.pending.retain(|p| p.target.is_alive());
         if self.screencopies.pending.is_empty() {
             return;
         }
@@ -143,9 +194,11 @@ impl State {
         let last_seq = self.renderer.repeat_last().map(|frame| frame.seq);
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.screencopies.pending)
             .into_iter()
-            .partition(|p| match (p.with_damage, p.after_seq, last_seq) {
-                (false, _, _) | (true, None, _) => true,
-                (true, Some(after), last) => changed || last.is_some_and(|last| last > after),
+            .partition(|p| match p.wait {
+                Wait::No | Wait::ForChange | Wait::ForNewerThan(None) => true,
+                Wait::ForNewerThan(Some(after)) => {
+                    changed || last_seq.is_some_and(|last| last > after)
+                }
             });
         self.screencopies.pending = waiting;
         if ready.is_empty() {
@@ -164,7 +217,7 @@ impl State {
                 Ok(picture) => self.finish_copy(&copy, picture),
                 Err(err) => {
                     tracing::debug!(%err, "no picture for a screen copy");
-                    copy.frame.failed();
+                    copy.target.failed();
                 }
             }
         }
@@ -173,7 +226,7 @@ impl State {
     /// Copies `picture` into the copy's buffer and says so, or says it failed.
     fn finish_copy(&self, copy: &PendingCopy, picture: &Frame) {
         if !copy.buffer.is_alive() {
-            copy.frame.failed();
+            copy.target.failed();
             return;
         }
         let copied = picture.with_pixels(|pixels| {
@@ -190,21 +243,43 @@ impl State {
         };
         if let Err(why) = outcome {
             tracing::debug!(%why, "screen copy failed");
-            copy.frame.failed();
+            copy.target.failed();
             return;
-        }
-        copy.frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
-        if copy.with_damage {
-            // The whole region: damage may be larger than what changed, never smaller, and
-            // the renderer's damage is of its own images, not of this client's last copy.
-            copy.frame
-                .damage(0, 0, copy.region.width, copy.region.height);
         }
         let now = Duration::from(self.clock.now());
         let secs = now.as_secs();
         let hi = u32::try_from(secs.checked_shr(32).unwrap_or(0)).unwrap_or(u32::MAX);
         let lo = u32::try_from(secs & u64::from(u32::MAX)).unwrap_or(u32::MAX);
-        copy.frame.ready(hi, lo, now.subsec_nanos());
+        let (width, height) = (copy.region.width, copy.region.height);
+        // The whole region as damage: damage may be larger than what changed, never
+        // smaller, and the renderer's damage is of its own images, not of this client's
+        // last copy.
+        match &copy.target {
+            CopyTarget::Wlr { frame, with_damage } => {
+                frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
+                if *with_damage {
+                    frame.damage(0, 0, width, height);
+                }
+                frame.ready(hi, lo, now.subsec_nanos());
+            }
+            CopyTarget::Ext { frame, session } => {
+                // The stream's picture now, not `picture` (a picture without the cursor
+                // is followed by one with it): the session's next frame waits for a change.
+                let shown = self.renderer.repeat_last().map(|frame| frame.seq);
+                if let Some(data) = session.data::<CaptureSession>() {
+                    data.delivered(shown);
+                }
+                frame.transform(Transform::Normal);
+                frame.damage(
+                    0,
+                    0,
+                    i32::try_from(width).unwrap_or(i32::MAX),
+                    i32::try_from(height).unwrap_or(i32::MAX),
+                );
+                frame.presentation_time(hi, lo, now.subsec_nanos());
+                frame.ready();
+            }
+        }
     }
 }
 

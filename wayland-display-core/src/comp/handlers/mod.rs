@@ -5,6 +5,7 @@
 mod compositor;
 mod data_device;
 mod dmabuf;
+mod image_copy_capture;
 mod input_method;
 mod output;
 mod pointer_constraints;
@@ -19,3 +20,5 @@ mod viewporter;
 mod wl_drm;
 mod xdg_shell;
 mod xwayland_shell;
+
+pub(crate) use image_copy_capture::CaptureSession;

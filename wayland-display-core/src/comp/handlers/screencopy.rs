@@ -18,7 +18,7 @@ use smithay::reexports::wayland_server::{
 use smithay::wayland::shm::with_buffer_contents;
 
 use crate::comp::State;
-use crate::comp::screencopy::{PendingCopy, Region};
+use crate::comp::screencopy::{CopyTarget, PendingCopy, Region, Wait};
 
 /// The version offered: 3 adds `linux_dmabuf` and `buffer_done`.
 const VERSION: u32 = 3;
@@ -119,11 +119,12 @@ impl State {
         if Output::from_resource(output).as_ref() != Some(&self.output) {
             return None;
         }
-        let size = self.output_logical_size();
-        let whole = Region::clamped(0, 0, size.w, size.h, size.w, size.h);
         match region {
-            None => whole,
-            Some((x, y, w, h)) => Region::clamped(x, y, w, h, size.w, size.h),
+            None => self.whole_output_region(),
+            Some((x, y, w, h)) => {
+                let size = self.output_logical_size();
+                Region::clamped(x, y, w, h, size.w, size.h)
+            }
         }
     }
 }
@@ -159,20 +160,29 @@ impl Dispatch<ZwlrScreencopyFrameV1, CaptureRequest> for State {
             frame.post_error(zwlr_screencopy_frame_v1::Error::InvalidBuffer, why);
             return;
         }
+        let target = CopyTarget::Wlr {
+            frame: frame.clone(),
+            with_damage,
+        };
+        let wait = if with_damage {
+            Wait::ForChange
+        } else {
+            Wait::No
+        };
         state.queue_screencopy(PendingCopy::new(
             client.id(),
-            frame.clone(),
+            target,
             buffer,
             region,
             data.overlay_cursor,
-            with_damage,
+            wait,
         ));
     }
 }
 
 /// Whether `buffer` is the one the frame's `buffer` event described: shm, XRGB8888, the
 /// region's size, its stride.
-fn check_buffer(buffer: &WlBuffer, region: Region) -> Result<(), String> {
+pub(super) fn check_buffer(buffer: &WlBuffer, region: Region) -> Result<(), String> {
     let data = with_buffer_contents(buffer, |_, _, data| data)
         .map_err(|_| "not an shm buffer (only wl_shm buffers are offered)".to_owned())?;
     let format_ok = data.format == wl_shm::Format::Xrgb8888;
