@@ -16,6 +16,8 @@ packages=(
   weston wayland-utils
   # the window policy's real client: a video player that ignores its first configures
   mpv
+  # screen capture through wlr-screencopy (tests/tests/screencopy.rs)
+  grim
   # the built-in Xwayland (tests/tests/xwayland.rs): the X server, X11 apps (xterm, GTK 3
   # through python3-gi), the clipboard on both sides (xclip, wl-clipboard)
   xwayland xterm xclip wl-clipboard gir1.2-gtk-3.0

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod capture;
 mod encoders;
 mod flood;
 mod frames;
@@ -23,7 +24,7 @@ use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
-[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood] [--json FILE]";
+[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -34,6 +35,8 @@ pub struct Options {
     pub sizes: Vec<(u32, u32)>,
     pub encoder_size: (u32, u32),
     pub startup_runs: usize,
+    /// grim runs per output kind in `capture`.
+    pub capture_runs: usize,
     pub socket_runs: usize,
     /// Lobbies started one after the other through a host.
     pub lobby_runs: usize,
@@ -46,7 +49,7 @@ pub struct Options {
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 8] = [
+const ALL_SECTIONS: [&str; 9] = [
     "frames",
     "startup",
     "sockets",
@@ -55,6 +58,7 @@ const ALL_SECTIONS: [&str; 8] = [
     "lobby-density",
     "api-hostile",
     "api-flood",
+    "capture",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
         sizes: vec![(1280, 720), (1920, 1080), (3840, 2160)],
         encoder_size: (1920, 1080),
         startup_runs: 20,
+        capture_runs: 30,
         socket_runs: 20,
         lobby_runs: 20,
         density_max: 24,
@@ -131,6 +136,7 @@ fn parse_args() -> Result<Options, String> {
         opts.sizes = vec![(1280, 720)];
         opts.encoder_size = (1280, 720);
         opts.startup_runs = 2;
+        opts.capture_runs = 2;
         opts.socket_runs = 2;
         opts.lobby_runs = 3;
         opts.density_max = 2;
@@ -240,7 +246,7 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 8] = [
+    let sections: [(&str, Section); 9] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
@@ -249,6 +255,7 @@ fn main() {
         ("lobby-density", lobbies::density),
         ("api-hostile", api::hostile),
         ("api-flood", flood::run),
+        ("capture", capture::run),
     ];
     for (name, section) in sections {
         if runs(name) {

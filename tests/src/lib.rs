@@ -486,6 +486,12 @@ pub struct Decoded {
 }
 
 impl Decoded {
+    /// (width, height) of the last frame.
+    pub fn size(&self) -> (u32, u32) {
+        let info = gst_video::VideoInfo::from_caps(self.last.caps().unwrap()).unwrap();
+        (info.width(), info.height())
+    }
+
     /// (R, G, B) at (x, y) of the last frame.
     pub fn pixel(&self, x: usize, y: usize) -> (u8, u8, u8) {
         let info = gst_video::VideoInfo::from_caps(self.last.caps().unwrap()).unwrap();

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use wayland_client::Proxy;
 use wayland_client::backend::protocol::{AllowNull, ArgumentType, Interface, MessageDesc};
 use wayland_client::protocol as core;
-use wayland_protocols::{wp, xdg};
+use wayland_protocols::{ext, wp, xdg};
 
 pub fn display() -> &'static Interface {
     core::wl_display::WlDisplay::interface()
@@ -43,6 +43,10 @@ fn globals() -> &'static [&'static Interface] {
             wp::text_input::zv3::client::zwp_text_input_manager_v3::ZwpTextInputManagerV3::interface(),
             wayland_protocols_misc::zwp_input_method_v2::client::zwp_input_method_manager_v2::ZwpInputMethodManagerV2::interface(),
             wp::cursor_shape::v1::client::wp_cursor_shape_manager_v1::WpCursorShapeManagerV1::interface(),
+            // Offered with privileged protocols (the default).
+            wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1::interface(),
+            ext::image_copy_capture::v1::client::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1::interface(),
+            ext::image_capture_source::v1::client::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1::interface(),
             // Offered when a GPU renders.
             ZwpLinuxDmabufV1::interface(),
             wl_drm(),
@@ -139,6 +143,9 @@ mod tests {
             "wl_output",
             "zwp_linux_dmabuf_v1",
             "wl_drm",
+            "zwlr_screencopy_manager_v1",
+            "ext_image_copy_capture_manager_v1",
+            "ext_output_image_capture_source_manager_v1",
         ] {
             assert!(global(name).is_some(), "{name}");
         }

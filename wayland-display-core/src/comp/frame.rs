@@ -21,11 +21,34 @@ impl State {
         {
             return Ok(frame);
         }
+        let frame = self.render_picture(self.cursor_visible)?;
+        self.frame_shown(frame.seq);
+        Ok(frame)
+    }
+
+    /// The current picture without the cursor, for a screen capture that leaves it out
+    /// (`comp/screencopy.rs`). The picture with the cursor is drawn again right after, so
+    /// the stream's next frame, if nothing changes, repeats what it showed before; marking
+    /// the picture changed instead would look like damage to captures waiting for one.
+    pub(crate) fn produce_frame_without_cursor(&mut self) -> Result<Frame, RenderError> {
+        self.refresh();
+        let bare = self.render_picture(false)?;
+        self.render_picture(self.cursor_visible)?;
+        Ok(bare)
+    }
+
+    /// Whether frames show a cursor now.
+    pub(crate) fn cursor_shown(&self) -> bool {
+        self.cursor_visible && !matches!(self.cursor_status, CursorImageStatus::Hidden)
+    }
+
+    /// Draws the picture, with the cursor or without.
+    fn render_picture(&mut self, cursor_visible: bool) -> Result<Frame, RenderError> {
         self.refresh_pointer_focus();
         // After the focus refresh, whose changes this frame shows anyway.
         self.changed.clear();
         let cursor = CursorState {
-            visible: self.cursor_visible,
+            visible: cursor_visible,
             status: &self.cursor_status,
             location: self.pointer_location,
         };
@@ -37,7 +60,7 @@ impl State {
             scale: view.scale,
         });
         let scaled = scaled.as_ref();
-        let frame = match self
+        match self
             .renderer
             .render(&self.space, &self.output, &cursor, scaled)
         {
@@ -54,9 +77,7 @@ impl State {
             }
             other => other,
         }
-        .inspect_err(|_| self.changed.mark())?;
-        self.frame_shown(frame.seq);
-        Ok(frame)
+        .inspect_err(|_| self.changed.mark())
     }
 
     /// Presentation feedback for what this frame showed, and frame callbacks so clients

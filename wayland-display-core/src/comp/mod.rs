@@ -14,6 +14,7 @@ mod output;
 mod placement;
 mod policy;
 mod protocols;
+mod screencopy;
 mod text;
 mod xwayland;
 
@@ -94,6 +95,8 @@ pub(crate) struct State {
     pub(crate) client_limits: ClientLimits,
     pub(crate) client_faults: ClientFaults,
     pub(crate) window: WindowPolicy,
+    /// Screen captures waiting for a picture (`comp/screencopy.rs`).
+    pub(crate) screencopies: screencopy::Screencopies,
 
     pub(crate) dmabuf_state: DmabufState,
     /// The client-facing `zwp_linux_dmabuf_v1`, when a GPU renders.
@@ -139,6 +142,7 @@ impl State {
             ref backend,
             client_limits,
             window,
+            privileged_protocols,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
@@ -204,6 +208,7 @@ impl State {
             client_limits,
             client_faults: ClientFaults::default(),
             window,
+            screencopies: screencopy::Screencopies::default(),
             dmabuf_state: DmabufState::new(),
             dmabuf_global: None,
             compositor_state,
@@ -226,6 +231,10 @@ impl State {
             loop_handle: None,
         };
         state.offer_gpu_buffers();
+        if privileged_protocols {
+            state.offer_screencopy();
+            state.offer_image_copy_capture();
+        }
         Ok((state, fell_back))
     }
 

@@ -202,6 +202,10 @@ pub struct DisplayConfig {
     /// [`WaylandDisplay::x11_display`](crate::WaylandDisplay::x11_display)), served on
     /// demand or at once.
     pub xwayland: XwaylandMode,
+    /// Offer the protocols that let a client see or drive more than its own windows
+    /// (screen capture: `zwlr_screencopy_manager_v1`). A lobby is one user's session, so
+    /// its apps get them unless the embedder says otherwise.
+    pub privileged_protocols: bool,
 }
 
 impl Default for DisplayConfig {
@@ -216,6 +220,7 @@ impl Default for DisplayConfig {
             client_limits: ClientLimits::DEFAULT,
             window: WindowPolicy::default(),
             xwayland: XwaylandMode::default(),
+            privileged_protocols: true,
         }
     }
 }
@@ -232,5 +237,7 @@ pub(crate) struct Setup {
     pub(crate) passthrough: bool,
     pub(crate) client_limits: ClientLimits,
     pub(crate) window: WindowPolicy,
+    /// See [`DisplayConfig::privileged_protocols`].
+    pub(crate) privileged_protocols: bool,
     pub(crate) x11: Option<super::X11Setup>,
 }

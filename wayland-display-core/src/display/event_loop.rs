@@ -155,6 +155,8 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
             // The requester may have given up and gone; nothing to do then.
             let _ = link.frames.try_send(data.state.produce_frame());
         }
+        // After the frame, which serves what waits for the next picture.
+        data.state.serve_screencopies();
         if let Err(err) = display.flush_clients() {
             tracing::debug!(%err, "flushing clients");
         }

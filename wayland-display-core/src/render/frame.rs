@@ -3,9 +3,11 @@
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
-use smithay::backend::allocator::dmabuf::Dmabuf;
-use smithay::backend::allocator::{Buffer, Fourcc};
+use smithay::backend::allocator::dmabuf::{Dmabuf, DmabufMappingMode, DmabufSyncFlags};
+use smithay::backend::allocator::{Buffer, Fourcc, Modifier};
 use smithay::reexports::pixman::{self, FormatCode};
+
+use super::RenderError;
 
 /// Pixel layouts an output image can have, named as GStreamer names them (byte order in
 /// memory), each with its DRM fourcc (a little-endian 32-bit word).
@@ -149,6 +151,41 @@ impl Frame {
             FrameMemory::System(image) => image.bytes(),
             FrameMemory::DmaBuf(_) => &[],
         }
+    }
+
+    /// Runs `read` over the frame's pixels (rows `stride` bytes apart). A DMABuf frame is
+    /// mapped for the call (the GPU path exports linear buffers only, so the mapping is the
+    /// picture as is), between the kernel's begin/end CPU access calls, which wait for the
+    /// GPU to finish writing it.
+    pub(crate) fn with_pixels<T>(&self, read: impl FnOnce(&[u8]) -> T) -> Result<T, RenderError> {
+        let image = match &self.memory {
+            FrameMemory::System(image) => return Ok(read(image.bytes())),
+            FrameMemory::DmaBuf(image) => image,
+        };
+        let dmabuf = &image.dmabuf;
+        let failed = |what: &str, err: &dyn std::fmt::Display| {
+            RenderError::Draw(format!("reading a DMABuf frame: {what}: {err}"))
+        };
+        if dmabuf.format().modifier != Modifier::Linear {
+            return Err(RenderError::Draw(
+                "reading a DMABuf frame: only linear buffers can be read".to_owned(),
+            ));
+        }
+        let mapping = dmabuf
+            .map_plane(0, DmabufMappingMode::READ)
+            .map_err(|e| failed("map", &e))?;
+        dmabuf
+            .sync_plane(0, DmabufSyncFlags::START | DmabufSyncFlags::READ)
+            .map_err(|e| failed("begin access", &e))?;
+        // SAFETY: the mapping holds `length()` readable bytes until it is dropped, after
+        // this call; nothing writes the image while a `Frame` shares it (the pool's rule).
+        let bytes =
+            unsafe { std::slice::from_raw_parts(mapping.ptr() as *const u8, mapping.length()) };
+        let out = read(bytes);
+        if let Err(err) = dmabuf.sync_plane(0, DmabufSyncFlags::END | DmabufSyncFlags::READ) {
+            tracing::debug!(%err, "ending CPU access to a DMABuf frame");
+        }
+        Ok(out)
     }
 
     /// The DRM format modifier of a DMABuf frame; `None` for system memory.
