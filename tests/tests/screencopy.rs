@@ -654,6 +654,8 @@ fn screencopy_is_offered_only_with_privileged_protocols() {
         "zwlr_screencopy_manager_v1",
         "ext_image_copy_capture_manager_v1",
         "ext_output_image_capture_source_manager_v1",
+        // Not a capture, but privileged alike: an input method sees every key.
+        "zwp_input_method_manager_v2",
     ];
     let interfaces = |display: &WaylandDisplay| -> Vec<String> {
         let mut raw = RawClient::connect(dir.path(), display.socket_name());

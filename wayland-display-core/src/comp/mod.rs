@@ -114,7 +114,8 @@ pub(crate) struct State {
     pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
     pub(crate) _text_input_state: TextInputManagerState,
     pub(crate) _cursor_shape_state: CursorShapeManagerState,
-    pub(crate) _input_method_state: InputMethodManagerState,
+    /// Privileged: an input method sees every key of the focused client.
+    pub(crate) _input_method_state: Option<InputMethodManagerState>,
     /// Visible to the built-in Xwayland only.
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
@@ -173,7 +174,8 @@ impl State {
         let xwayland_shell_state = XWaylandShellState::new::<Self>(dh);
         let text_input_state = TextInputManagerState::new::<Self>(dh);
         let cursor_shape_state = CursorShapeManagerState::new::<Self>(dh);
-        let input_method_state = InputMethodManagerState::new::<Self, _>(dh, |_| true);
+        let input_method_state =
+            privileged_protocols.then(|| InputMethodManagerState::new::<Self, _>(dh, |_| true));
 
         let mut seat_state = SeatState::new();
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
