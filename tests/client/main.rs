@@ -29,6 +29,10 @@ use wayland_client::protocol::{
 use wayland_client::{
     Connection, Dispatch, DispatchError, Proxy, QueueHandle, WEnum, delegate_noop,
 };
+use wayland_protocols::xdg::activation::v1::client::{
+    xdg_activation_token_v1::{self, XdgActivationTokenV1},
+    xdg_activation_v1::XdgActivationV1,
+};
 use wayland_protocols::xdg::shell::client::{
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
@@ -36,7 +40,8 @@ use wayland_protocols::xdg::shell::client::{
 };
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
-[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max]";
+[--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
+[--activate-on-leave token|bogus]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -124,6 +129,15 @@ struct Args {
     min_max: bool,
     /// Close the dialog when a key is pressed on it.
     dialog_close_on_key: bool,
+    /// When the main window first loses the keyboard, ask to be activated again: with a
+    /// token from xdg-activation, or with a made-up one (which must activate nothing).
+    activate_on_leave: Option<Activation>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Activation {
+    Token,
+    Bogus,
 }
 
 /// First row of the band in frame `n` of a `height`-row buffer.
@@ -148,6 +162,7 @@ fn parse_args() -> Result<Args, String> {
         fullscreen: false,
         min_max: false,
         dialog_close_on_key: false,
+        activate_on_leave: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -165,6 +180,13 @@ fn parse_args() -> Result<Args, String> {
             "--fullscreen" => args.fullscreen = true,
             "--min-max" => args.min_max = true,
             "--dialog-close-on-key" => args.dialog_close_on_key = true,
+            "--activate-on-leave" => {
+                args.activate_on_leave = Some(match it.next().as_deref() {
+                    Some("token") => Activation::Token,
+                    Some("bogus") => Activation::Bogus,
+                    other => return Err(format!("bad --activate-on-leave: {other:?}")),
+                });
+            }
             "--damage" => match it.next().as_deref() {
                 Some("band") => args.band = true,
                 other => return Err(format!("bad --damage: {other:?} (band)")),
@@ -214,6 +236,10 @@ struct App {
     dialog_closed: bool,
     /// Whether the keyboard is on the dialog.
     keyboard_on_dialog: bool,
+    /// `xdg_activation_v1`, if offered (for `--activate-on-leave`).
+    activation: Option<XdgActivationV1>,
+    /// `--activate-on-leave` has asked once; it does not ask again.
+    activation_asked: bool,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -675,7 +701,7 @@ handle!(WlPointer, |_, _, event, _| {
     }
 });
 
-handle!(WlKeyboard, |app, _, event, _| {
+handle!(WlKeyboard, |app, _, event, qh| {
     use wl_keyboard::Event as E;
     match event {
         // The fd is an OwnedFd and is closed when dropped here.
@@ -689,7 +715,12 @@ handle!(WlKeyboard, |app, _, event, _| {
             };
             say!("keyboard enter {which}");
         }
-        E::Leave { .. } => say!("keyboard leave"),
+        E::Leave { .. } => {
+            say!("keyboard leave");
+            if !app.keyboard_on_dialog {
+                app.ask_activation(qh);
+            }
+        }
         E::Key { key, state, .. } => {
             let pressed = state == WEnum::Value(KeyState::Pressed);
             say!("key {key} {}", if pressed { "pressed" } else { "released" });
@@ -707,6 +738,42 @@ handle!(WlKeyboard, |app, _, event, _| {
             say!("keyboard modifiers {mods_depressed} {mods_latched} {mods_locked} {group}")
         }
         _ => {}
+    }
+});
+
+impl App {
+    /// `--activate-on-leave`: asks once to have the main window activated again.
+    fn ask_activation(&mut self, qh: &QueueHandle<Self>) {
+        let (Some(mode), Some(activation), false) = (
+            self.args.activate_on_leave,
+            &self.activation,
+            self.activation_asked,
+        ) else {
+            return;
+        };
+        self.activation_asked = true;
+        match mode {
+            Activation::Token => {
+                let token = activation.get_activation_token(qh, ());
+                token.set_surface(&self.surface);
+                token.set_app_id("wayland-test-client".into());
+                token.commit();
+            }
+            Activation::Bogus => {
+                activation.activate("not-a-token-the-compositor-gave".into(), &self.surface);
+                say!("activation requested bogus");
+            }
+        }
+    }
+}
+
+handle!(XdgActivationTokenV1, |app, token, event, _| {
+    if let xdg_activation_token_v1::Event::Done { token: value } = event {
+        token.destroy();
+        if let Some(activation) = &app.activation {
+            activation.activate(value, &app.surface);
+            say!("activation requested token");
+        }
     }
 });
 
@@ -736,6 +803,7 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
 }
 
 delegate_noop!(App: WlCompositor);
+delegate_noop!(App: XdgActivationV1);
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
 delegate_noop!(App: ignore WlSurface);
@@ -774,6 +842,8 @@ fn run(args: Args) -> Result<(), String> {
         .bind(&qh, 1..=4, ())
         .map_err(bind_err("wl_output"))?;
 
+    let activation: Option<XdgActivationV1> = globals.bind(&qh, 1..=1, ()).ok();
+
     let surface = compositor.create_surface(&qh, ());
     let xdg = wm.get_xdg_surface(&surface, &qh, ());
     let toplevel = xdg.get_toplevel(&qh, ());
@@ -807,6 +877,8 @@ fn run(args: Args) -> Result<(), String> {
         dialog_roles: None,
         dialog_closed: false,
         keyboard_on_dialog: false,
+        activation,
+        activation_asked: false,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

@@ -202,6 +202,11 @@ pub struct DisplayConfig {
     /// [`WaylandDisplay::x11_display`](crate::WaylandDisplay::x11_display)), served on
     /// demand or at once.
     pub xwayland: XwaylandMode,
+    /// Offer the protocols that let a client act as the user: read and set the clipboard
+    /// without focus (wlr and ext data control), type (virtual keyboard) and point (wlr
+    /// virtual pointer). On by default: a lobby's apps are the user's own, and streaming
+    /// tools rely on them. Off, their globals are not offered at all.
+    pub privileged_protocols: bool,
 }
 
 impl Default for DisplayConfig {
@@ -216,6 +221,7 @@ impl Default for DisplayConfig {
             client_limits: ClientLimits::DEFAULT,
             window: WindowPolicy::default(),
             xwayland: XwaylandMode::default(),
+            privileged_protocols: true,
         }
     }
 }
@@ -232,5 +238,7 @@ pub(crate) struct Setup {
     pub(crate) passthrough: bool,
     pub(crate) client_limits: ClientLimits,
     pub(crate) window: WindowPolicy,
+    /// See [`DisplayConfig::privileged_protocols`].
+    pub(crate) privileged_protocols: bool,
     pub(crate) x11: Option<super::X11Setup>,
 }

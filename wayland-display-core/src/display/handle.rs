@@ -64,6 +64,7 @@ impl WaylandDisplay {
             passthrough: config.passthrough,
             client_limits: config.client_limits,
             window: config.window,
+            privileged_protocols: config.privileged_protocols,
             x11: x11_setup,
         };
         let (thread, started) = CompositorThread::spawn(setup, config.timeouts)?;

@@ -31,6 +31,7 @@ const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
 const DEFAULT_WINDOW_MODE: &str = "maximized";
 const DEFAULT_SCALE_TO_FIT: bool = false;
+const DEFAULT_PRIVILEGED_PROTOCOLS: bool = true;
 const DEFAULT_XWAYLAND: &str = "on-demand";
 // Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
 const DEFAULT_CLIENT_MAX_OBJECTS: u32 = ClientLimits::DEFAULT.max_objects;
@@ -52,6 +53,7 @@ struct Settings {
     client_limits: ClientLimits,
     window: WindowPolicy,
     xwayland: XwaylandMode,
+    privileged_protocols: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
                 scale_to_fit: DEFAULT_SCALE_TO_FIT,
             },
             xwayland: XwaylandMode::OnDemand,
+            privileged_protocols: DEFAULT_PRIVILEGED_PROTOCOLS,
             client_limits: ClientLimits {
                 max_objects: DEFAULT_CLIENT_MAX_OBJECTS,
                 max_pending_fds: DEFAULT_CLIENT_MAX_PENDING_FDS,
@@ -262,6 +265,16 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(Some(DEFAULT_XWAYLAND))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("privileged-protocols")
+                    .nick("Privileged protocols")
+                    .blurb(
+                        "Offer the protocols that let a client act as the user: clipboard \
+                         access without focus (wlr and ext data control), virtual keyboard, \
+                         wlr virtual pointer; false leaves their globals out",
+                    )
+                    .default_value(DEFAULT_PRIVILEGED_PROTOCOLS)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("client-max-objects")
                     .nick("Objects per client")
                     .blurb(
@@ -353,6 +366,9 @@ impl ObjectImpl for WaylandDisplaySrc {
             "scale-to-fit" => {
                 settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
             }
+            "privileged-protocols" => {
+                settings.privileged_protocols = value.get().unwrap_or(DEFAULT_PRIVILEGED_PROTOCOLS);
+            }
             "xwayland" => {
                 let asked = string().unwrap_or_else(|| DEFAULT_XWAYLAND.to_owned());
                 match asked.parse::<XwaylandMode>() {
@@ -418,6 +434,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "window-mode" => settings.window.mode.to_string().to_value(),
             "xwayland" => settings.xwayland.to_string().to_value(),
             "scale-to-fit" => settings.window.scale_to_fit.to_value(),
+            "privileged-protocols" => settings.privileged_protocols.to_value(),
             "client-max-objects" => settings.client_limits.max_objects.to_value(),
             "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
             "client-stall-timeout" => {
@@ -694,6 +711,7 @@ impl WaylandDisplaySrc {
             window: settings.window,
             client_limits: settings.client_limits,
             xwayland: settings.xwayland,
+            privileged_protocols: settings.privileged_protocols,
             ..DisplayConfig::default()
         };
         let display =
