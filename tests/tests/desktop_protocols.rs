@@ -261,3 +261,29 @@ fn a_valid_activation_token_moves_the_keyboard_back_and_a_made_up_one_does_not()
         "a made-up token activated the window"
     );
 }
+
+/// `run --no-privileged-protocols` reaches the element through the lobby's spec (the path
+/// the host's `video_settings.privileged_protocols` takes too).
+#[test]
+fn run_leaves_the_privileged_protocols_out_when_told() {
+    let exe = gwd_tests::target_dir().join("gst-wayland-display");
+    let listed = |extra: &[&str]| {
+        let dir = gwd_tests::private_dir("gwd-desktop-run");
+        let mut cmd = Command::new(&exe);
+        cmd.env("XDG_RUNTIME_DIR", dir.path())
+            .args(["run", "--render-node", "software"])
+            .args(["--width", "320", "--height", "240", "--fps", "30"])
+            .args(extra)
+            .args(["--duration", "2", "--", "wayland-info"]);
+        let out = run(cmd, Duration::from_secs(60));
+        assert!(out.status.success(), "{}", out.all());
+        out.all()
+    };
+    let on = listed(&[]);
+    let off = listed(&["--no-privileged-protocols"]);
+    for name in PRIVILEGED {
+        assert!(on.contains(&format!("'{name}'")), "{name} missing: {on}");
+        assert!(!off.contains(&format!("'{name}'")), "{name} offered: {off}");
+    }
+    assert!(off.contains("'xdg_activation_v1'"), "{off}");
+}

@@ -114,6 +114,15 @@ fn source_of(source: WEnum<wl_pointer::AxisSource>) -> Option<AxisSource> {
     }
 }
 
+/// The most wheel steps one `axis_discrete` may carry: their 120ths stay within the
+/// coordinate limit. Smithay sums and negates 120ths (`i32::MIN.abs()` panics).
+const STEP_LIMIT: i32 = COORD_LIMIT / 120;
+
+/// `discrete` wheel steps in 120ths, bounded.
+fn v120_of(discrete: i32) -> i32 {
+    discrete.clamp(-STEP_LIMIT, STEP_LIMIT).saturating_mul(120)
+}
+
 /// `pos` of `extent` along an output side of `side` pixels; `None` for an empty extent.
 fn absolute(pos: u32, extent: u32, side: u32) -> Option<f64> {
     (extent > 0).then(|| f64::from(pos) / f64::from(extent) * f64::from(side))
@@ -202,7 +211,7 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
                 let Some(axis) = axis_of(axis) else {
                     return invalid_axis();
                 };
-                let v120 = discrete.saturating_mul(120);
+                let v120 = v120_of(discrete);
                 data.update(time, |frame| {
                     frame.value(axis, bounded(value)).v120(axis, v120)
                 });
@@ -235,5 +244,8 @@ mod tests {
         assert_eq!(absolute(5, 0, 1920), None);
         assert_eq!(absolute(u32::MAX, u32::MAX, 1920), Some(1920.0));
         assert_eq!(absolute(1, 2, 1920), Some(960.0));
+        assert_eq!(v120_of(-2), -240);
+        assert_eq!(v120_of(i32::MIN), -STEP_LIMIT * 120);
+        assert!(v120_of(i32::MAX) <= COORD_LIMIT);
     }
 }
