@@ -328,6 +328,13 @@ fn wayland_info_lists_every_protocol() {
         "wp_single_pixel_buffer_manager_v1",
         "zwp_text_input_manager_v3",
         "zwp_input_method_manager_v2",
+        // The desktop protocols (tests/tests/desktop_protocols.rs has them all, and the
+        // privileged ones turned off).
+        "zwp_primary_selection_device_manager_v1",
+        "xdg_activation_v1",
+        "zxdg_decoration_manager_v1",
+        "wp_tearing_control_manager_v1",
+        "zwlr_virtual_pointer_manager_v1",
     ] {
         assert!(
             out.contains(&format!("'{interface}'")),

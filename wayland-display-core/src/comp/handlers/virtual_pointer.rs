@@ -2,7 +2,8 @@
 //! ydotool's Wayland backends, remote-desktop servers) drives the seat's pointer. Motion,
 //! buttons and scrolling take the path the element's input events take
 //! (`comp/input.rs`), so focus, pointer constraints and scale-to-fit apply alike. A
-//! privileged protocol: offered only with `privileged-protocols`.
+//! privileged protocol: offered only with `privileged-protocols`. Events wait for the
+//! client's `frame`, which applies them in order.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -24,24 +25,70 @@ use crate::comp::{COORD_LIMIT, State, geometry};
 /// The protocol's latest version (adds `create_virtual_pointer_with_output`).
 const VERSION: u32 = 2;
 
-/// The axis events since the last `frame`, sent together at `frame`.
+/// Events a client may queue before its `frame`; one more applies them at once, so that a
+/// client that never sends `frame` cannot grow the queue.
+const PENDING_LIMIT: usize = 64;
+
+/// One event waiting for its `frame`.
+enum Event {
+    Motion(Point<f64, Logical>),
+    Absolute(Point<f64, Logical>),
+    Button(u32, bool),
+}
+
+#[derive(Default)]
+struct Pending {
+    events: Vec<Event>,
+    axis: Option<AxisFrame>,
+}
+
+/// A virtual pointer's events since its last `frame`: the protocol groups them, and a
+/// client sees none until the frame.
 #[derive(Default)]
 pub(crate) struct VirtualPointer {
-    axis: Mutex<Option<AxisFrame>>,
+    pending: Mutex<Pending>,
 }
 
 impl VirtualPointer {
-    fn update(&self, time: u32, f: impl FnOnce(AxisFrame) -> AxisFrame) {
-        let mut pending = self.axis.lock().unwrap_or_else(PoisonError::into_inner);
-        let frame = pending.take().unwrap_or_else(|| AxisFrame::new(time));
-        *pending = Some(f(frame));
+    fn with<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
+        f(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn take(&self) -> Option<AxisFrame> {
-        self.axis
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+    fn update_axis(&self, time: u32, f: impl FnOnce(AxisFrame) -> AxisFrame) {
+        self.with(|pending| {
+            let frame = pending.axis.take().unwrap_or_else(|| AxisFrame::new(time));
+            pending.axis = Some(f(frame));
+        });
+    }
+
+    /// Queues `event`; whether the queue is full and must be applied now.
+    fn push(&self, event: Event) -> bool {
+        self.with(|pending| {
+            pending.events.push(event);
+            pending.events.len() >= PENDING_LIMIT
+        })
+    }
+}
+
+impl State {
+    /// Applies a virtual pointer's queued events, in order, as the element's would be.
+    fn apply_frame(&mut self, pointer: &VirtualPointer) {
+        let Pending { events, axis } = pointer.with(std::mem::take);
+        for event in events {
+            match event {
+                Event::Motion(delta) => {
+                    let target = geometry::plus(self.pointer_location, delta);
+                    self.move_pointer(target, Some(delta));
+                }
+                Event::Absolute(at) => self.move_pointer(at, None),
+                Event::Button(button, pressed) => self.pointer_button(button, pressed),
+            }
+        }
+        if let Some(mut frame) = axis {
+            // Each axis's sum of a frame's events, bounded as each one was.
+            frame.axis = (bounded(frame.axis.0), bounded(frame.axis.1));
+            self.pointer_axis_frame(frame);
+        }
     }
 }
 
@@ -138,6 +185,11 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
         _dh: &DisplayHandle,
         _data_init: &mut DataInit<'_, Self>,
     ) {
+        let queue = |state: &mut Self, event: Event| {
+            if data.push(event) {
+                state.apply_frame(data);
+            }
+        };
         let invalid_axis = || {
             pointer.post_error(
                 zwlr_virtual_pointer_v1::Error::InvalidAxis,
@@ -146,9 +198,7 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
         };
         match request {
             zwlr_virtual_pointer_v1::Request::Motion { dx, dy, .. } => {
-                let delta: Point<f64, Logical> = (bounded(dx), bounded(dy)).into();
-                let target = geometry::plus(state.pointer_location, delta);
-                state.move_pointer(target, Some(delta));
+                queue(state, Event::Motion((bounded(dx), bounded(dy)).into()));
             }
             zwlr_virtual_pointer_v1::Request::MotionAbsolute {
                 x,
@@ -164,7 +214,7 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
                 ) else {
                     return;
                 };
-                state.move_pointer((x, y).into(), None);
+                queue(state, Event::Absolute((x, y).into()));
             }
             zwlr_virtual_pointer_v1::Request::Button {
                 button,
@@ -178,13 +228,13 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
                     // no event.
                     _ => return,
                 };
-                state.pointer_button(button, pressed);
+                queue(state, Event::Button(button, pressed));
             }
             zwlr_virtual_pointer_v1::Request::Axis { time, axis, value } => {
                 let Some(axis) = axis_of(axis) else {
                     return invalid_axis();
                 };
-                data.update(time, |frame| frame.value(axis, bounded(value)));
+                data.update_axis(time, |frame| frame.value(axis, bounded(value)));
             }
             zwlr_virtual_pointer_v1::Request::AxisSource { axis_source } => {
                 let Some(source) = source_of(axis_source) else {
@@ -194,13 +244,13 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
                     );
                     return;
                 };
-                data.update(state.now_ms(), |frame| frame.source(source));
+                data.update_axis(state.now_ms(), |frame| frame.source(source));
             }
             zwlr_virtual_pointer_v1::Request::AxisStop { time, axis } => {
                 let Some(axis) = axis_of(axis) else {
                     return invalid_axis();
                 };
-                data.update(time, |frame| frame.stop(axis));
+                data.update_axis(time, |frame| frame.stop(axis));
             }
             zwlr_virtual_pointer_v1::Request::AxisDiscrete {
                 time,
@@ -212,18 +262,11 @@ impl Dispatch<ZwlrVirtualPointerV1, VirtualPointer> for State {
                     return invalid_axis();
                 };
                 let v120 = v120_of(discrete);
-                data.update(time, |frame| {
+                data.update_axis(time, |frame| {
                     frame.value(axis, bounded(value)).v120(axis, v120)
                 });
             }
-            zwlr_virtual_pointer_v1::Request::Frame => {
-                if let Some(frame) = data.take() {
-                    // Each axis's sum of a frame's events, bounded as each one was.
-                    let mut frame = frame;
-                    frame.axis = (bounded(frame.axis.0), bounded(frame.axis.1));
-                    state.pointer_axis_frame(frame);
-                }
-            }
+            zwlr_virtual_pointer_v1::Request::Frame => state.apply_frame(data),
             zwlr_virtual_pointer_v1::Request::Destroy => {}
             _ => {}
         }
