@@ -287,3 +287,41 @@ fn run_leaves_the_privileged_protocols_out_when_told() {
     }
     assert!(off.contains("'xdg_activation_v1'"), "{off}");
 }
+
+/// Sends `lines` (gwd-wire-fuzz's replay form) on one connection to `lobby`; its report.
+fn replay(lobby: &Lobby, lines: &[&str]) -> String {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, lines.join("\n").as_bytes()).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gwd-wire-fuzz"));
+    cmd.arg("--socket")
+        .arg(lobby.dir.join(&lobby.socket))
+        .arg("--replay")
+        .arg(file.path());
+    run(cmd, WAIT).all()
+}
+
+#[test]
+fn a_surface_may_have_one_tearing_control_at_a_time() {
+    let lobby = lobby("");
+    let mut lines = vec![
+        "1.1 wl_display.get_registry n2",
+        r#"2.0 wl_registry.bind u@wl_compositor s"wl_compositor" u4 n3"#,
+        r#"2.0 wl_registry.bind u@wp_tearing_control_manager_v1 s"wp_tearing_control_manager_v1" u1 n4"#,
+        "3.0 wl_compositor.create_surface n5",
+        "4.1 wp_tearing_control_manager_v1.get_tearing_control n6 o5",
+        "6.0 wp_tearing_control_v1.set_presentation_hint u1",
+        "5.6 wl_surface.commit",
+        // Destroyed, it may be made again.
+        "6.1 wp_tearing_control_v1.destroy",
+        "4.1 wp_tearing_control_manager_v1.get_tearing_control n7 o5",
+    ];
+    let report = replay(&lobby, &lines);
+    assert!(report.contains("connection 0 still open"), "{report}");
+    // A second one while the first lives is the protocol's error.
+    lines.push("4.1 wp_tearing_control_manager_v1.get_tearing_control n8 o5");
+    let report = replay(&lobby, &lines);
+    assert!(
+        report.contains("code 0: the surface already has a tearing control object"),
+        "{report}"
+    );
+}
