@@ -33,6 +33,12 @@ use wayland_protocols::xdg::activation::v1::client::{
     xdg_activation_token_v1::{self, XdgActivationTokenV1},
     xdg_activation_v1::XdgActivationV1,
 };
+use wayland_protocols::xdg::foreign::zv2::client::{
+    zxdg_exported_v2::{self, ZxdgExportedV2},
+    zxdg_exporter_v2::ZxdgExporterV2,
+    zxdg_imported_v2::ZxdgImportedV2,
+    zxdg_importer_v2::ZxdgImporterV2,
+};
 use wayland_protocols::xdg::shell::client::{
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
@@ -41,7 +47,7 @@ use wayland_protocols::xdg::shell::client::{
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
 [--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
-[--activate-on-leave token|bogus]";
+[--activate-on-leave token|bogus] [--dialog-foreign]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -132,6 +138,10 @@ struct Args {
     /// When the main window first loses the keyboard, ask to be activated again: with a
     /// token from xdg-activation, or with a made-up one (which must activate nothing).
     activate_on_leave: Option<Activation>,
+    /// The dialog's parent is set through xdg-foreign (the main window exported, imported
+    /// and made its parent with `set_parent_of`) instead of `set_parent`, and the dialog
+    /// sets no min/max size: only its parent makes it a dialog.
+    dialog_foreign: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -163,6 +173,7 @@ fn parse_args() -> Result<Args, String> {
         min_max: false,
         dialog_close_on_key: false,
         activate_on_leave: None,
+        dialog_foreign: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -180,6 +191,7 @@ fn parse_args() -> Result<Args, String> {
             "--fullscreen" => args.fullscreen = true,
             "--min-max" => args.min_max = true,
             "--dialog-close-on-key" => args.dialog_close_on_key = true,
+            "--dialog-foreign" => args.dialog_foreign = true,
             "--activate-on-leave" => {
                 args.activate_on_leave = Some(match it.next().as_deref() {
                     Some("token") => Activation::Token,
@@ -240,6 +252,17 @@ struct App {
     activation: Option<XdgActivationV1>,
     /// `--activate-on-leave` has asked once; it does not ask again.
     activation_asked: bool,
+    /// `--dialog-foreign`: the importer, and the main window's handle once exported.
+    foreign: Option<Foreign>,
+}
+
+struct Foreign {
+    importer: ZxdgImporterV2,
+    /// Kept: destroying it would revoke the handle.
+    _exported: ZxdgExportedV2,
+    handle: Option<String>,
+    /// Kept while the dialog lives: destroying it would unset the parent.
+    imported: Option<ZxdgImportedV2>,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -552,12 +575,29 @@ impl App {
         ) else {
             return;
         };
+        let handle = match &self.foreign {
+            Some(foreign) => match &foreign.handle {
+                Some(handle) => Some(handle.clone()),
+                // Not exported yet: asked again after the next dispatch.
+                None => return,
+            },
+            None => None,
+        };
         let surface = compositor.create_surface(qh, ());
         let xdg = wm.get_xdg_surface(&surface, qh, Dialog);
         let toplevel = xdg.get_toplevel(qh, Dialog);
-        toplevel.set_parent(Some(parent));
-        toplevel.set_min_size(w, h);
-        toplevel.set_max_size(w, h);
+        match (handle, &mut self.foreign) {
+            (Some(handle), Some(foreign)) => {
+                let imported = foreign.importer.import_toplevel(handle, qh, ());
+                imported.set_parent_of(&surface);
+                foreign.imported = Some(imported);
+            }
+            _ => {
+                toplevel.set_parent(Some(parent));
+                toplevel.set_min_size(w, h);
+                toplevel.set_max_size(w, h);
+            }
+        }
         toplevel.set_title("wayland-test-client dialog".into());
         surface.commit();
         self.dialog = Some(surface);
@@ -804,6 +844,17 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
 
 delegate_noop!(App: WlCompositor);
 delegate_noop!(App: XdgActivationV1);
+delegate_noop!(App: ZxdgExporterV2);
+delegate_noop!(App: ZxdgImporterV2);
+delegate_noop!(App: ignore ZxdgImportedV2);
+
+handle!(ZxdgExportedV2, |app, _, event, _| {
+    if let zxdg_exported_v2::Event::Handle { handle } = event
+        && let Some(foreign) = &mut app.foreign
+    {
+        foreign.handle = Some(handle);
+    }
+});
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
 delegate_noop!(App: ignore WlSurface);
@@ -858,6 +909,22 @@ fn run(args: Args) -> Result<(), String> {
     }
     // The first commit carries no buffer: it asks the compositor for a configure.
     surface.commit();
+    let foreign = if args.dialog_foreign {
+        let exporter: ZxdgExporterV2 = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("zxdg_exporter_v2"))?;
+        let importer: ZxdgImporterV2 = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("zxdg_importer_v2"))?;
+        Some(Foreign {
+            importer,
+            _exported: exporter.export_toplevel(&surface, &qh, ()),
+            handle: None,
+            imported: None,
+        })
+    } else {
+        None
+    };
 
     let mut app = App {
         args,
@@ -879,6 +946,7 @@ fn run(args: Args) -> Result<(), String> {
         keyboard_on_dialog: false,
         activation,
         activation_asked: false,
+        foreign,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

@@ -325,3 +325,23 @@ fn a_surface_may_have_one_tearing_control_at_a_time() {
         "{report}"
     );
 }
+
+#[test]
+fn a_parent_set_through_xdg_foreign_makes_a_dialog_centred_over_it() {
+    let lobby = lobby("");
+    // The dialog sets no fixed size: without its imported parent it would be maximized.
+    let client = lobby.client(CLIENT, &["--dialog", "200x100:00ff00", "--dialog-foreign"]);
+    client.expect_line(WAIT, "drawn 320 240");
+    let configure = client
+        .wait_line(WAIT, |l| l.starts_with("dialog configure"))
+        .expect("no dialog configure");
+    assert!(
+        configure.starts_with("dialog configure 0 0"),
+        "the dialog was not floated: {configure}"
+    );
+    client.expect_line(WAIT, "dialog drawn 200 100");
+    // 200x100 over the 320x240 parent: from (60, 70) to (260, 170), above it.
+    let frame = lobby.frame_until(WAIT, |f| f.rgb(61, 71) == (0, 255, 0));
+    assert_eq!(frame.rgb(259, 169), (0, 255, 0));
+    assert_eq!(frame.rgb(55, 65), (255, 0, 0), "the parent's red quadrant");
+}
