@@ -33,6 +33,10 @@ use wayland_protocols::xdg::activation::v1::client::{
     xdg_activation_token_v1::{self, XdgActivationTokenV1},
     xdg_activation_v1::XdgActivationV1,
 };
+use wayland_protocols::xdg::decoration::zv1::client::{
+    zxdg_decoration_manager_v1::ZxdgDecorationManagerV1,
+    zxdg_toplevel_decoration_v1::{self, ZxdgToplevelDecorationV1},
+};
 use wayland_protocols::xdg::foreign::zv2::client::{
     zxdg_exported_v2::{self, ZxdgExportedV2},
     zxdg_exporter_v2::ZxdgExporterV2,
@@ -47,7 +51,7 @@ use wayland_protocols::xdg::shell::client::{
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
 [--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
-[--activate-on-leave token|bogus] [--dialog-foreign]";
+[--activate-on-leave token|bogus] [--dialog-foreign] [--decoration client|server]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -142,6 +146,8 @@ struct Args {
     /// and made its parent with `set_parent_of`) instead of `set_parent`, and the dialog
     /// sets no min/max size: only its parent makes it a dialog.
     dialog_foreign: bool,
+    /// Ask for this xdg-decoration mode and print the mode the compositor answers.
+    decoration: Option<zxdg_toplevel_decoration_v1::Mode>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -174,6 +180,7 @@ fn parse_args() -> Result<Args, String> {
         dialog_close_on_key: false,
         activate_on_leave: None,
         dialog_foreign: false,
+        decoration: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -192,6 +199,13 @@ fn parse_args() -> Result<Args, String> {
             "--min-max" => args.min_max = true,
             "--dialog-close-on-key" => args.dialog_close_on_key = true,
             "--dialog-foreign" => args.dialog_foreign = true,
+            "--decoration" => {
+                args.decoration = Some(match it.next().as_deref() {
+                    Some("client") => zxdg_toplevel_decoration_v1::Mode::ClientSide,
+                    Some("server") => zxdg_toplevel_decoration_v1::Mode::ServerSide,
+                    other => return Err(format!("bad --decoration: {other:?}")),
+                });
+            }
             "--activate-on-leave" => {
                 args.activate_on_leave = Some(match it.next().as_deref() {
                     Some("token") => Activation::Token,
@@ -845,6 +859,18 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
 delegate_noop!(App: WlCompositor);
 delegate_noop!(App: XdgActivationV1);
 delegate_noop!(App: ZxdgExporterV2);
+delegate_noop!(App: ZxdgDecorationManagerV1);
+
+handle!(ZxdgToplevelDecorationV1, |_, _, event, _| {
+    if let zxdg_toplevel_decoration_v1::Event::Configure { mode } = event {
+        let name = match mode {
+            WEnum::Value(zxdg_toplevel_decoration_v1::Mode::ServerSide) => "server",
+            WEnum::Value(zxdg_toplevel_decoration_v1::Mode::ClientSide) => "client",
+            _ => "other",
+        };
+        say!("decoration {name}");
+    }
+});
 delegate_noop!(App: ZxdgImporterV2);
 delegate_noop!(App: ignore ZxdgImportedV2);
 
@@ -907,6 +933,18 @@ fn run(args: Args) -> Result<(), String> {
         toplevel.set_min_size(args.size.0, args.size.1);
         toplevel.set_max_size(args.size.0, args.size.1);
     }
+    // Kept for the window's life: destroying it would drop the mode.
+    let _decoration = match args.decoration {
+        Some(mode) => {
+            let manager: ZxdgDecorationManagerV1 = globals
+                .bind(&qh, 1..=1, ())
+                .map_err(bind_err("zxdg_decoration_manager_v1"))?;
+            let decoration = manager.get_toplevel_decoration(&toplevel, &qh, ());
+            decoration.set_mode(mode);
+            Some(decoration)
+        }
+        None => None,
+    };
     // The first commit carries no buffer: it asks the compositor for a configure.
     surface.commit();
     let foreign = if args.dialog_foreign {

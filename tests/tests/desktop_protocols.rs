@@ -345,3 +345,17 @@ fn a_parent_set_through_xdg_foreign_makes_a_dialog_centred_over_it() {
     assert_eq!(frame.rgb(259, 169), (0, 255, 0));
     assert_eq!(frame.rgb(55, 65), (255, 0, 0), "the parent's red quadrant");
 }
+
+#[test]
+fn decorations_are_always_server_side() {
+    let lobby = lobby("");
+    for asked in ["client", "server"] {
+        let client = lobby.client(CLIENT, &["--decoration", asked]);
+        // The mode comes with the first configure, before the window draws.
+        let mode = client
+            .wait_line(WAIT, |l| l.starts_with("decoration "))
+            .expect("no decoration configure");
+        assert_eq!(mode, "decoration server", "asked for {asked}");
+        client.expect_line(WAIT, "drawn 320 240");
+    }
+}
