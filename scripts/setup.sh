@@ -23,6 +23,9 @@ packages=(
   xwayland xterm xclip wl-clipboard gir1.2-gtk-3.0
   # named cursors (cursor-shape-v1) are drawn from an Xcursor theme
   adwaita-icon-theme
+  # the desktop protocols (tests/tests/desktop_protocols.rs): typing through the virtual
+  # keyboard
+  wtype
   # conformance: the Wayland Conformance Test Suite runner (scripts/wlcs.sh)
   wlcs
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

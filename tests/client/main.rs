@@ -33,6 +33,20 @@ use wayland_protocols::wp::cursor_shape::v1::client::{
     wp_cursor_shape_device_v1::{Shape, WpCursorShapeDeviceV1},
     wp_cursor_shape_manager_v1::WpCursorShapeManagerV1,
 };
+use wayland_protocols::xdg::activation::v1::client::{
+    xdg_activation_token_v1::{self, XdgActivationTokenV1},
+    xdg_activation_v1::XdgActivationV1,
+};
+use wayland_protocols::xdg::decoration::zv1::client::{
+    zxdg_decoration_manager_v1::ZxdgDecorationManagerV1,
+    zxdg_toplevel_decoration_v1::{self, ZxdgToplevelDecorationV1},
+};
+use wayland_protocols::xdg::foreign::zv2::client::{
+    zxdg_exported_v2::{self, ZxdgExportedV2},
+    zxdg_exporter_v2::ZxdgExporterV2,
+    zxdg_imported_v2::ZxdgImportedV2,
+    zxdg_importer_v2::ZxdgImporterV2,
+};
 use wayland_protocols::xdg::shell::client::{
     xdg_surface::{self, XdgSurface},
     xdg_toplevel::{self, XdgToplevel},
@@ -41,7 +55,8 @@ use wayland_protocols::xdg::shell::client::{
 
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
 [--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
-[--cursor-shape text|pointer|crosshair|wait]";
+[--cursor-shape text|pointer|crosshair|wait] \
+[--activate-on-leave token|bogus] [--dialog-foreign] [--decoration client|server]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -131,6 +146,21 @@ struct Args {
     dialog_close_on_key: bool,
     /// Ask for this cursor shape (cursor-shape-v1) whenever the pointer enters.
     cursor_shape: Option<Shape>,
+    /// When the main window first loses the keyboard, ask to be activated again: with a
+    /// token from xdg-activation, or with a made-up one (which must activate nothing).
+    activate_on_leave: Option<Activation>,
+    /// The dialog's parent is set through xdg-foreign (the main window exported, imported
+    /// and made its parent with `set_parent_of`) instead of `set_parent`, and the dialog
+    /// sets no min/max size: only its parent makes it a dialog.
+    dialog_foreign: bool,
+    /// Ask for this xdg-decoration mode and print the mode the compositor answers.
+    decoration: Option<zxdg_toplevel_decoration_v1::Mode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Activation {
+    Token,
+    Bogus,
 }
 
 /// First row of the band in frame `n` of a `height`-row buffer.
@@ -156,6 +186,9 @@ fn parse_args() -> Result<Args, String> {
         min_max: false,
         dialog_close_on_key: false,
         cursor_shape: None,
+        activate_on_leave: None,
+        dialog_foreign: false,
+        decoration: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -181,6 +214,21 @@ fn parse_args() -> Result<Args, String> {
                     "crosshair" => Shape::Crosshair,
                     "wait" => Shape::Wait,
                     _ => return Err(format!("bad cursor shape: {v}")),
+                });
+            }
+            "--dialog-foreign" => args.dialog_foreign = true,
+            "--decoration" => {
+                args.decoration = Some(match it.next().as_deref() {
+                    Some("client") => zxdg_toplevel_decoration_v1::Mode::ClientSide,
+                    Some("server") => zxdg_toplevel_decoration_v1::Mode::ServerSide,
+                    other => return Err(format!("bad --decoration: {other:?}")),
+                });
+            }
+            "--activate-on-leave" => {
+                args.activate_on_leave = Some(match it.next().as_deref() {
+                    Some("token") => Activation::Token,
+                    Some("bogus") => Activation::Bogus,
+                    other => return Err(format!("bad --activate-on-leave: {other:?}")),
                 });
             }
             "--damage" => match it.next().as_deref() {
@@ -234,6 +282,21 @@ struct App {
     keyboard_on_dialog: bool,
     /// Bound with `--cursor-shape`.
     cursor_shapes: Option<WpCursorShapeManagerV1>,
+    /// `xdg_activation_v1`, if offered (for `--activate-on-leave`).
+    activation: Option<XdgActivationV1>,
+    /// `--activate-on-leave` has asked once; it does not ask again.
+    activation_asked: bool,
+    /// `--dialog-foreign`: the importer, and the main window's handle once exported.
+    foreign: Option<Foreign>,
+}
+
+struct Foreign {
+    importer: ZxdgImporterV2,
+    /// Kept: destroying it would revoke the handle.
+    _exported: ZxdgExportedV2,
+    handle: Option<String>,
+    /// Kept while the dialog lives: destroying it would unset the parent.
+    imported: Option<ZxdgImportedV2>,
 }
 
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
@@ -546,12 +609,29 @@ impl App {
         ) else {
             return;
         };
+        let handle = match &self.foreign {
+            Some(foreign) => match &foreign.handle {
+                Some(handle) => Some(handle.clone()),
+                // Not exported yet: asked again after the next dispatch.
+                None => return,
+            },
+            None => None,
+        };
         let surface = compositor.create_surface(qh, ());
         let xdg = wm.get_xdg_surface(&surface, qh, Dialog);
         let toplevel = xdg.get_toplevel(qh, Dialog);
-        toplevel.set_parent(Some(parent));
-        toplevel.set_min_size(w, h);
-        toplevel.set_max_size(w, h);
+        match (handle, &mut self.foreign) {
+            (Some(handle), Some(foreign)) => {
+                let imported = foreign.importer.import_toplevel(handle, qh, ());
+                imported.set_parent_of(&surface);
+                foreign.imported = Some(imported);
+            }
+            _ => {
+                toplevel.set_parent(Some(parent));
+                toplevel.set_min_size(w, h);
+                toplevel.set_max_size(w, h);
+            }
+        }
         toplevel.set_title("wayland-test-client dialog".into());
         surface.commit();
         self.dialog = Some(surface);
@@ -704,7 +784,7 @@ handle!(WlPointer, |app, pointer, event, qh| {
     }
 });
 
-handle!(WlKeyboard, |app, _, event, _| {
+handle!(WlKeyboard, |app, _, event, qh| {
     use wl_keyboard::Event as E;
     match event {
         // The fd is an OwnedFd and is closed when dropped here.
@@ -718,7 +798,12 @@ handle!(WlKeyboard, |app, _, event, _| {
             };
             say!("keyboard enter {which}");
         }
-        E::Leave { .. } => say!("keyboard leave"),
+        E::Leave { .. } => {
+            say!("keyboard leave");
+            if !app.keyboard_on_dialog {
+                app.ask_activation(qh);
+            }
+        }
         E::Key { key, state, .. } => {
             let pressed = state == WEnum::Value(KeyState::Pressed);
             say!("key {key} {}", if pressed { "pressed" } else { "released" });
@@ -736,6 +821,42 @@ handle!(WlKeyboard, |app, _, event, _| {
             say!("keyboard modifiers {mods_depressed} {mods_latched} {mods_locked} {group}")
         }
         _ => {}
+    }
+});
+
+impl App {
+    /// `--activate-on-leave`: asks once to have the main window activated again.
+    fn ask_activation(&mut self, qh: &QueueHandle<Self>) {
+        let (Some(mode), Some(activation), false) = (
+            self.args.activate_on_leave,
+            &self.activation,
+            self.activation_asked,
+        ) else {
+            return;
+        };
+        self.activation_asked = true;
+        match mode {
+            Activation::Token => {
+                let token = activation.get_activation_token(qh, ());
+                token.set_surface(&self.surface);
+                token.set_app_id("wayland-test-client".into());
+                token.commit();
+            }
+            Activation::Bogus => {
+                activation.activate("not-a-token-the-compositor-gave".into(), &self.surface);
+                say!("activation requested bogus");
+            }
+        }
+    }
+}
+
+handle!(XdgActivationTokenV1, |app, token, event, _| {
+    if let xdg_activation_token_v1::Event::Done { token: value } = event {
+        token.destroy();
+        if let Some(activation) = &app.activation {
+            activation.activate(value, &app.surface);
+            say!("activation requested token");
+        }
     }
 });
 
@@ -767,6 +888,30 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
 delegate_noop!(App: WlCompositor);
 delegate_noop!(App: WpCursorShapeManagerV1);
 delegate_noop!(App: ignore WpCursorShapeDeviceV1);
+delegate_noop!(App: XdgActivationV1);
+delegate_noop!(App: ZxdgExporterV2);
+delegate_noop!(App: ZxdgDecorationManagerV1);
+
+handle!(ZxdgToplevelDecorationV1, |_, _, event, _| {
+    if let zxdg_toplevel_decoration_v1::Event::Configure { mode } = event {
+        let name = match mode {
+            WEnum::Value(zxdg_toplevel_decoration_v1::Mode::ServerSide) => "server",
+            WEnum::Value(zxdg_toplevel_decoration_v1::Mode::ClientSide) => "client",
+            _ => "other",
+        };
+        say!("decoration {name}");
+    }
+});
+delegate_noop!(App: ZxdgImporterV2);
+delegate_noop!(App: ignore ZxdgImportedV2);
+
+handle!(ZxdgExportedV2, |app, _, event, _| {
+    if let zxdg_exported_v2::Event::Handle { handle } = event
+        && let Some(foreign) = &mut app.foreign
+    {
+        foreign.handle = Some(handle);
+    }
+});
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
 delegate_noop!(App: ignore WlSurface);
@@ -813,6 +958,8 @@ fn run(args: Args) -> Result<(), String> {
         ),
         None => None,
     };
+    let activation: Option<XdgActivationV1> = globals.bind(&qh, 1..=1, ()).ok();
+
     let surface = compositor.create_surface(&qh, ());
     let xdg = wm.get_xdg_surface(&surface, &qh, ());
     let toplevel = xdg.get_toplevel(&qh, ());
@@ -825,8 +972,36 @@ fn run(args: Args) -> Result<(), String> {
         toplevel.set_min_size(args.size.0, args.size.1);
         toplevel.set_max_size(args.size.0, args.size.1);
     }
+    // Kept for the window's life: destroying it would drop the mode.
+    let _decoration = match args.decoration {
+        Some(mode) => {
+            let manager: ZxdgDecorationManagerV1 = globals
+                .bind(&qh, 1..=1, ())
+                .map_err(bind_err("zxdg_decoration_manager_v1"))?;
+            let decoration = manager.get_toplevel_decoration(&toplevel, &qh, ());
+            decoration.set_mode(mode);
+            Some(decoration)
+        }
+        None => None,
+    };
     // The first commit carries no buffer: it asks the compositor for a configure.
     surface.commit();
+    let foreign = if args.dialog_foreign {
+        let exporter: ZxdgExporterV2 = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("zxdg_exporter_v2"))?;
+        let importer: ZxdgImporterV2 = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("zxdg_importer_v2"))?;
+        Some(Foreign {
+            importer,
+            _exported: exporter.export_toplevel(&surface, &qh, ()),
+            handle: None,
+            imported: None,
+        })
+    } else {
+        None
+    };
 
     let mut app = App {
         args,
@@ -847,6 +1022,9 @@ fn run(args: Args) -> Result<(), String> {
         dialog_closed: false,
         keyboard_on_dialog: false,
         cursor_shapes,
+        activation,
+        activation_asked: false,
+        foreign,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

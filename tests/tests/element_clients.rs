@@ -333,6 +333,13 @@ fn wayland_info_lists_every_protocol() {
         "zwlr_screencopy_manager_v1",
         "ext_image_copy_capture_manager_v1",
         "ext_output_image_capture_source_manager_v1",
+        // The desktop protocols (tests/tests/desktop_protocols.rs has them all, and the
+        // privileged ones turned off).
+        "zwp_primary_selection_device_manager_v1",
+        "xdg_activation_v1",
+        "zxdg_decoration_manager_v1",
+        "wp_tearing_control_manager_v1",
+        "zwlr_virtual_pointer_manager_v1",
     ] {
         assert!(
             out.contains(&format!("'{interface}'")),

@@ -460,6 +460,18 @@ fn defect_subsurface_placed_above_itself() {
     ]));
 }
 
+/// Found by gwd-wire-fuzz (fixed): a virtual keyboard's keymap of size 0 panics the
+/// compositor thread (xkbcommon-rs's `new_from_fd` computes `size - 1`)
+#[test]
+fn defect_empty_virtual_keymap() {
+    assert_survives(&script(&[
+        r#"2.0 wl_registry.bind u@wl_seat s"wl_seat" u1 n3"#,
+        r#"2.0 wl_registry.bind u@zwp_virtual_keyboard_manager_v1 s"zwp_virtual_keyboard_manager_v1" u1 n4"#,
+        "4.0 zwp_virtual_keyboard_manager_v1.create_virtual_keyboard o3 n5",
+        "5.0 zwp_virtual_keyboard_v1.keymap u1 hmemfd#1:1559 u0",
+    ]));
+}
+
 /// Found by gwd-wire-fuzz (fixed): wl_shm_pool.resize to 0 panics the compositor thread
 /// (smithay posts the error, then unwraps NonZeroUsize::try_from(0))
 #[test]

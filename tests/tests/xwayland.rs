@@ -642,9 +642,8 @@ fn clicks_on_a_centred_x11_window_are_in_its_coordinates() {
 // Clipboard. The selection follows keyboard focus: a client's selection is taken while it
 // (or, for X11, an X11 window) has the keyboard. So each side has a focused window when it
 // sets the selection: x11-test-client mapped (the newest toplevel has the keyboard) for
-// xclip, which maps no window of its own; wl-copy and wl-paste each map a small surface of
-// their own to get the keyboard, as wl-clipboard does on compositors without a
-// data-control protocol.
+// xclip, which maps no window of its own. wl-copy and wl-paste need none: they use data
+// control (a privileged protocol, offered by default).
 
 /// Runs `cmd` every 200 ms (each run bounded) until it prints `want`; what it last
 /// printed otherwise.

@@ -47,19 +47,27 @@ fn globals() -> &'static [&'static Interface] {
             wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1::interface(),
             ext::image_copy_capture::v1::client::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1::interface(),
             ext::image_capture_source::v1::client::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1::interface(),
-            // Offered when a GPU renders.
-            ZwpLinuxDmabufV1::interface(),
-            wl_drm(),
-            // Not offered yet; listed so that adding one is fuzzed without touching this.
+            // The desktop protocols (comp/handlers/).
             xdg::decoration::zv1::client::zxdg_decoration_manager_v1::ZxdgDecorationManagerV1::interface(),
             xdg::activation::v1::client::xdg_activation_v1::XdgActivationV1::interface(),
-            xdg::dialog::v1::client::xdg_wm_dialog_v1::XdgWmDialogV1::interface(),
-            wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1::interface(),
             wp::primary_selection::zv1::client::zwp_primary_selection_device_manager_v1::ZwpPrimarySelectionDeviceManagerV1::interface(),
             wp::idle_inhibit::zv1::client::zwp_idle_inhibit_manager_v1::ZwpIdleInhibitManagerV1::interface(),
             wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibit_manager_v1::ZwpKeyboardShortcutsInhibitManagerV1::interface(),
             wp::content_type::v1::client::wp_content_type_manager_v1::WpContentTypeManagerV1::interface(),
             wp::tearing_control::v1::client::wp_tearing_control_manager_v1::WpTearingControlManagerV1::interface(),
+            xdg::foreign::zv2::client::zxdg_exporter_v2::ZxdgExporterV2::interface(),
+            xdg::foreign::zv2::client::zxdg_importer_v2::ZxdgImporterV2::interface(),
+            // Offered with privileged-protocols (the default).
+            wayland_protocols_wlr::data_control::v1::client::zwlr_data_control_manager_v1::ZwlrDataControlManagerV1::interface(),
+            wayland_protocols::ext::data_control::v1::client::ext_data_control_manager_v1::ExtDataControlManagerV1::interface(),
+            wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1::interface(),
+            wayland_protocols_wlr::virtual_pointer::v1::client::zwlr_virtual_pointer_manager_v1::ZwlrVirtualPointerManagerV1::interface(),
+            // Offered when a GPU renders.
+            ZwpLinuxDmabufV1::interface(),
+            wl_drm(),
+            // Not offered yet; listed so that adding one is fuzzed without touching this.
+            xdg::dialog::v1::client::xdg_wm_dialog_v1::XdgWmDialogV1::interface(),
+            wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1::interface(),
             wp::alpha_modifier::v1::client::wp_alpha_modifier_v1::WpAlphaModifierV1::interface(),
             wp::pointer_gestures::zv1::client::zwp_pointer_gestures_v1::ZwpPointerGesturesV1::interface(),
             wp::tablet::zv2::client::zwp_tablet_manager_v2::ZwpTabletManagerV2::interface(),

@@ -49,6 +49,10 @@ pub(crate) struct RunArgs {
     /// Scale a fullscreen window smaller than the output up to fit it (aspect kept).
     #[arg(long)]
     scale_to_fit: bool,
+    /// Leave out the protocols that let a client act as the user: clipboard access
+    /// without focus (data control), virtual keyboard, virtual pointer.
+    #[arg(long)]
+    no_privileged_protocols: bool,
     /// When the compositor starts Xwayland for X11 apps: on-demand (when the first one
     /// connects), on (at once) or off (no DISPLAY for the app).
     #[arg(long, default_value = "on-demand")]
@@ -131,6 +135,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         window_mode: args.window_mode,
         scale_to_fit: args.scale_to_fit,
         xwayland: args.xwayland,
+        privileged_protocols: !args.no_privileged_protocols,
     };
     let policy = Policy {
         app_exit_is_failure: false,

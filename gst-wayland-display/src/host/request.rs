@@ -151,6 +151,9 @@ pub(crate) struct VideoSettings {
     /// The element's `xwayland`: "on-demand" (default), "on" or "off" (ours).
     #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) xwayland: Option<String>,
+    /// The element's `privileged-protocols` (ours; default true).
+    #[serde(default)]
+    pub(crate) privileged_protocols: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +264,7 @@ impl CreateLobby {
             .map_err(|err| format!("video_settings.window_mode: {err}"))?
             .unwrap_or_default();
         let scale_to_fit = video.scale_to_fit.unwrap_or(false);
+        let privileged_protocols = video.privileged_protocols.unwrap_or(true);
         let xwayland = video
             .xwayland
             .as_deref()
@@ -284,6 +288,7 @@ impl CreateLobby {
             window_mode,
             scale_to_fit,
             xwayland,
+            privileged_protocols,
         })
     }
 }
@@ -728,6 +733,7 @@ mod props {
         window_mode: Option<String>,
         scale_to_fit: Option<bool>,
         xwayland: Option<String>,
+        privileged_protocols: Option<bool>,
     }
 
     /// Window modes as clients write them, blanks (the default) included.
@@ -767,6 +773,7 @@ mod props {
                 prop::option::of(window_mode()),
                 prop::option::of(any::<bool>()),
                 prop::option::of(xwayland()),
+                prop::option::of(any::<bool>()),
             ),
         )
             .prop_map(
@@ -774,7 +781,7 @@ mod props {
                     (name, width, height, fps),
                     (render_node, caps, encoder, sink),
                     (command, env, env_as_map),
-                    (window_mode, scale_to_fit, xwayland),
+                    (window_mode, scale_to_fit, xwayland, privileged_protocols),
                 )| Valid {
                     name,
                     width,
@@ -790,6 +797,7 @@ mod props {
                     window_mode,
                     scale_to_fit,
                     xwayland,
+                    privileged_protocols,
                 },
             )
     }
@@ -815,6 +823,9 @@ mod props {
             }
             if let Some(scale) = self.scale_to_fit {
                 video["scale_to_fit"] = json!(scale);
+            }
+            if let Some(privileged) = self.privileged_protocols {
+                video["privileged_protocols"] = json!(privileged);
             }
             let env = if self.env_as_map {
                 json!(self.env.iter().cloned().collect::<BTreeMap<_, _>>())
@@ -860,6 +871,7 @@ mod props {
                     _ => waylanddisplaycore::WindowMode::Maximized,
                 },
                 scale_to_fit: self.scale_to_fit.unwrap_or(false),
+                privileged_protocols: self.privileged_protocols.unwrap_or(true),
                 xwayland: match given(&self.xwayland) {
                     Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
                         "on" => XwaylandMode::On,
@@ -950,7 +962,8 @@ mod props {
             part in prop::sample::select(vec![
                 "/name", "/video_settings", "/video_settings/width", "/video_settings/refresh_rate",
                 "/video_settings/wayland_render_node", "/video_settings/window_mode",
-                "/video_settings/scale_to_fit", "/video_settings/xwayland", "/runner",
+                "/video_settings/scale_to_fit", "/video_settings/xwayland",
+                "/video_settings/privileged_protocols", "/runner",
                 "/runner/type", "/runner/env",
                 "/runner/run_cmd", "/pin", "/audio_settings",
             ]),

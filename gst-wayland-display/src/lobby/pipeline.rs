@@ -66,6 +66,7 @@ mod tests {
             window_mode: waylanddisplaycore::WindowMode::default(),
             scale_to_fit: false,
             xwayland: crate::lobby::protocol::XwaylandMode::default(),
+            privileged_protocols: true,
         }
     }
 

@@ -41,6 +41,13 @@ pub(crate) struct LobbySpec {
     /// The element's `xwayland` (written as its name).
     #[serde(default, with = "xwayland_name")]
     pub(crate) xwayland: XwaylandMode,
+    /// The element's `privileged-protocols` (on unless said otherwise, as the element).
+    #[serde(default = "privileged_by_default")]
+    pub(crate) privileged_protocols: bool,
+}
+
+fn privileged_by_default() -> bool {
+    true
 }
 
 /// When the compositor starts its Xwayland: the element's `xwayland` property.
@@ -341,13 +348,21 @@ mod props {
                     XwaylandMode::On,
                     XwaylandMode::Off,
                 ]),
+                any::<bool>(),
             ),
         )
             .prop_map(
                 |(
                     (id, name, width, height, fps, render_node),
                     (buffer_caps, encoder_pipeline, sink_pipeline, app),
-                    (start_timeout, stop_grace, fullscreen, scale_to_fit, xwayland),
+                    (
+                        start_timeout,
+                        stop_grace,
+                        fullscreen,
+                        scale_to_fit,
+                        xwayland,
+                        privileged_protocols,
+                    ),
                 )| LobbySpec {
                     id,
                     name,
@@ -368,6 +383,7 @@ mod props {
                     },
                     scale_to_fit,
                     xwayland,
+                    privileged_protocols,
                 },
             )
     }

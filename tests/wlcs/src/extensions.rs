@@ -1,6 +1,6 @@
 //! The protocols the compositor offers, at the versions its globals announce. wlcs skips
 //! tests needing anything missing here (layer-shell, wl_shell, zxdg_shell_v6, foreign
-//! toplevel, virtual pointer, …).
+//! toplevel, …).
 
 use wlcs::extension_list;
 use wlcs::ffi_display_server_api::{WlcsExtensionDescriptor, WlcsIntegrationDescriptor};
@@ -23,6 +23,20 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("wp_single_pixel_buffer_manager_v1", 1),
     ("zwp_text_input_manager_v3", 1),
     ("zwp_input_method_manager_v2", 1),
+    ("zwp_primary_selection_device_manager_v1", 1),
+    ("xdg_activation_v1", 1),
+    ("zxdg_decoration_manager_v1", 1),
+    ("zwp_keyboard_shortcuts_inhibit_manager_v1", 1),
+    ("zwp_idle_inhibit_manager_v1", 1),
+    ("wp_content_type_manager_v1", 1),
+    ("zxdg_exporter_v2", 1),
+    ("zxdg_importer_v2", 1),
+    ("wp_tearing_control_manager_v1", 1),
+    // The privileged protocols, on by default (`DisplayConfig::privileged_protocols`).
+    ("zwlr_data_control_manager_v1", 2),
+    ("ext_data_control_manager_v1", 1),
+    ("zwp_virtual_keyboard_manager_v1", 1),
+    ("zwlr_virtual_pointer_manager_v1", 2),
 );
 
 pub(crate) static DESCRIPTOR: WlcsIntegrationDescriptor = WlcsIntegrationDescriptor {

@@ -2,7 +2,7 @@
 //! seat to the client under the pointer or with keyboard focus.
 
 use smithay::backend::input::{Axis, AxisSource, ButtonState, KeyState, TouchSlot};
-use smithay::desktop::WindowSurfaceType;
+use smithay::desktop::{Window, WindowSurfaceType};
 use smithay::input::keyboard::{FilterResult, Keycode};
 use smithay::input::pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent};
 use smithay::input::touch::{DownEvent, MotionEvent as TouchMotionEvent, TouchTarget, UpEvent};
@@ -284,7 +284,20 @@ impl State {
         {
             return;
         }
-        self.space.raise_element(&window, true);
+        self.raise_and_focus(&window);
+    }
+
+    /// `xdg_activation_v1.activate` with a valid token: the toplevel of `surface` is
+    /// raised and gets the keyboard, as a click on it would. A surface not (yet) mapped
+    /// as a window is left alone: it gets focus at its first buffer anyway, the newest.
+    pub(crate) fn activate_window(&mut self, surface: &WlSurface) {
+        if let Some(window) = self.window_of(surface) {
+            self.raise_and_focus(&window);
+        }
+    }
+
+    fn raise_and_focus(&mut self, window: &Window) {
+        self.space.raise_element(window, true);
         if let Some(x11) = window.x11_surface()
             && let Some(wm) = self.x11.as_mut().and_then(|x| x.wm.as_mut())
         {

@@ -29,24 +29,36 @@ use smithay::desktop::{PopupKind, PopupManager, Space, Window};
 use smithay::input::pointer::CursorImageStatus;
 use smithay::input::{Seat, SeatState};
 use smithay::output::Output;
-use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
+use smithay::reexports::wayland_server::backend::{
+    ClientData, ClientId, DisconnectReason, GlobalId,
+};
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::reexports::wayland_server::{Client, DisplayHandle};
 use smithay::utils::{Clock, Logical, Monotonic, Point};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
+use smithay::wayland::content_type::ContentTypeState;
 use smithay::wayland::cursor_shape::CursorShapeManagerState;
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
+use smithay::wayland::idle_inhibit::IdleInhibitManagerState;
 use smithay::wayland::input_method::{InputMethodManagerState, InputMethodSeat};
+use smithay::wayland::keyboard_shortcuts_inhibit::KeyboardShortcutsInhibitState;
 use smithay::wayland::output::OutputManagerState;
 use smithay::wayland::pointer_constraints::PointerConstraintsState;
 use smithay::wayland::presentation::PresentationState;
 use smithay::wayland::relative_pointer::RelativePointerManagerState;
 use smithay::wayland::selection::data_device::DataDeviceState;
+use smithay::wayland::selection::ext_data_control::DataControlState as ExtDataControlState;
+use smithay::wayland::selection::primary_selection::PrimarySelectionState;
+use smithay::wayland::selection::wlr_data_control::DataControlState as WlrDataControlState;
 use smithay::wayland::shell::xdg::XdgShellState;
+use smithay::wayland::shell::xdg::decoration::XdgDecorationState;
 use smithay::wayland::shm::ShmState;
 use smithay::wayland::single_pixel_buffer::SinglePixelBufferState;
 use smithay::wayland::text_input::TextInputManagerState;
 use smithay::wayland::viewporter::ViewporterState;
+use smithay::wayland::virtual_keyboard::VirtualKeyboardManagerState;
+use smithay::wayland::xdg_activation::XdgActivationState;
+use smithay::wayland::xdg_foreign::XdgForeignState;
 
 use smithay::reexports::calloop::LoopHandle;
 use smithay::wayland::xwayland_shell::XWaylandShellState;
@@ -116,6 +128,21 @@ pub(crate) struct State {
     pub(crate) _cursor_shape_state: CursorShapeManagerState,
     /// Privileged: an input method sees every key of the focused client.
     pub(crate) _input_method_state: Option<InputMethodManagerState>,
+    pub(crate) primary_selection_state: PrimarySelectionState,
+    pub(crate) xdg_activation_state: XdgActivationState,
+    pub(crate) _xdg_decoration_state: XdgDecorationState,
+    pub(crate) keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
+    pub(crate) _idle_inhibit_state: IdleInhibitManagerState,
+    pub(crate) _content_type_state: ContentTypeState,
+    pub(crate) xdg_foreign_state: XdgForeignState,
+    pub(crate) _tearing_control_global: GlobalId,
+    /// The privileged protocols (`privileged-protocols`): clients that read and set the
+    /// clipboard without focus, or type and point as the user. The data-control states
+    /// exist either way (Smithay's handlers need them); their globals only when offered.
+    pub(crate) wlr_data_control_state: WlrDataControlState,
+    pub(crate) ext_data_control_state: ExtDataControlState,
+    pub(crate) _virtual_keyboard_state: Option<VirtualKeyboardManagerState>,
+    pub(crate) _virtual_pointer_global: Option<GlobalId>,
     /// Visible to the built-in Xwayland only.
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
@@ -176,6 +203,28 @@ impl State {
         let cursor_shape_state = CursorShapeManagerState::new::<Self>(dh);
         let input_method_state =
             privileged_protocols.then(|| InputMethodManagerState::new::<Self, _>(dh, |_| true));
+        let primary_selection_state = PrimarySelectionState::new::<Self>(dh);
+        let xdg_activation_state = XdgActivationState::new::<Self>(dh);
+        let xdg_decoration_state = XdgDecorationState::new::<Self>(dh);
+        let keyboard_shortcuts_inhibit_state = KeyboardShortcutsInhibitState::new::<Self>(dh);
+        let idle_inhibit_state = IdleInhibitManagerState::new::<Self>(dh);
+        let content_type_state = ContentTypeState::new::<Self>(dh);
+        let xdg_foreign_state = XdgForeignState::new::<Self>(dh);
+        let tearing_control_global = handlers::tearing_control::new_global(dh);
+        let wlr_data_control_state = handlers::wlr_data_control::new_state(
+            dh,
+            &primary_selection_state,
+            privileged_protocols,
+        );
+        let ext_data_control_state = handlers::ext_data_control::new_state(
+            dh,
+            &primary_selection_state,
+            privileged_protocols,
+        );
+        let virtual_keyboard_state =
+            privileged_protocols.then(|| VirtualKeyboardManagerState::new::<Self, _>(dh, |_| true));
+        let virtual_pointer_global =
+            privileged_protocols.then(|| handlers::virtual_pointer::new_global(dh));
 
         let mut seat_state = SeatState::new();
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
@@ -227,6 +276,18 @@ impl State {
             _text_input_state: text_input_state,
             _cursor_shape_state: cursor_shape_state,
             _input_method_state: input_method_state,
+            primary_selection_state,
+            xdg_activation_state,
+            _xdg_decoration_state: xdg_decoration_state,
+            keyboard_shortcuts_inhibit_state,
+            _idle_inhibit_state: idle_inhibit_state,
+            _content_type_state: content_type_state,
+            xdg_foreign_state,
+            _tearing_control_global: tearing_control_global,
+            wlr_data_control_state,
+            ext_data_control_state,
+            _virtual_keyboard_state: virtual_keyboard_state,
+            _virtual_pointer_global: virtual_pointer_global,
             xwayland_shell_state,
             x11: None,
             clipboard: Clipboard::Empty,

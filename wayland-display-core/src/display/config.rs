@@ -202,9 +202,12 @@ pub struct DisplayConfig {
     /// [`WaylandDisplay::x11_display`](crate::WaylandDisplay::x11_display)), served on
     /// demand or at once.
     pub xwayland: XwaylandMode,
-    /// Offer the protocols that let a client see or drive more than its own windows
-    /// (screen capture: `zwlr_screencopy_manager_v1`). A lobby is one user's session, so
-    /// its apps get them unless the embedder says otherwise.
+    /// Offer the protocols that let a client act as the user or see more than its own
+    /// windows: screen capture (wlr-screencopy, ext-image-copy-capture), reading and setting
+    /// the clipboard without focus (wlr and ext data control), typing (virtual keyboard,
+    /// input method) and pointing (wlr virtual pointer). On by default: a lobby is one
+    /// user's session, its apps are the user's own, and streaming tools rely on them. Off,
+    /// their globals are not offered at all.
     pub privileged_protocols: bool,
 }
 

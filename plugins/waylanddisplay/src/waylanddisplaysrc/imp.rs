@@ -33,6 +33,7 @@ const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
 const DEFAULT_WINDOW_MODE: &str = "maximized";
 const DEFAULT_SCALE_TO_FIT: bool = false;
+const DEFAULT_PRIVILEGED_PROTOCOLS: bool = true;
 const DEFAULT_XWAYLAND: &str = "on-demand";
 // Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
 const DEFAULT_CLIENT_MAX_OBJECTS: u32 = ClientLimits::DEFAULT.max_objects;
@@ -54,6 +55,7 @@ struct Settings {
     client_limits: ClientLimits,
     window: WindowPolicy,
     xwayland: XwaylandMode,
+    privileged_protocols: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
                 scale_to_fit: DEFAULT_SCALE_TO_FIT,
             },
             xwayland: XwaylandMode::OnDemand,
+            privileged_protocols: DEFAULT_PRIVILEGED_PROTOCOLS,
             client_limits: ClientLimits {
                 max_objects: DEFAULT_CLIENT_MAX_OBJECTS,
                 max_pending_fds: DEFAULT_CLIENT_MAX_PENDING_FDS,
@@ -264,6 +267,16 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(Some(DEFAULT_XWAYLAND))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("privileged-protocols")
+                    .nick("Privileged protocols")
+                    .blurb(
+                        "Offer the protocols that let a client act as the user: clipboard \
+                         access without focus (wlr and ext data control), virtual keyboard, \
+                         wlr virtual pointer; false leaves their globals out",
+                    )
+                    .default_value(DEFAULT_PRIVILEGED_PROTOCOLS)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("client-max-objects")
                     .nick("Objects per client")
                     .blurb(
@@ -355,6 +368,9 @@ impl ObjectImpl for WaylandDisplaySrc {
             "scale-to-fit" => {
                 settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
             }
+            "privileged-protocols" => {
+                settings.privileged_protocols = value.get().unwrap_or(DEFAULT_PRIVILEGED_PROTOCOLS);
+            }
             "xwayland" => {
                 let asked = string().unwrap_or_else(|| DEFAULT_XWAYLAND.to_owned());
                 match asked.parse::<XwaylandMode>() {
@@ -420,6 +436,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "window-mode" => settings.window.mode.to_string().to_value(),
             "xwayland" => settings.xwayland.to_string().to_value(),
             "scale-to-fit" => settings.window.scale_to_fit.to_value(),
+            "privileged-protocols" => settings.privileged_protocols.to_value(),
             "client-max-objects" => settings.client_limits.max_objects.to_value(),
             "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
             "client-stall-timeout" => {
@@ -696,6 +713,7 @@ impl WaylandDisplaySrc {
             window: settings.window,
             client_limits: settings.client_limits,
             xwayland: settings.xwayland,
+            privileged_protocols: settings.privileged_protocols,
             ..DisplayConfig::default()
         };
         let display =

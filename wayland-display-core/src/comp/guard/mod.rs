@@ -13,6 +13,7 @@ mod compositor;
 mod limits;
 mod shm;
 mod viewporter;
+mod virtual_keyboard;
 mod xdg;
 
 pub(crate) use limits::ClientCounts;

@@ -4,6 +4,7 @@ use smithay::input::{Seat, SeatHandler, SeatState};
 use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::wayland::selection::data_device::set_data_device_focus;
+use smithay::wayland::selection::primary_selection::set_primary_focus;
 
 use crate::comp::{KeyboardFocus, State};
 
@@ -17,9 +18,11 @@ impl SeatHandler for State {
     }
 
     fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&KeyboardFocus>) {
-        // The clipboard follows keyboard focus, as in every desktop compositor.
+        // The clipboard and the primary selection follow keyboard focus, as in every
+        // desktop compositor.
         let client = focused.and_then(|focus| self.dh.get_client(focus.surface().id()).ok());
-        set_data_device_focus(&self.dh, seat, client);
+        set_data_device_focus(&self.dh, seat, client.clone());
+        set_primary_focus(&self.dh, seat, client);
     }
 
     fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
