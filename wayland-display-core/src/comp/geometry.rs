@@ -24,13 +24,16 @@ pub(crate) fn minus_px<K>(a: Point<i32, K>, b: Point<i32, K>) -> Point<i32, K> {
     Point::from((a.x.saturating_sub(b.x), a.y.saturating_sub(b.y)))
 }
 
-/// A scroll amount in 1/120 of a detent as `wl_pointer.axis_value120` carries it.
+/// A scroll amount in 1/120 of a detent as `wl_pointer.axis_value120` carries it, bounded
+/// to the coordinate limit (546 detents): Smithay sums and negates these for clients
+/// older than `wl_pointer` v8, and `i32::MIN.abs()` panics.
 #[allow(
     clippy::cast_possible_truncation,
     reason = "`as` from f64 saturates and maps NaN to 0, which is what a scroll amount wants"
 )]
 pub(crate) fn v120(amount: f64) -> i32 {
-    amount.round() as i32
+    let limit = super::COORD_LIMIT;
+    (amount.round() as i32).clamp(-limit, limit)
 }
 
 #[cfg(test)]
@@ -53,8 +56,9 @@ mod tests {
 
     #[test]
     fn scroll_amounts_saturate() {
-        assert_eq!(v120(1e12), i32::MAX);
-        assert_eq!(v120(-1e12), i32::MIN);
+        assert_eq!(v120(1e12), crate::comp::COORD_LIMIT);
+        assert_eq!(v120(-1e12), -crate::comp::COORD_LIMIT);
+        assert_eq!(v120(f64::NEG_INFINITY), -crate::comp::COORD_LIMIT);
         assert_eq!(v120(f64::NAN), 0);
         assert_eq!(v120(119.6), 120);
     }
