@@ -19,6 +19,8 @@ packages=(
   # the built-in Xwayland (tests/tests/xwayland.rs): the X server, X11 apps (xterm, GTK 3
   # through python3-gi), the clipboard on both sides (xclip, wl-clipboard)
   xwayland xterm xclip wl-clipboard gir1.2-gtk-3.0
+  # layer shell (tests/tests/layer_shell.rs): a real background-layer client
+  swaybg
   # conformance: the Wayland Conformance Test Suite runner (scripts/wlcs.sh)
   wlcs
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

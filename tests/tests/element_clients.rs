@@ -328,6 +328,7 @@ fn wayland_info_lists_every_protocol() {
         "wp_single_pixel_buffer_manager_v1",
         "zwp_text_input_manager_v3",
         "zwp_input_method_manager_v2",
+        "zwlr_layer_shell_v1",
     ] {
         assert!(
             out.contains(&format!("'{interface}'")),

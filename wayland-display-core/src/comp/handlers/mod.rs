@@ -6,6 +6,7 @@ mod compositor;
 mod data_device;
 mod dmabuf;
 mod input_method;
+mod layer_shell;
 mod output;
 mod pointer_constraints;
 mod presentation;
