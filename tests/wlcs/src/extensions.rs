@@ -1,5 +1,5 @@
 //! The protocols the compositor offers, at the versions its globals announce. wlcs skips
-//! tests needing anything missing here (layer-shell, wl_shell, zxdg_shell_v6, foreign
+//! tests needing anything missing here (wl_shell, zxdg_shell_v6, foreign
 //! toplevel, virtual pointer, …).
 
 use wlcs::extension_list;
@@ -23,6 +23,7 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("wp_single_pixel_buffer_manager_v1", 1),
     ("zwp_text_input_manager_v3", 1),
     ("zwp_input_method_manager_v2", 1),
+    ("zwlr_layer_shell_v1", 4),
 );
 
 pub(crate) static DESCRIPTOR: WlcsIntegrationDescriptor = WlcsIntegrationDescriptor {
