@@ -10,6 +10,8 @@
 //!   touched. When the surface that held it goes, the keyboard returns to the window on
 //!   top.
 
+use std::cell::Cell;
+
 use smithay::backend::renderer::utils::with_renderer_surface_state;
 use smithay::desktop::{LayerSurface, WindowSurfaceType, layer_map_for_output};
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
@@ -25,6 +27,9 @@ use crate::comp::{State, geometry};
 /// the layer map sums every surface's exclusive zone and margins in `i32`, and no lobby
 /// needs more than a handful of panels.
 pub(crate) const MAX_LAYER_SURFACES: usize = 256;
+
+/// Whether a layer surface has shown a buffer yet (kept in its surface's data).
+struct Shown(Cell<bool>);
 
 /// Whether `surface` shows a buffer (a layer surface without one is not mapped).
 fn has_buffer(surface: &WlSurface) -> bool {
@@ -122,6 +127,33 @@ impl State {
         if was_layer && !self.layer_takes_keys(&focus) {
             let top = self.top_window_surface();
             self.focus_keyboard(top);
+        }
+    }
+
+    /// At a layer surface's commit: the first buffer of an `on_demand` surface in top or
+    /// overlay gives it the keyboard, as a new window takes it (a launcher opened is one
+    /// the user is about to type in); a click elsewhere takes it away again.
+    pub(crate) fn layer_shown(&mut self, surface: &WlSurface) {
+        if !has_buffer(surface) {
+            return;
+        }
+        let first = with_states(surface, |states| {
+            !states
+                .data_map
+                .get_or_insert(|| Shown(Cell::new(false)))
+                .0
+                .replace(true)
+        });
+        let on_demand = {
+            let map = layer_map_for_output(&self.output);
+            map.layer_for_surface(surface, WindowSurfaceType::TOPLEVEL)
+                .is_some_and(|l| {
+                    matches!(l.layer(), Layer::Top | Layer::Overlay)
+                        && keyboard_interactivity(l) == KeyboardInteractivity::OnDemand
+                })
+        };
+        if first && on_demand {
+            self.focus_keyboard(Some(surface.clone()));
         }
     }
 

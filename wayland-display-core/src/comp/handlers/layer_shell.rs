@@ -106,6 +106,7 @@ pub(super) fn layer_commit(state: &mut State, surface: &WlSurface) -> bool {
     .unwrap_or(true);
     // Arranged before the initial configure, so that it carries the size the client set.
     state.arrange_layers();
+    state.layer_shown(surface);
     if !initial_sent
         && let Some(layer) = layer_map_for_output(&state.output)
             .layer_for_surface(surface, WindowSurfaceType::TOPLEVEL)

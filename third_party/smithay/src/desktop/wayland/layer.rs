@@ -267,7 +267,22 @@ impl LayerMap {
             let mut zone = output_rect;
             trace!("Arranging layers into {:?}", output_rect.size);
 
-            for layer in self.layers.iter() {
+            // Surfaces that reserve a zone are placed first, so that every other surface
+            // is placed in what the zones leave, whatever order they were mapped in.
+            let reserves = |layer: &LayerSurface| {
+                with_states(layer.wl_surface(), |states| {
+                    matches!(
+                        states.cached_state.get::<LayerSurfaceCachedState>().current().exclusive_zone,
+                        ExclusiveZone::Exclusive(_)
+                    )
+                })
+            };
+            let ordered = self
+                .layers
+                .iter()
+                .filter(|l| reserves(l))
+                .chain(self.layers.iter().filter(|l| !reserves(l)));
+            for layer in ordered {
                 let surface = layer.wl_surface();
 
                 with_surface_tree_downward(
