@@ -3,9 +3,14 @@
 //! stacked with the test client's maximized or fixed-size toplevel.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use gwd_tests::{ChildGuard, Lobby};
+use waylanddisplaycore::socket::SocketSpec;
+use waylanddisplaycore::{
+    DisplayConfig, Frame, FrameSource, OutputFormat, RenderTarget, VideoMode, WaylandDisplay,
+};
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
 const LAYER: &str = env!("CARGO_BIN_EXE_wayland-layer-client");
@@ -202,4 +207,107 @@ fn hostile_layer_requests_get_protocol_errors_and_the_lobby_goes_on() {
     lobby.frame_until(WAIT, |f| f.rgb(320, 240) == RED);
     key(&lobby, 32, true);
     window.expect_line(WAIT, "key 32 pressed");
+}
+
+/// A compositor without GStreamer, with the pass-through path on, showing `w`x`h`.
+fn display(dir: &Path, w: u32, h: u32) -> WaylandDisplay {
+    WaylandDisplay::new(DisplayConfig {
+        socket: SocketSpec::auto().in_dir(dir),
+        render_target: RenderTarget::Software,
+        mode: VideoMode {
+            width: w,
+            height: h,
+            refresh_mhz: 60_000,
+        },
+        passthrough: true,
+        ..DisplayConfig::default()
+    })
+    .unwrap()
+}
+
+fn frame_until(display: &WaylandDisplay, what: &str, pred: impl Fn(&Frame) -> bool) -> Frame {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let frame = display.frame().unwrap();
+        if pred(&frame) {
+            return frame;
+        }
+        assert!(Instant::now() < deadline, "no frame {what} within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A pixel of a BGRx frame as (R, G, B).
+fn rgb(frame: &Frame, x: u32, y: u32) -> (u8, u8, u8) {
+    let [b, g, r, _] = frame.pixel(x, y).unwrap();
+    (r, g, b)
+}
+
+#[test]
+fn a_layer_surface_turns_the_pass_through_copy_into_a_composition_while_it_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = display(dir.path(), 320, 240);
+    let run = |program: &str, args: &[&str]| {
+        gwd_tests::client(program, args, dir.path(), display.socket_name())
+    };
+    let window = run(CLIENT, &["--pattern", "solid:ff0000"]);
+    window.expect_line(WAIT, "drawn 320 240");
+    frame_until(&display, "copied from the window", |f| {
+        f.source == FrameSource::ClientBuffer && rgb(f, 160, 10) == RED
+    });
+
+    let overlay = run(
+        LAYER,
+        &["--layer", "overlay", "--anchor", "top", "--size", "100x20"],
+    );
+    overlay.expect_line(WAIT, "layer drawn 100 20");
+    let frame = frame_until(&display, "with the overlay", |f| rgb(f, 160, 10) == GREEN);
+    assert_eq!(frame.source, FrameSource::Composed);
+    assert_eq!(rgb(&frame, 160, 30), RED, "the window below the overlay");
+
+    drop(overlay);
+    frame_until(&display, "copied again once the overlay went", |f| {
+        f.source == FrameSource::ClientBuffer && rgb(f, 160, 10) == RED
+    });
+}
+
+#[test]
+fn a_mode_change_arranges_the_layers_and_the_usable_area_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = display(dir.path(), 320, 240);
+    let run = |program: &str, args: &[&str]| {
+        gwd_tests::client(program, args, dir.path(), display.socket_name())
+    };
+    let window = run(CLIENT, &["--pattern", "solid:ff0000"]);
+    window.expect_line(WAIT, "drawn 320 240");
+    let panel = run(
+        LAYER,
+        &[
+            "--anchor",
+            "bottom,left,right",
+            "--size",
+            "0x30",
+            "--exclusive",
+            "30",
+            "--colour",
+            "0000ff",
+        ],
+    );
+    panel.expect_line(WAIT, "layer drawn 320 30");
+    window.expect_line(WAIT, "drawn 320 210");
+
+    let mode = VideoMode {
+        width: 400,
+        height: 300,
+        refresh_mhz: 60_000,
+    };
+    display.set_mode(mode, OutputFormat::Bgrx).unwrap();
+    // The panel spans the new width at the new bottom; the window gets what it leaves.
+    panel.expect_line(WAIT, "layer drawn 400 30");
+    window.expect_line(WAIT, "drawn 400 270");
+    let frame = frame_until(&display, "in the new mode", |f| {
+        f.width == 400 && rgb(f, 399, 299) == BLUE && rgb(f, 399, 269) == RED
+    });
+    assert_eq!(rgb(&frame, 0, 270), BLUE, "the panel's left end");
+    assert_eq!(rgb(&frame, 0, 0), RED, "the window's top left");
 }
