@@ -13,6 +13,7 @@ use wayland_client::backend::WaylandError;
 use wayland_client::globals::{GlobalListContents, registry_queue_init};
 use wayland_client::protocol::{
     wl_buffer::WlBuffer,
+    wl_callback::{self, WlCallback},
     wl_compositor::WlCompositor,
     wl_keyboard::{self, KeyState, WlKeyboard},
     wl_registry::WlRegistry,
@@ -31,7 +32,7 @@ use wayland_protocols_wlr::layer_shell::v1::client::{
 
 const USAGE: &str = "usage: wayland-layer-client [--layer background|bottom|top|overlay] \
 [--anchor top,bottom,left,right] [--size WxH] [--exclusive N] [--colour RRGGBB] \
-[--keyboard none|exclusive|on_demand] [--raw-anchor N]";
+[--keyboard none|exclusive|on_demand] [--raw-anchor N] [--unmap-when-shown]";
 
 /// Prints one line and flushes at once: tests read stdout through a pipe.
 macro_rules! say {
@@ -50,6 +51,9 @@ struct Args {
     exclusive: i32,
     colour: u32,
     keyboard: KeyboardInteractivity,
+    /// Once the first buffer was shown (its frame callback came), commit a null buffer,
+    /// then map the surface again.
+    unmap_when_shown: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         exclusive: 0,
         colour: 0xFF00_FF00,
         keyboard: KeyboardInteractivity::None,
+        unmap_when_shown: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -97,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
                     h.parse().map_err(|_| "bad --size")?,
                 );
             }
+            "--unmap-when-shown" => args.unmap_when_shown = true,
             "--exclusive" => args.exclusive = value()?.parse().map_err(|_| "bad --exclusive")?,
             "--colour" => {
                 args.colour =
@@ -118,6 +124,7 @@ fn parse_args() -> Result<Args, String> {
 
 struct App {
     colour: u32,
+    unmap_when_shown: bool,
     shm: WlShm,
     surface: WlSurface,
     keyboard: Option<WlKeyboard>,
@@ -178,6 +185,9 @@ impl Dispatch<ZwlrLayerSurfaceV1, ()> for App {
                     Ok(buffer) => {
                         app.surface.attach(Some(&buffer), 0, 0);
                         app.surface.damage_buffer(0, 0, i32::MAX, i32::MAX);
+                        if app.unmap_when_shown {
+                            app.surface.frame(qh, ());
+                        }
                         app.surface.commit();
                         if let Some(old) = app.buffer.replace(buffer) {
                             old.destroy();
@@ -249,6 +259,29 @@ impl Dispatch<WlRegistry, GlobalListContents> for App {
     }
 }
 
+impl Dispatch<WlCallback, ()> for App {
+    fn event(
+        app: &mut Self,
+        _: &WlCallback,
+        event: wl_callback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wl_callback::Event::Done { .. } = event
+            && app.unmap_when_shown
+        {
+            app.unmap_when_shown = false;
+            app.surface.attach(None, 0, 0);
+            app.surface.commit();
+            say!("layer unmapped");
+            // Mapped again the way the protocol asks: an initial commit without a buffer,
+            // then the buffer once the new configure came.
+            app.surface.commit();
+        }
+    }
+}
+
 delegate_noop!(App: WlCompositor);
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
@@ -307,6 +340,7 @@ fn run(args: Args) -> Result<(), String> {
 
     let mut app = App {
         colour: args.colour,
+        unmap_when_shown: args.unmap_when_shown,
         shm,
         surface,
         keyboard: None,

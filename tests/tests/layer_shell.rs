@@ -311,3 +311,31 @@ fn a_mode_change_arranges_the_layers_and_the_usable_area_again() {
     assert_eq!(rgb(&frame, 0, 270), BLUE, "the panel's left end");
     assert_eq!(rgb(&frame, 0, 0), RED, "the window's top left");
 }
+
+#[test]
+fn a_panel_unmapped_by_a_null_buffer_gives_its_zone_back_until_mapped_again() {
+    let (lobby, window) = lobby_with_red_window();
+    let panel = lobby.client(
+        LAYER,
+        &[
+            "--anchor",
+            "top,left,right",
+            "--size",
+            "0x40",
+            "--exclusive",
+            "40",
+            "--colour",
+            "0000ff",
+            "--unmap-when-shown",
+        ],
+    );
+    window.expect_line(WAIT, "toplevel configure 640 440");
+    panel.expect_line(WAIT, "layer unmapped");
+    // The client still holds its layer surface; only the buffer went.
+    window.expect_line(WAIT, "toplevel configure 640 480");
+    // Its initial commit again gets a first configure again, and the zone comes back.
+    panel.expect_line(WAIT, "layer configure 640 40");
+    panel.expect_line(WAIT, "layer drawn 640 40");
+    window.expect_line(WAIT, "toplevel configure 640 440");
+    lobby.frame_until(WAIT, |f| f.rgb(320, 20) == BLUE && f.rgb(320, 41) == RED);
+}

@@ -10,15 +10,15 @@
 //!   touched. When the surface that held it goes, the keyboard returns to the window on
 //!   top.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use smithay::backend::renderer::utils::with_renderer_surface_state;
 use smithay::desktop::{LayerSurface, WindowSurfaceType, layer_map_for_output};
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
-use smithay::utils::{Logical, Point, Rectangle};
+use smithay::utils::{IsAlive, Logical, Point, Rectangle};
 use smithay::wayland::compositor::{get_role, with_states};
 use smithay::wayland::shell::wlr_layer::{
-    KeyboardInteractivity, LAYER_SURFACE_ROLE, Layer, LayerSurfaceCachedState,
+    KeyboardInteractivity, LAYER_SURFACE_ROLE, Layer, LayerSurfaceCachedState, LayerSurfaceData,
 };
 
 use crate::comp::{State, geometry};
@@ -30,6 +30,9 @@ pub(crate) const MAX_LAYER_SURFACES: usize = 256;
 
 /// Whether a layer surface has shown a buffer yet (kept in its surface's data).
 struct Shown(Cell<bool>);
+
+/// A layer surface its client unmapped with a null buffer, kept to be mapped again.
+struct Unmapped(RefCell<Option<LayerSurface>>);
 
 /// Whether `surface` shows a buffer (a layer surface without one is not mapped).
 fn has_buffer(surface: &WlSurface) -> bool {
@@ -58,11 +61,10 @@ impl State {
         }
     }
 
-    /// Places the layer surfaces again (a commit, one gone, a new mode); if that changed
-    /// the usable area, windows get the new size and place. Keyboard focus follows
-    /// exclusive interactivity.
-    pub(crate) fn arrange_layers(&mut self) {
-        let before = self.usable_area();
+    /// Places the layer surfaces again (at a commit); if the usable area is no longer
+    /// `before`, windows get the new size and place. Keyboard focus follows exclusive
+    /// interactivity.
+    pub(crate) fn arrange_layers(&mut self, before: Rectangle<i32, Logical>) {
         layer_map_for_output(&self.output).arrange();
         self.layers_changed(before);
     }
@@ -155,6 +157,72 @@ impl State {
         if first && on_demand {
             self.focus_keyboard(Some(surface.clone()));
         }
+    }
+
+    /// A layer surface that was shown and commits without a buffer is unmapped, as the
+    /// protocol says: off the map (its zone goes with it) until it makes its initial
+    /// commit again, which gets a new first configure. Returns whether it was unmapped.
+    pub(crate) fn unmap_layer_without_buffer(&mut self, surface: &WlSurface) -> bool {
+        let was_shown = with_states(surface, |states| {
+            states
+                .data_map
+                .get::<Shown>()
+                .is_some_and(|shown| shown.0.get())
+        });
+        if !was_shown || has_buffer(surface) {
+            return false;
+        }
+        let before = self.usable_area();
+        let mut map = layer_map_for_output(&self.output);
+        let Some(layer) = map
+            .layer_for_surface(surface, WindowSurfaceType::TOPLEVEL)
+            .cloned()
+        else {
+            return false;
+        };
+        map.unmap_layer(&layer);
+        drop(map);
+        with_states(surface, |states| {
+            if let Some(shown) = states.data_map.get::<Shown>() {
+                shown.0.set(false);
+            }
+            if let Some(mut attributes) = states
+                .data_map
+                .get::<LayerSurfaceData>()
+                .and_then(|data| data.lock().ok())
+            {
+                attributes.initial_configure_sent = false;
+                attributes.configured = false;
+                attributes.server_pending = None;
+                attributes.last_acked = None;
+            }
+            states
+                .data_map
+                .get_or_insert(|| Unmapped(RefCell::new(None)))
+                .0
+                .replace(Some(layer));
+        });
+        self.layers_changed(before);
+        true
+    }
+
+    /// Puts a layer surface unmapped by a null buffer back on the map at its next commit
+    /// (its initial one again). Returns whether `surface` was such a surface.
+    pub(crate) fn remap_layer(&mut self, surface: &WlSurface) -> bool {
+        let layer = with_states(surface, |states| {
+            states
+                .data_map
+                .get::<Unmapped>()
+                .and_then(|unmapped| unmapped.0.borrow_mut().take())
+        });
+        let Some(layer) = layer.filter(|l| l.alive()) else {
+            return false;
+        };
+        if let Err(err) = layer_map_for_output(&self.output).map_layer(&layer) {
+            tracing::debug!(%err, "layer surface not mapped again");
+            return false;
+        }
+        true
     }
 
     /// Whether `surface` is a mapped layer surface that accepts keyboard focus.

@@ -91,11 +91,16 @@ impl State {
 /// zone may have changed) and its first configure goes out at its initial commit. Returns
 /// whether `surface` is a layer surface.
 pub(super) fn layer_commit(state: &mut State, surface: &WlSurface) -> bool {
+    // Taken first: mapping a surface again arranges the map already.
+    let before = state.usable_area();
     let is_layer = layer_map_for_output(&state.output)
         .layer_for_surface(surface, WindowSurfaceType::TOPLEVEL)
         .is_some();
-    if !is_layer {
+    if !is_layer && !state.remap_layer(surface) {
         return false;
+    }
+    if state.unmap_layer_without_buffer(surface) {
+        return true;
     }
     let initial_sent = with_states(surface, |states| {
         states
@@ -105,7 +110,7 @@ pub(super) fn layer_commit(state: &mut State, surface: &WlSurface) -> bool {
     })
     .unwrap_or(true);
     // Arranged before the initial configure, so that it carries the size the client set.
-    state.arrange_layers();
+    state.arrange_layers(before);
     state.layer_shown(surface);
     if !initial_sent
         && let Some(layer) = layer_map_for_output(&state.output)
