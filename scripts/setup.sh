@@ -26,6 +26,8 @@ packages=(
   # the desktop protocols (tests/tests/desktop_protocols.rs): typing through the virtual
   # keyboard
   wtype
+  # layer shell (tests/tests/layer_shell.rs): a real background-layer client
+  swaybg
   # conformance: the Wayland Conformance Test Suite runner (scripts/wlcs.sh)
   wlcs
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

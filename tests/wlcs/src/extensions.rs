@@ -1,6 +1,5 @@
 //! The protocols the compositor offers, at the versions its globals announce. wlcs skips
-//! tests needing anything missing here (layer-shell, wl_shell, zxdg_shell_v6, foreign
-//! toplevel, …).
+//! tests needing anything missing here (wl_shell, zxdg_shell_v6, foreign toplevel, …).
 
 use wlcs::extension_list;
 use wlcs::ffi_display_server_api::{WlcsExtensionDescriptor, WlcsIntegrationDescriptor};
@@ -37,6 +36,7 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("ext_data_control_manager_v1", 1),
     ("zwp_virtual_keyboard_manager_v1", 1),
     ("zwlr_virtual_pointer_manager_v1", 2),
+    ("zwlr_layer_shell_v1", 4),
 );
 
 pub(crate) static DESCRIPTOR: WlcsIntegrationDescriptor = WlcsIntegrationDescriptor {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use smithay::desktop::layer_map_for_output;
 use smithay::desktop::utils::{OutputPresentationFeedback, send_frames_surface_tree};
 use smithay::input::pointer::CursorImageStatus;
 use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback;
@@ -92,6 +93,12 @@ impl State {
                 wp_presentation_feedback::Kind::empty()
             });
             window.send_frame(&output, now, None, on_output);
+        }
+        for layer in layer_map_for_output(&output).layers() {
+            layer.take_presentation_feedback(&mut feedback, on_output, |_, _| {
+                wp_presentation_feedback::Kind::empty()
+            });
+            layer.send_frame(&output, now, None, on_output);
         }
         if let CursorImageStatus::Surface(surface) = &self.cursor_status
             && surface.is_alive()

@@ -33,7 +33,7 @@ pub(crate) fn minus_px<K>(a: Point<i32, K>, b: Point<i32, K>) -> Point<i32, K> {
 )]
 pub(crate) fn v120(amount: f64) -> i32 {
     let limit = super::COORD_LIMIT;
-    (amount.round() as i32).clamp(-limit, limit)
+    (amount.round() as i32).clamp(limit.saturating_neg(), limit)
 }
 
 #[cfg(test)]

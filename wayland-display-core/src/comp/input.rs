@@ -11,6 +11,7 @@ use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::utils::{Logical, Point, SERIAL_COUNTER};
 use smithay::wayland::compositor::get_parent;
 use smithay::wayland::pointer_constraints::{PointerConstraint, with_pointer_constraint};
+use smithay::wayland::shell::wlr_layer::Layer;
 
 use crate::InputEvent;
 use smithay::wayland::seat::WaylandFocus;
@@ -69,7 +70,18 @@ impl State {
     }
 
     /// The surface under `pos`, a position in the space (popups and subsurfaces included) and its origin.
+    /// Layer surfaces count in their drawing order: top and overlay above the windows,
+    /// bottom and background below.
     pub(crate) fn surface_under(
+        &self,
+        pos: Point<f64, Logical>,
+    ) -> Option<(WlSurface, Point<f64, Logical>)> {
+        self.layer_surface_under(&[Layer::Overlay, Layer::Top], pos)
+            .or_else(|| self.window_surface_under(pos))
+            .or_else(|| self.layer_surface_under(&[Layer::Bottom, Layer::Background], pos))
+    }
+
+    fn window_surface_under(
         &self,
         pos: Point<f64, Logical>,
     ) -> Option<(WlSurface, Point<f64, Logical>)> {
@@ -94,6 +106,12 @@ impl State {
             return;
         };
         if keyboard.is_grabbed() {
+            return;
+        }
+        // A layer surface with exclusive interactivity keeps the keyboard while mapped.
+        if let Some(exclusive) = self.exclusive_layer()
+            && surface.as_ref() != Some(&exclusive)
+        {
             return;
         }
         let previous = keyboard.current_focus().map(WlSurface::from);
@@ -268,8 +286,24 @@ impl State {
         pointer.frame(self);
     }
 
-    /// Click to focus: raise the window under the pointer and give it the keyboard.
+    /// Click to focus: raise the window under the pointer and give it the keyboard; a
+    /// layer surface that takes keys gets them when clicked.
     fn focus_window_under_pointer(&mut self) {
+        let location = self.pointer_in_space();
+        if let Some((surface, _)) =
+            self.layer_surface_under(&[Layer::Overlay, Layer::Top], location)
+            && self.press_on_layer(&root_of(&surface))
+        {
+            return;
+        }
+        if self.space.element_under(location).is_none() {
+            if let Some((surface, _)) =
+                self.layer_surface_under(&[Layer::Bottom, Layer::Background], location)
+            {
+                self.press_on_layer(&root_of(&surface));
+            }
+            return;
+        }
         let Some((window, _)) = self
             .space
             .element_under(self.pointer_in_space())
@@ -381,15 +415,13 @@ impl State {
         let location = self.space_point(location);
         let under = self.surface_under(location);
         if let Some((surface, _)) = &under {
-            // A touch focuses the toplevel it lands on, like a click.
-            let mut root = surface.clone();
-            while let Some(parent) = get_parent(&root) {
-                root = parent;
-            }
-            if self
-                .space
-                .elements()
-                .any(|w| w.wl_surface().as_deref() == Some(&root))
+            // A touch focuses the toplevel or layer surface it lands on, like a click.
+            let root = root_of(surface);
+            if !self.press_on_layer(&root)
+                && self
+                    .space
+                    .elements()
+                    .any(|w| w.wl_surface().as_deref() == Some(&root))
             {
                 self.focus_keyboard(Some(root));
             }
@@ -518,4 +550,13 @@ impl State {
         );
         pointer.frame(self);
     }
+}
+
+/// The root of `surface`'s subsurface tree (a popup is its own root).
+fn root_of(surface: &WlSurface) -> WlSurface {
+    let mut root = surface.clone();
+    while let Some(parent) = get_parent(&root) {
+        root = parent;
+    }
+    root
 }

@@ -10,6 +10,7 @@ mod geometry;
 mod guard;
 mod handlers;
 pub(crate) mod input;
+mod layers;
 mod output;
 mod placement;
 mod policy;
@@ -50,6 +51,7 @@ use smithay::wayland::selection::data_device::DataDeviceState;
 use smithay::wayland::selection::ext_data_control::DataControlState as ExtDataControlState;
 use smithay::wayland::selection::primary_selection::PrimarySelectionState;
 use smithay::wayland::selection::wlr_data_control::DataControlState as WlrDataControlState;
+use smithay::wayland::shell::wlr_layer::WlrLayerShellState;
 use smithay::wayland::shell::xdg::XdgShellState;
 use smithay::wayland::shell::xdg::decoration::XdgDecorationState;
 use smithay::wayland::shm::ShmState;
@@ -115,6 +117,7 @@ pub(crate) struct State {
     pub(crate) dmabuf_global: Option<DmabufGlobal>,
     pub(crate) compositor_state: CompositorState,
     pub(crate) xdg_shell_state: XdgShellState,
+    pub(crate) layer_shell_state: WlrLayerShellState,
     pub(crate) shm_state: ShmState,
     pub(crate) seat_state: SeatState<State>,
     pub(crate) data_device_state: DataDeviceState,
@@ -189,6 +192,7 @@ impl State {
 
         let compositor_state = CompositorState::new::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
+        let layer_shell_state = WlrLayerShellState::new::<Self>(dh);
         let shm_state = ShmState::new::<Self>(dh, Vec::new());
         let data_device_state = DataDeviceState::new::<Self>(dh);
         let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(dh);
@@ -264,6 +268,7 @@ impl State {
             dmabuf_global: None,
             compositor_state,
             xdg_shell_state,
+            layer_shell_state,
             shm_state,
             seat_state,
             data_device_state,
@@ -316,6 +321,11 @@ impl State {
     pub(crate) fn refresh(&mut self) {
         self.space.refresh();
         self.popups.cleanup();
+        let before = self.usable_area();
+        smithay::desktop::layer_map_for_output(&self.output).cleanup();
+        if self.usable_area() != before {
+            self.layers_changed(before);
+        }
     }
 }
 

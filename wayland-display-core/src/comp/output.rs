@@ -58,14 +58,9 @@ impl State {
                 self.output.delete_mode(old);
             }
             self.mode = mode;
-            let windows: Vec<_> = self.space.elements().cloned().collect();
-            for window in windows {
-                if let Some(toplevel) = window.toplevel() {
-                    self.reconfigure(toplevel);
-                }
-                self.place_by_policy(&window);
-                self.place_x11(&window);
-            }
+            // Layers first: the windows' usable area is what their zones leave.
+            smithay::desktop::layer_map_for_output(&self.output).arrange();
+            self.reconfigure_windows();
             self.pointer_location = self.clamp_to_output(self.pointer_location);
             tracing::debug!(?mode, "output mode changed");
         }

@@ -1,9 +1,11 @@
 //! The window policy: a lobby is one user's screen, run as a kiosk is (cage's rules).
 //!
 //! - A toplevel without a parent is maximized to the output (or made fullscreen, with
-//!   [`WindowMode::Fullscreen`]); a client that asks for fullscreen gets it.
+//!   [`WindowMode::Fullscreen`]); a client that asks for fullscreen gets it. Maximized
+//!   means the usable area, what layer surfaces' exclusive zones leave of the output;
+//!   fullscreen always the whole output.
 //! - A toplevel with a parent (a dialog), or of a fixed size (min = max), keeps its own
-//!   size and is centred over its parent, or over the output, above it.
+//!   size and is centred over its parent, or over the usable area, above it.
 //! - A maximized or fullscreen surface smaller than the output (a client that ignores the
 //!   size it was given, or cannot draw it) is centred on black.
 //!
@@ -138,11 +140,12 @@ impl State {
     /// Puts the policy's size and states into `toplevel`'s pending configure.
     pub(crate) fn configure_by_policy(&self, toplevel: &ToplevelSurface) {
         let output = self.output_logical_size();
+        let usable = self.usable_area().size;
         let placement = self.placement(toplevel);
         toplevel.with_pending_state(|state| {
             let (size, on, off) = match placement {
                 Placement::Maximized => (
-                    Some(output),
+                    Some(usable),
                     Some(xdg_toplevel::State::Maximized),
                     xdg_toplevel::State::Fullscreen,
                 ),
@@ -191,12 +194,14 @@ impl State {
         }
         let geometry = window.geometry();
         let output = Rectangle::from_size(self.output_logical_size());
+        let usable = self.usable_area();
         let within = match self.placement(toplevel) {
-            Placement::Maximized | Placement::Fullscreen => output,
+            Placement::Fullscreen => output,
+            Placement::Maximized => usable,
             Placement::Floating => toplevel
                 .parent()
                 .and_then(|parent| self.window_rect(&parent))
-                .unwrap_or(output),
+                .unwrap_or(usable),
         };
         let at = centred(geometry.size, within);
         // The window's origin, so that its geometry (not its shadow) lands at `at`.
@@ -244,7 +249,8 @@ impl State {
     /// window, fullscreen, smaller than the output. (With a dialog over it, both are shown
     /// at their own size, as without scale-to-fit.)
     pub(crate) fn scaled_view(&self) -> Option<ScaledView> {
-        if !self.window.scale_to_fit {
+        // Layer surfaces are placed on the output, not on the scaled window.
+        if !self.window.scale_to_fit || self.has_layers() {
             return None;
         }
         let mut windows = self.space.elements();

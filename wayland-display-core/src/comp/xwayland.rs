@@ -124,11 +124,13 @@ impl State {
     /// Where the policy puts a managed X11 window, and its states set to match.
     fn x11_rect(&self, surface: &X11Surface) -> Rectangle<i32, Logical> {
         let output = Rectangle::from_size(self.output_logical_size());
+        let usable = self.usable_area();
         let placement = self.x11_placement(surface);
         let _ = surface.set_maximized(placement == Placement::Maximized);
         let _ = surface.set_fullscreen(placement == Placement::Fullscreen);
         match placement {
-            Placement::Maximized | Placement::Fullscreen => output,
+            Placement::Maximized => usable,
+            Placement::Fullscreen => output,
             Placement::Floating => {
                 let size = surface.geometry().size;
                 let within = surface
@@ -139,7 +141,7 @@ impl State {
                             (x.window_id() == parent).then(|| x.geometry())
                         })
                     })
-                    .unwrap_or(output);
+                    .unwrap_or(usable);
                 Rectangle::new(centred(size, within), size)
             }
         }

@@ -9,7 +9,7 @@
 //! is where this copy happens.
 
 use smithay::backend::renderer::utils::{CommitCounter, with_renderer_surface_state};
-use smithay::desktop::{PopupManager, Space, Window};
+use smithay::desktop::{PopupManager, Space, Window, layer_map_for_output};
 use smithay::output::Output;
 use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::backend::ObjectId;
@@ -49,10 +49,14 @@ impl CopyTag {
 const FULL_COPY_SHARE: f64 = 0.5;
 
 /// The surface whose buffer is the whole output, if there is one: the only window, placed
-/// at the output's origin, without popups or subsurfaces. Its buffer is checked when it is
+/// at the output's origin, without popups or subsurfaces, and no layer surface on the
+/// output (one above would be hidden; one below would show through a translucent buffer). Its buffer is checked when it is
 /// copied. Composition over the black background gives the same colour bytes as the
 /// buffer for `XRGB8888` and for premultiplied `ARGB8888` alike, so no opacity is needed.
 pub(crate) fn single_surface(space: &Space<Window>, output: &Output) -> Option<WlSurface> {
+    if layer_map_for_output(output).len() > 0 {
+        return None;
+    }
     let mut windows = space.elements();
     let window = windows.next()?;
     if windows.next().is_some() {

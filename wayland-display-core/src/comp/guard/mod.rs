@@ -10,6 +10,7 @@
 //! against its limits.
 
 mod compositor;
+mod layer;
 mod limits;
 mod shm;
 mod viewporter;

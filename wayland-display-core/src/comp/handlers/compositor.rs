@@ -10,7 +10,7 @@ use smithay::wayland::compositor::{
 use smithay::wayland::seat::WaylandFocus;
 use smithay::xwayland::XWaylandClientData;
 
-use super::xdg_shell;
+use super::{layer_shell, xdg_shell};
 use crate::comp::{ClientState, State};
 
 impl CompositorHandler for State {
@@ -45,6 +45,10 @@ impl CompositorHandler for State {
             }
         }
         self.popups.commit(surface);
+        if layer_shell::layer_commit(self, surface) {
+            self.changed.mark();
+            return;
+        }
         xdg_shell::send_initial_configure(self, surface);
         xdg_shell::map_on_first_buffer(self, surface);
         self.changed.mark();

@@ -12,6 +12,7 @@ mod idle_inhibit;
 mod image_copy_capture;
 mod input_method;
 mod keyboard_shortcuts_inhibit;
+mod layer_shell;
 mod output;
 mod pointer_constraints;
 mod presentation;

@@ -267,7 +267,22 @@ impl LayerMap {
             let mut zone = output_rect;
             trace!("Arranging layers into {:?}", output_rect.size);
 
-            for layer in self.layers.iter() {
+            // Surfaces that reserve a zone are placed first, so that every other surface
+            // is placed in what the zones leave, whatever order they were mapped in.
+            let reserves = |layer: &LayerSurface| {
+                with_states(layer.wl_surface(), |states| {
+                    matches!(
+                        states.cached_state.get::<LayerSurfaceCachedState>().current().exclusive_zone,
+                        ExclusiveZone::Exclusive(_)
+                    )
+                })
+            };
+            let ordered = self
+                .layers
+                .iter()
+                .filter(|l| reserves(l))
+                .chain(self.layers.iter().filter(|l| !reserves(l)));
+            for layer in ordered {
                 let surface = layer.wl_surface();
 
                 with_surface_tree_downward(
@@ -315,23 +330,29 @@ impl LayerMap {
                     source.size.h -= data.margin.bottom
                 }
 
+                // A size the client set is kept (even between two opposite anchors, where
+                // it is centred); only a zero size stretches between them.
                 let mut size = data.size;
                 size.w = size.w.min(source.size.w);
                 size.h = size.h.min(source.size.h);
                 if size.w == 0 {
-                    size.w = source.size.w / 2;
+                    size.w = if data.anchor.anchored_horizontally() {
+                        source.size.w
+                    } else {
+                        source.size.w / 2
+                    };
                 }
                 if size.h == 0 {
-                    size.h = source.size.h / 2;
-                }
-                if data.anchor.anchored_horizontally() {
-                    size.w = source.size.w;
-                }
-                if data.anchor.anchored_vertically() {
-                    size.h = source.size.h;
+                    size.h = if data.anchor.anchored_vertically() {
+                        source.size.h
+                    } else {
+                        source.size.h / 2
+                    };
                 }
 
-                let x = if data.anchor.contains(Anchor::LEFT) {
+                let x = if data.anchor.anchored_horizontally() {
+                    source.loc.x + data.margin.left + ((source.size.w - size.w) / 2)
+                } else if data.anchor.contains(Anchor::LEFT) {
                     source.loc.x + data.margin.left
                 } else if data.anchor.contains(Anchor::RIGHT) {
                     source.loc.x + (source.size.w - size.w)
@@ -339,7 +360,9 @@ impl LayerMap {
                     source.loc.x + ((source.size.w / 2) - (size.w / 2))
                 };
 
-                let y = if data.anchor.contains(Anchor::TOP) {
+                let y = if data.anchor.anchored_vertically() {
+                    source.loc.y + data.margin.top + ((source.size.h - size.h) / 2)
+                } else if data.anchor.contains(Anchor::TOP) {
                     source.loc.y + data.margin.top
                 } else if data.anchor.contains(Anchor::BOTTOM) {
                     source.loc.y + (source.size.h - size.h)
@@ -349,45 +372,34 @@ impl LayerMap {
 
                 let location: Point<i32, Logical> = (x, y).into();
 
+                // The zone applies at the one edge the surface is anchored to (alone, or
+                // with both edges perpendicular to it); any other anchoring makes a
+                // positive zone the same as zero, as the protocol says.
                 if let ExclusiveZone::Exclusive(amount) = data.exclusive_zone {
-                    match data.anchor {
-                        x if x.contains(Anchor::TOP) && x.contains(Anchor::BOTTOM) => {
-                            zone.size.w -= amount as i32;
-                            if x.contains(Anchor::LEFT) {
-                                zone.loc.x += amount as i32 + data.margin.left;
-                                zone.size.w -= data.margin.left;
-                            }
-                            if x.contains(Anchor::RIGHT) {
-                                zone.size.w -= data.margin.right
-                            }
+                    let amount = amount as i32;
+                    let a = data.anchor;
+                    let horizontal = Anchor::LEFT | Anchor::RIGHT;
+                    let vertical = Anchor::TOP | Anchor::BOTTOM;
+                    let edge = [Anchor::TOP, Anchor::BOTTOM, Anchor::LEFT, Anchor::RIGHT]
+                        .into_iter()
+                        .find(|edge| {
+                            let across = if vertical.contains(*edge) { horizontal } else { vertical };
+                            a == *edge || a == *edge | across
+                        });
+                    match edge {
+                        Some(Anchor::TOP) => {
+                            zone.loc.y += amount + data.margin.top;
+                            zone.size.h -= amount + data.margin.top;
                         }
-                        x if x.contains(Anchor::LEFT) && x.contains(Anchor::RIGHT) => {
-                            zone.size.h -= amount as i32;
-                            if x.contains(Anchor::TOP) {
-                                zone.loc.y += amount as i32 + data.margin.top;
-                                zone.size.h -= data.margin.top
-                            }
-                            if x.contains(Anchor::BOTTOM) {
-                                zone.size.h -= data.margin.bottom
-                            }
+                        Some(Anchor::BOTTOM) => {
+                            zone.size.h -= amount + data.margin.bottom;
                         }
-                        x if x == Anchor::all() => {
-                            zone.size.w = 0;
-                            zone.size.h = 0;
+                        Some(Anchor::LEFT) => {
+                            zone.loc.x += amount + data.margin.left;
+                            zone.size.w -= amount + data.margin.left;
                         }
-                        x if x.contains(Anchor::LEFT) && !x.contains(Anchor::RIGHT) => {
-                            zone.loc.x += amount as i32 + data.margin.left;
-                            zone.size.w -= amount as i32 + data.margin.left;
-                        }
-                        x if x.contains(Anchor::TOP) && !x.contains(Anchor::BOTTOM) => {
-                            zone.loc.y += amount as i32 + data.margin.top;
-                            zone.size.h -= amount as i32 + data.margin.top;
-                        }
-                        x if x.contains(Anchor::RIGHT) && !x.contains(Anchor::LEFT) => {
-                            zone.size.w -= amount as i32 + data.margin.right;
-                        }
-                        x if x.contains(Anchor::BOTTOM) && !x.contains(Anchor::TOP) => {
-                            zone.size.h -= amount as i32 + data.margin.bottom;
+                        Some(Anchor::RIGHT) => {
+                            zone.size.w -= amount + data.margin.right;
                         }
                         _ => {}
                     }
