@@ -104,10 +104,21 @@ const ARROW_H: usize = 19;
 
 impl Cursor {
     pub(crate) fn new() -> Self {
-        let arrow = CursorImage::new(arrow_pixels(), ARROW_W, ARROW_H, (0, 0));
-        // The arrow's size is a constant well inside i32.
-        #[allow(clippy::expect_used)]
-        let arrow = arrow.expect("the built-in arrow has a valid size");
+        let pixels = arrow_pixels();
+        let arrow = CursorImage {
+            buffer: MemoryRenderBuffer::from_slice(
+                &pixels,
+                Fourcc::Argb8888,
+                (ARROW_W as i32, ARROW_H as i32),
+                1,
+                Transform::Normal,
+                None,
+            ),
+            pixels,
+            width: ARROW_W,
+            height: ARROW_H,
+            hotspot: (0, 0).into(),
+        };
         let theme = std::env::var("XCURSOR_THEME").unwrap_or_else(|_| "default".to_owned());
         Self {
             arrow,
