@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{TestHost, WAIT, client, lobby_request};
-use gwd_tests::{ChildGuard, run};
+use gwd_tests::{ChildGuard, png_bytes, run, until_prints};
 use serde_json::{Value, json};
 
 struct Ready {
@@ -62,28 +62,6 @@ impl Ready {
     }
 }
 
-fn png_bytes() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("red.png");
-    let mut cmd = Command::new("gst-launch-1.0");
-    cmd.args([
-        "-q",
-        "videotestsrc",
-        "num-buffers=1",
-        "pattern=red",
-        "!",
-        "video/x-raw,width=8,height=8",
-        "!",
-        "pngenc",
-        "!",
-        "filesink",
-        &format!("location={}", path.display()),
-    ]);
-    let out = run(cmd, WAIT);
-    assert!(out.status.success(), "{}", out.all());
-    std::fs::read(&path).unwrap()
-}
-
 #[test]
 fn text_round_trips_through_the_api_with_real_clients() {
     let lobby = ready_lobby();
@@ -101,17 +79,12 @@ fn text_round_trips_through_the_api_with_real_clients() {
     // The API sets; a client pastes it.
     let (status, body) = lobby.post(json!({"type": "text", "data": "from the API é"}));
     assert_eq!((status, &body), (200, &json!({"success": true})));
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = run(
-            lobby.wayland("wl-paste", &["--no-newline"]),
-            Duration::from_secs(10),
-        );
-        if out.status.success() && out.stdout == "from the API é" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "wl-paste: {}", out.all());
-        std::thread::sleep(Duration::from_millis(200));
+    if let Err(out) = until_prints(
+        || lobby.wayland("wl-paste", &["--no-newline"]),
+        "from the API é",
+        WAIT,
+    ) {
+        panic!("wl-paste never pasted it: {}", out.all());
     }
 }
 

@@ -175,6 +175,50 @@ pub fn run(cmd: Command, timeout: Duration) -> Output {
     run_with(cmd, timeout, false)
 }
 
+/// Runs `make()` until it exits successfully printing exactly `want` (each run bounded to
+/// 10 s, all of them to `timeout`); what it printed last otherwise. For clients that read
+/// state another process sets asynchronously (a clipboard, a selection).
+pub fn until_prints(
+    mut make: impl FnMut() -> Command,
+    want: &str,
+    timeout: Duration,
+) -> Result<(), Output> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = run(make(), Duration::from_secs(10));
+        if out.status.success() && out.stdout == want {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(out);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A small real PNG (8x8, red), made by GStreamer's `pngenc`: what an image copy carries.
+pub fn png_bytes() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("red.png");
+    let mut cmd = Command::new("gst-launch-1.0");
+    cmd.args([
+        "-q",
+        "videotestsrc",
+        "num-buffers=1",
+        "pattern=red",
+        "!",
+        "video/x-raw,width=8,height=8",
+        "!",
+        "pngenc",
+        "!",
+        "filesink",
+        &format!("location={}", path.display()),
+    ]);
+    let out = run(cmd, Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.all());
+    std::fs::read(&path).unwrap()
+}
+
 /// Like [`run`], for scripts: `cmd` leads a process group of its own, and whatever is left
 /// in that group when it ends (or times out) is killed.
 pub fn run_group(mut cmd: Command, timeout: Duration) -> Output {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use gst::prelude::*;
 use std::time::{Duration, Instant};
 
-use gwd_tests::{ChildGuard, Lobby, run};
+use gwd_tests::{ChildGuard, Lobby, png_bytes, run, until_prints};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -75,34 +75,6 @@ fn get_text_until(lobby: &Lobby, want: &str) -> gst::Structure {
 fn data(answer: &gst::Structure) -> Vec<u8> {
     let buffer = answer.get::<gst::Buffer>("data").unwrap();
     buffer.map_readable().unwrap().as_slice().to_vec()
-}
-
-/// A small real PNG: what an image copy carries.
-fn png_bytes() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("red.png");
-    let out = run(
-        {
-            let mut cmd = Command::new("gst-launch-1.0");
-            cmd.args([
-                "-q",
-                "videotestsrc",
-                "num-buffers=1",
-                "pattern=red",
-                "!",
-                "video/x-raw,width=8,height=8",
-                "!",
-                "pngenc",
-                "!",
-                "filesink",
-                &format!("location={}", path.display()),
-            ]);
-            cmd
-        },
-        WAIT,
-    );
-    assert!(out.status.success(), "{}", out.all());
-    std::fs::read(&path).unwrap()
 }
 
 #[test]
@@ -172,21 +144,12 @@ fn text_set_through_the_element_is_pasted_by_a_client_and_read_back() {
                 .build()
         )
     );
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = run(
-            wayland_command(&lobby, "wl-paste", &["--no-newline"]),
-            Duration::from_secs(10),
-        );
-        if out.status.success() && out.stdout == "set by the owner é" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "wl-paste never pasted it: {}",
-            out.all()
-        );
-        std::thread::sleep(Duration::from_millis(200));
+    if let Err(out) = until_prints(
+        || wayland_command(&lobby, "wl-paste", &["--no-newline"]),
+        "set by the owner é",
+        WAIT,
+    ) {
+        panic!("wl-paste never pasted it: {}", out.all());
     }
     // The compositor holds it: reading it back needs no client.
     get_text_until(&lobby, "set by the owner é");

@@ -7,9 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use gwd_tests::{ChildGuard, Lobby, Output, run};
+use gwd_tests::{ChildGuard, Lobby, run, until_prints};
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
 const POINTER: &str = env!("CARGO_BIN_EXE_wayland-virtual-pointer");
@@ -85,21 +85,6 @@ fn wayland_info_lists_the_desktop_protocols_and_the_privileged_ones_only_when_en
     }
 }
 
-/// Runs `make()` until it prints `want` (each run bounded); what it last printed otherwise.
-fn until_prints(mut make: impl FnMut() -> Command, want: &str) -> Result<(), Output> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = run(make(), Duration::from_secs(10));
-        if out.status.success() && out.stdout == want {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(out);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// wl-copy with `extra` serves `text` in the foreground; wl-paste with `extra` must read
 /// it back. No window is mapped: wl-clipboard uses data control when it is offered. The
 /// owner is returned: the selection goes with it.
@@ -112,7 +97,7 @@ fn round_trip(lobby: &Lobby, extra: &[&str], text: &str) -> ChildGuard {
     let owner = ChildGuard::spawn(cmd);
     let mut paste = vec!["--no-newline"];
     paste.extend_from_slice(extra);
-    if let Err(out) = until_prints(|| command(lobby, "wl-paste", &paste), text) {
+    if let Err(out) = until_prints(|| command(lobby, "wl-paste", &paste), text, WAIT) {
         panic!(
             "wl-paste {paste:?} never printed {text:?}; last run ({}): {}",
             out.status,

@@ -19,7 +19,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gwd_tests::{ChildGuard, Lobby, Output, VideoFrame, plugin_dir, private_dir, run, target_dir};
+use gwd_tests::{
+    ChildGuard, Lobby, VideoFrame, plugin_dir, private_dir, run, target_dir, until_prints,
+};
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_x11-test-client");
 const WAYLAND_CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
@@ -645,22 +647,6 @@ fn clicks_on_a_centred_x11_window_are_in_its_coordinates() {
 // xclip, which maps no window of its own. wl-copy and wl-paste need none: they use data
 // control (a privileged protocol, offered by default).
 
-/// Runs `cmd` every 200 ms (each run bounded) until it prints `want`; what it last
-/// printed otherwise.
-fn until_prints(mut make: impl FnMut() -> Command, want: &str) -> Result<(), Output> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = run(make(), Duration::from_secs(10));
-        if out.status.success() && out.stdout == want {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(out);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn the_clipboard_goes_from_x11_to_wayland() {
     let _serial = serial();
@@ -687,6 +673,7 @@ fn the_clipboard_goes_from_x11_to_wayland() {
     let pasted = until_prints(
         || wayland_command(&lobby, "wl-paste", &["--no-newline"]),
         text,
+        WAIT,
     );
     if let Err(out) = pasted {
         panic!(
@@ -714,6 +701,7 @@ fn the_clipboard_goes_from_wayland_to_x11() {
     if let Err(out) = until_prints(
         || wayland_command(&lobby, "wl-paste", &["--no-newline"]),
         text,
+        WAIT,
     ) {
         panic!("wl-copy's selection never reached wl-paste: {}", out.all());
     }
@@ -724,6 +712,7 @@ fn the_clipboard_goes_from_wayland_to_x11() {
     if let Err(out) = until_prints(
         || x11_command(&lobby, &xclip, &["-o", "-selection", "clipboard"]),
         text,
+        WAIT,
     ) {
         panic!(
             "xclip -o never printed {text:?}; last run ({}): {}",
@@ -750,6 +739,7 @@ fn the_clipboard_the_owner_sets_is_pasted_by_x11() {
     if let Err(out) = until_prints(
         || x11_command(&lobby, &xclip, &["-o", "-selection", "clipboard"]),
         "set-by-the-owner",
+        WAIT,
     ) {
         panic!(
             "xclip -o never printed it; last run ({}): {}",
