@@ -23,7 +23,7 @@ use wayland_client::protocol::{
     wl_seat::{self, Capability, WlSeat},
     wl_shm::{self, WlShm},
     wl_shm_pool::WlShmPool,
-    wl_surface::WlSurface,
+    wl_surface::{self, WlSurface},
     wl_touch::{self, WlTouch},
 };
 use wayland_client::{
@@ -32,6 +32,13 @@ use wayland_client::{
 use wayland_protocols::wp::cursor_shape::v1::client::{
     wp_cursor_shape_device_v1::{Shape, WpCursorShapeDeviceV1},
     wp_cursor_shape_manager_v1::WpCursorShapeManagerV1,
+};
+use wayland_protocols::wp::fractional_scale::v1::client::{
+    wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1,
+    wp_fractional_scale_v1::{self, WpFractionalScaleV1},
+};
+use wayland_protocols::wp::viewporter::client::{
+    wp_viewport::WpViewport, wp_viewporter::WpViewporter,
 };
 use wayland_protocols::xdg::activation::v1::client::{
     xdg_activation_token_v1::{self, XdgActivationTokenV1},
@@ -56,7 +63,8 @@ use wayland_protocols::xdg::shell::client::{
 const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGBB] [--size WxH] \
 [--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
 [--cursor-shape text|pointer|crosshair|wait] \
-[--activate-on-leave token|bogus] [--dialog-foreign] [--decoration client|server]";
+[--activate-on-leave token|bogus] [--dialog-foreign] [--decoration client|server] \
+[--scale buffer|fractional]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -155,6 +163,48 @@ struct Args {
     dialog_foreign: bool,
     /// Ask for this xdg-decoration mode and print the mode the compositor answers.
     decoration: Option<zxdg_toplevel_decoration_v1::Mode>,
+    /// Follow the output's scale: `wl_surface.preferred_buffer_scale` (a buffer of the
+    /// size times that, `set_buffer_scale`), or fractional-scale-v1 (a buffer of the size
+    /// times the preferred scale, shown at the size through a viewport).
+    scale: Option<ScaleMode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScaleMode {
+    Buffer,
+    Fractional,
+}
+
+/// How the buffer relates to the surface's size.
+enum Scaling {
+    /// One buffer pixel per surface unit.
+    None,
+    /// `set_buffer_scale(factor)`.
+    Buffer(i32),
+    /// A buffer of the size times `n120 / 120`, through the viewport.
+    Fractional { viewport: WpViewport, n120: u32 },
+}
+
+impl Scaling {
+    fn buffer_size(&self, (w, h): (i32, i32)) -> (i32, i32) {
+        match self {
+            Self::None => (w, h),
+            Self::Buffer(k) => (w * k, h * k),
+            Self::Fractional { n120, .. } => {
+                let s = |v: i32| ((v as i64 * *n120 as i64 + 60) / 120) as i32;
+                (s(w), s(h))
+            }
+        }
+    }
+
+    /// Tells the compositor how the next buffer maps onto a surface of `size`.
+    fn apply(&self, surface: &WlSurface, (w, h): (i32, i32)) {
+        match self {
+            Self::None => {}
+            Self::Buffer(k) => surface.set_buffer_scale(*k),
+            Self::Fractional { viewport, .. } => viewport.set_destination(w, h),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -189,6 +239,7 @@ fn parse_args() -> Result<Args, String> {
         activate_on_leave: None,
         dialog_foreign: false,
         decoration: None,
+        scale: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -222,6 +273,13 @@ fn parse_args() -> Result<Args, String> {
                     Some("client") => zxdg_toplevel_decoration_v1::Mode::ClientSide,
                     Some("server") => zxdg_toplevel_decoration_v1::Mode::ServerSide,
                     other => return Err(format!("bad --decoration: {other:?}")),
+                });
+            }
+            "--scale" => {
+                args.scale = Some(match it.next().as_deref() {
+                    Some("buffer") => ScaleMode::Buffer,
+                    Some("fractional") => ScaleMode::Fractional,
+                    other => return Err(format!("bad --scale: {other:?}")),
                 });
             }
             "--activate-on-leave" => {
@@ -288,6 +346,8 @@ struct App {
     activation_asked: bool,
     /// `--dialog-foreign`: the importer, and the main window's handle once exported.
     foreign: Option<Foreign>,
+    /// How buffers are scaled (`--scale`), from the compositor's latest preference.
+    scaling: Scaling,
 }
 
 struct Foreign {
@@ -412,7 +472,8 @@ impl App {
         Ok(())
     }
 
-    fn draw(&mut self, qh: &QueueHandle<Self>, (w, h): (i32, i32)) -> std::io::Result<()> {
+    fn draw(&mut self, qh: &QueueHandle<Self>, size: (i32, i32)) -> std::io::Result<()> {
+        let (w, h) = self.scaling.buffer_size(size);
         let len = w as usize * h as usize * 4;
         let mut pixels = Vec::with_capacity(len);
         for y in 0..h {
@@ -432,6 +493,7 @@ impl App {
         pool.destroy();
         drop(file);
 
+        self.scaling.apply(&self.surface, size);
         self.surface.attach(Some(&buffer), 0, 0);
         self.surface.damage_buffer(0, 0, w, h);
         self.surface.commit();
@@ -439,9 +501,22 @@ impl App {
         if let Some(old) = self.buffer.replace(buffer) {
             old.destroy();
         }
-        self.drawn = Some((w, h));
-        say!("drawn {w} {h}");
+        self.drawn = Some(size);
+        say!("drawn {} {}", size.0, size.1);
+        if !matches!(self.scaling, Scaling::None) {
+            say!("drawn buffer {w} {h}");
+        }
         Ok(())
+    }
+
+    /// A new scale from the compositor: the window is drawn again at it.
+    fn rescale(&mut self, qh: &QueueHandle<Self>, scaling: Scaling) {
+        self.scaling = scaling;
+        if let Some(size) = self.drawn
+            && let Err(e) = self.draw(qh, size)
+        {
+            self.error = Some(format!("drawing again at a new scale: {e}"));
+        }
     }
 }
 
@@ -662,6 +737,9 @@ handle!(WlOutput, |_, _, event, _| {
         && flags.contains(wl_output::Mode::Current)
     {
         say!("output mode {width} {height} {refresh}");
+    }
+    if let wl_output::Event::Scale { factor } = event {
+        say!("output scale {factor}");
     }
 });
 
@@ -914,7 +992,34 @@ handle!(ZxdgExportedV2, |app, _, event, _| {
 });
 delegate_noop!(App: WlShmPool);
 delegate_noop!(App: ignore WlShm);
-delegate_noop!(App: ignore WlSurface);
+handle!(WlSurface, |app, _, event, qh| {
+    if let wl_surface::Event::PreferredBufferScale { factor } = event {
+        say!("preferred buffer scale {factor}");
+        if app.args.scale == Some(ScaleMode::Buffer) && factor > 0 {
+            app.rescale(qh, Scaling::Buffer(factor));
+        }
+    }
+});
+
+handle!(WpFractionalScaleV1, |app, _, event, qh| {
+    if let wp_fractional_scale_v1::Event::PreferredScale { scale } = event {
+        say!("fractional scale {scale}");
+        let viewport = match std::mem::replace(&mut app.scaling, Scaling::None) {
+            Scaling::Fractional { viewport, .. } => viewport,
+            _ => return,
+        };
+        app.rescale(
+            qh,
+            Scaling::Fractional {
+                viewport,
+                n120: scale,
+            },
+        );
+    }
+});
+delegate_noop!(App: ignore WpFractionalScaleManagerV1);
+delegate_noop!(App: ignore WpViewporter);
+delegate_noop!(App: ignore WpViewport);
 
 /// Whether a dispatch error means the compositor went away rather than a bug.
 fn is_disconnect(err: &DispatchError) -> bool {
@@ -937,8 +1042,14 @@ fn run(args: Args) -> Result<(), String> {
     let qh = queue.handle();
     let bind_err = |name: &'static str| move |e| format!("bind {name}: {e}");
 
+    // Version 6 (preferred_buffer_scale) with `--scale buffer`; 4 otherwise, as before.
+    let compositor_version = if args.scale == Some(ScaleMode::Buffer) {
+        6
+    } else {
+        4
+    };
     let compositor: WlCompositor = globals
-        .bind(&qh, 1..=4, ())
+        .bind(&qh, 1..=compositor_version, ())
         .map_err(bind_err("wl_compositor"))?;
     let shm: WlShm = globals.bind(&qh, 1..=1, ()).map_err(bind_err("wl_shm"))?;
     let wm: XdgWmBase = globals
@@ -961,6 +1072,26 @@ fn run(args: Args) -> Result<(), String> {
     let activation: Option<XdgActivationV1> = globals.bind(&qh, 1..=1, ()).ok();
 
     let surface = compositor.create_surface(&qh, ());
+    // Before the first commit, so the scale is known before the first buffer.
+    let (scaling, _fractional) = if args.scale == Some(ScaleMode::Fractional) {
+        let manager: WpFractionalScaleManagerV1 = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("wp_fractional_scale_manager_v1"))?;
+        let viewporter: WpViewporter = globals
+            .bind(&qh, 1..=1, ())
+            .map_err(bind_err("wp_viewporter"))?;
+        let fractional = manager.get_fractional_scale(&surface, &qh, ());
+        let viewport = viewporter.get_viewport(&surface, &qh, ());
+        (
+            Scaling::Fractional {
+                viewport,
+                n120: 120,
+            },
+            Some(fractional),
+        )
+    } else {
+        (Scaling::None, None)
+    };
     let xdg = wm.get_xdg_surface(&surface, &qh, ());
     let toplevel = xdg.get_toplevel(&qh, ());
     toplevel.set_title("wayland-test-client".into());
@@ -1025,6 +1156,7 @@ fn run(args: Args) -> Result<(), String> {
         activation,
         activation_asked: false,
         foreign,
+        scaling,
     };
     while !app.closed {
         match queue.blocking_dispatch(&mut app) {

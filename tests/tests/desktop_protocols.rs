@@ -22,7 +22,7 @@ const PRIVILEGED: [&str; 4] = [
     "zwlr_virtual_pointer_manager_v1",
 ];
 
-const UNPRIVILEGED: [&str; 10] = [
+const UNPRIVILEGED: [&str; 12] = [
     "zwp_primary_selection_device_manager_v1",
     "xdg_activation_v1",
     "zxdg_decoration_manager_v1",
@@ -32,6 +32,8 @@ const UNPRIVILEGED: [&str; 10] = [
     "zxdg_exporter_v2",
     "zxdg_importer_v2",
     "wp_tearing_control_manager_v1",
+    "wp_fractional_scale_manager_v1",
+    "wp_cursor_shape_manager_v1",
     // Always there: the check that the listing was read at all.
     "wl_compositor",
 ];

@@ -329,6 +329,7 @@ fn wayland_info_lists_every_protocol() {
         "zwp_text_input_manager_v3",
         "zwp_input_method_manager_v2",
         "wp_cursor_shape_manager_v1",
+        "wp_fractional_scale_manager_v1",
         // Privileged protocols are on by default.
         "zwlr_screencopy_manager_v1",
         "ext_image_copy_capture_manager_v1",

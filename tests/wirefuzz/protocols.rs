@@ -44,6 +44,7 @@ fn globals() -> &'static [&'static Interface] {
             wayland_protocols_misc::zwp_input_method_v2::client::zwp_input_method_manager_v2::ZwpInputMethodManagerV2::interface(),
             wayland_protocols_wlr::layer_shell::v1::client::zwlr_layer_shell_v1::ZwlrLayerShellV1::interface(),
             wp::cursor_shape::v1::client::wp_cursor_shape_manager_v1::WpCursorShapeManagerV1::interface(),
+            wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1::interface(),
             // Offered with privileged protocols (the default).
             wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1::interface(),
             ext::image_copy_capture::v1::client::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1::interface(),
@@ -148,6 +149,7 @@ mod tests {
             "zwp_relative_pointer_manager_v1",
             "zwp_pointer_constraints_v1",
             "wp_single_pixel_buffer_manager_v1",
+            "wp_fractional_scale_manager_v1",
             "wl_seat",
             "wl_output",
             "zwp_linux_dmabuf_v1",

@@ -27,8 +27,8 @@ pub mod xwayland;
 
 pub use device::{RenderChoice, RenderTarget, RendererKind};
 pub use display::{
-    ClientHandle, ClientLimits, DisplayConfig, Timeouts, VideoMode, WaylandDisplay, WindowMode,
-    WindowPolicy,
+    ClientHandle, ClientLimits, DisplayConfig, OutputScale, ScaleOutOfRange, Timeouts, VideoMode,
+    WaylandDisplay, WindowMode, WindowPolicy,
 };
 pub use error::DisplayError;
 pub use input::{

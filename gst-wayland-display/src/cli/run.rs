@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use waylanddisplaycore::WindowMode;
+use waylanddisplaycore::{OutputScale, WindowMode};
 
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
@@ -49,6 +49,10 @@ pub(crate) struct RunArgs {
     /// Scale a fullscreen window smaller than the output up to fit it (aspect kept).
     #[arg(long)]
     scale_to_fit: bool,
+    /// The output's scale, 1 to 4: windows are laid out at the size divided by it (2: a
+    /// 3840x2160 stream of a desktop at 1920x1080 sizes).
+    #[arg(long, default_value = "1")]
+    scale: OutputScale,
     /// Leave out the protocols that let a client act as the user: clipboard access
     /// without focus (data control), virtual keyboard, virtual pointer.
     #[arg(long)]
@@ -134,6 +138,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         stop_grace: STOP_GRACE,
         window_mode: args.window_mode,
         scale_to_fit: args.scale_to_fit,
+        scale: args.scale.get(),
         xwayland: args.xwayland,
         privileged_protocols: !args.no_privileged_protocols,
     };

@@ -148,6 +148,9 @@ pub(crate) struct VideoSettings {
     /// The element's `scale-to-fit` (ours).
     #[serde(default)]
     pub(crate) scale_to_fit: Option<bool>,
+    /// The element's `scale`: from 1 (default) to 4 (ours).
+    #[serde(default)]
+    pub(crate) scale: Option<f64>,
     /// The element's `xwayland`: "on-demand" (default), "on" or "off" (ours).
     #[serde(default, deserialize_with = "blank_is_default")]
     pub(crate) xwayland: Option<String>,
@@ -264,6 +267,13 @@ impl CreateLobby {
             .map_err(|err| format!("video_settings.window_mode: {err}"))?
             .unwrap_or_default();
         let scale_to_fit = video.scale_to_fit.unwrap_or(false);
+        let scale = video
+            .scale
+            .map(waylanddisplaycore::OutputScale::new)
+            .transpose()
+            .map_err(|err| format!("video_settings.scale: {err}"))?
+            .unwrap_or_default()
+            .get();
         let privileged_protocols = video.privileged_protocols.unwrap_or(true);
         let xwayland = video
             .xwayland
@@ -287,6 +297,7 @@ impl CreateLobby {
             stop_grace: defaults.stop_grace,
             window_mode,
             scale_to_fit,
+            scale,
             xwayland,
             privileged_protocols,
         })
@@ -871,6 +882,7 @@ mod props {
                     _ => waylanddisplaycore::WindowMode::Maximized,
                 },
                 scale_to_fit: self.scale_to_fit.unwrap_or(false),
+                scale: 1.0,
                 privileged_protocols: self.privileged_protocols.unwrap_or(true),
                 xwayland: match given(&self.xwayland) {
                     Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
@@ -962,7 +974,8 @@ mod props {
             part in prop::sample::select(vec![
                 "/name", "/video_settings", "/video_settings/width", "/video_settings/refresh_rate",
                 "/video_settings/wayland_render_node", "/video_settings/window_mode",
-                "/video_settings/scale_to_fit", "/video_settings/xwayland",
+                "/video_settings/scale_to_fit", "/video_settings/scale",
+                "/video_settings/xwayland",
                 "/video_settings/privileged_protocols", "/runner",
                 "/runner/type", "/runner/env",
                 "/runner/run_cmd", "/pin", "/audio_settings",
@@ -1080,6 +1093,34 @@ mod props {
                     let err = spec.err().unwrap_or_default();
                     prop_assert!(err.starts_with("video_settings.window_mode"), "{}", err);
                 }
+            }
+        }
+
+        /// A scale from 1 to 4 is taken (to the nearest 1/120), anything else refused naming
+        /// the field; none is 1.
+        #[test]
+        fn scales_from_one_to_four_are_taken(
+            valid in valid(),
+            scale in prop_oneof![0.0f64..6.0, Just(1.0), Just(4.0), Just(-0.0), any::<f64>()],
+        ) {
+            let spec = create(parse::<CreateLobby>(valid.body().to_string().as_bytes()).unwrap());
+            prop_assert_eq!(spec.map(|s| s.scale), Ok(1.0));
+            let mut body = valid.body();
+            body["video_settings"]["scale"] = json!(scale);
+            // JSON has no NaN or infinity: serde_json writes null, which is no scale.
+            let request = parse::<CreateLobby>(body.to_string().as_bytes())
+                .map_err(TestCaseError::fail)?;
+            let spec = request.into_spec("id".into(), &defaults());
+            if !scale.is_finite() {
+                prop_assert_eq!(spec.map(|s| s.scale), Ok(1.0));
+            } else if (1.0..=4.0).contains(&scale) {
+                let got = spec.map(|s| s.scale).map_err(TestCaseError::fail)?;
+                prop_assert!((got - scale).abs() <= 1.0 / 240.0, "{} became {}", scale, got);
+                let steps = got * 120.0;
+                prop_assert!((steps - steps.round()).abs() < 1e-9, "{} is no multiple of 1/120", got);
+            } else {
+                let err = spec.err().unwrap_or_default();
+                prop_assert!(err.starts_with("video_settings.scale"), "{}", err);
             }
         }
 

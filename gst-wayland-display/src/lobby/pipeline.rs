@@ -65,6 +65,7 @@ mod tests {
             stop_grace: Duration::from_secs(2),
             window_mode: waylanddisplaycore::WindowMode::default(),
             scale_to_fit: false,
+            scale: 1.0,
             xwayland: crate::lobby::protocol::XwaylandMode::default(),
             privileged_protocols: true,
         }

@@ -38,6 +38,9 @@ pub(crate) struct LobbySpec {
     /// The element's `scale-to-fit`.
     #[serde(default)]
     pub(crate) scale_to_fit: bool,
+    /// The element's `scale` (checked by the host: from 1 to 4).
+    #[serde(default = "unit_scale")]
+    pub(crate) scale: f64,
     /// The element's `xwayland` (written as its name).
     #[serde(default, with = "xwayland_name")]
     pub(crate) xwayland: XwaylandMode,
@@ -48,6 +51,10 @@ pub(crate) struct LobbySpec {
 
 fn privileged_by_default() -> bool {
     true
+}
+
+fn unit_scale() -> f64 {
+    1.0
 }
 
 /// When the compositor starts its Xwayland: the element's `xwayland` property.
@@ -382,6 +389,7 @@ mod props {
                         WindowMode::Maximized
                     },
                     scale_to_fit,
+                    scale: 1.0,
                     xwayland,
                     privileged_protocols,
                 },

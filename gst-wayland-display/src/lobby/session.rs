@@ -44,6 +44,7 @@ impl Session {
         src.set_property("render-node", spec.render_node.as_str());
         src.set_property("window-mode", spec.window_mode.to_string());
         src.set_property("scale-to-fit", spec.scale_to_fit);
+        src.set_property("scale", spec.scale);
         src.set_property("privileged-protocols", spec.privileged_protocols);
         set_xwayland(&src, spec.xwayland)?;
         let shot = pipeline

@@ -69,7 +69,7 @@ pub(crate) fn add_device(context: &mut Libinput, path: &Path) -> Result<(), Stri
 
 impl State {
     pub(crate) fn handle_evdev(&mut self, event: InputEvent<LibinputInputBackend>) {
-        let (w, h) = self.mode.size_px();
+        let size = self.output_logical_size();
         match event {
             InputEvent::Keyboard { event } => self.keyboard_key(event.key_code(), event.state()),
             InputEvent::PointerMotion { event } => {
@@ -77,7 +77,7 @@ impl State {
                 self.move_pointer(geometry::plus(self.pointer_location, delta), Some(delta));
             }
             InputEvent::PointerMotionAbsolute { event } => {
-                let target: Point<f64, Logical> = event.position_transformed((w, h).into());
+                let target: Point<f64, Logical> = event.position_transformed(size);
                 self.move_pointer(target, None);
             }
             InputEvent::PointerButton { event } => {
@@ -97,10 +97,10 @@ impl State {
                 self.pointer_axis_frame(frame);
             }
             InputEvent::TouchDown { event } => {
-                self.touch_down_at(event.slot(), event.position_transformed((w, h).into()));
+                self.touch_down_at(event.slot(), event.position_transformed(size));
             }
             InputEvent::TouchMotion { event } => {
-                self.touch_motion_at(event.slot(), event.position_transformed((w, h).into()));
+                self.touch_motion_at(event.slot(), event.position_transformed(size));
             }
             InputEvent::TouchUp { event } => self.touch_up_slot(event.slot()),
             InputEvent::TouchCancel { .. } => self.handle_input(crate::InputEvent::TouchCancel),

@@ -55,10 +55,12 @@ impl State {
         };
         let faults = self.client_faults.count();
         let view = self.scaled_view();
+        let output_scale = self.scale.get();
         let scaled = view.as_ref().map(|view| Scaled {
             window: &view.window,
-            origin: view.origin_on_output(),
+            origin: view.origin_on_output(output_scale),
             scale: view.scale,
+            output_scale,
         });
         let scaled = scaled.as_ref();
         match self

@@ -32,11 +32,14 @@ impl State {
                 let target = geometry::plus(self.pointer_location, Point::from((dx, dy)));
                 self.move_pointer(target, Some((dx, dy).into()));
             }
+            // Absolute positions are the stream's pixels; relative motion is a distance the
+            // user moved, laid out like everything else (as a desktop treats a mouse).
             InputEvent::MouseMoveAbsolute {
                 pointer_x,
                 pointer_y,
             } => {
-                self.move_pointer((pointer_x, pointer_y).into(), None);
+                let target = self.pixels_to_logical((pointer_x, pointer_y).into());
+                self.move_pointer(target, None);
             }
             InputEvent::MouseButton { button, pressed } => self.pointer_button(button, pressed),
             InputEvent::MouseAxis { x, y } => self.pointer_axis(x, y),
@@ -58,8 +61,9 @@ impl State {
     }
 
     pub(crate) fn clamp_to_output(&self, p: Point<f64, Logical>) -> Point<f64, Logical> {
-        let max_x = (self.mode.width as f64 - 1.0).max(0.0);
-        let max_y = (self.mode.height as f64 - 1.0).max(0.0);
+        let size = self.output_logical_size();
+        let max_x = (f64::from(size.w) - 1.0).max(0.0);
+        let max_y = (f64::from(size.h) - 1.0).max(0.0);
         (p.x.clamp(0.0, max_x), p.y.clamp(0.0, max_y)).into()
     }
 
@@ -392,13 +396,14 @@ impl State {
     }
 
     /// Touch positions arrive normalised to the output (0.0 to 1.0 on each axis).
-    /// Output pixels, rounded to the protocol's 1/256: the wire format truncates, and a
-    /// normalised position scaled back (100/1920*1920 = 99.99999…) would lose a step.
+    /// Logical positions, rounded to the protocol's 1/256: the wire format truncates, and
+    /// a normalised position scaled back (100/1920*1920 = 99.99999…) would lose a step.
     fn touch_position(&self, x: f64, y: f64) -> Point<f64, Logical> {
         let to_wire = |v: f64| (v * 256.0).round() / 256.0;
+        let size = self.output_logical_size();
         (
-            to_wire(x * self.mode.width as f64),
-            to_wire(y * self.mode.height as f64),
+            to_wire(x * f64::from(size.w)),
+            to_wire(y * f64::from(size.h)),
         )
             .into()
     }

@@ -40,6 +40,7 @@ use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::content_type::ContentTypeState;
 use smithay::wayland::cursor_shape::CursorShapeManagerState;
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
+use smithay::wayland::fractional_scale::FractionalScaleManagerState;
 use smithay::wayland::idle_inhibit::IdleInhibitManagerState;
 use smithay::wayland::input_method::{InputMethodManagerState, InputMethodSeat};
 use smithay::wayland::keyboard_shortcuts_inhibit::KeyboardShortcutsInhibitState;
@@ -65,7 +66,7 @@ use smithay::wayland::xdg_foreign::XdgForeignState;
 use smithay::reexports::calloop::LoopHandle;
 use smithay::wayland::xwayland_shell::XWaylandShellState;
 
-use crate::display::{LoopData, Setup, WindowPolicy};
+use crate::display::{LoopData, OutputScale, Setup, WindowPolicy};
 use crate::render::{RenderBackend, RenderError, Renderer};
 use crate::{ClientLimits, DisplayError, VideoMode};
 
@@ -93,6 +94,7 @@ pub(crate) struct State {
     pub(crate) popup_grab: Option<(WlSurface, PopupKind)>,
     pub(crate) output: Output,
     pub(crate) mode: VideoMode,
+    pub(crate) scale: OutputScale,
     pub(crate) seat: Seat<State>,
     pub(crate) pointer_location: Point<f64, Logical>,
     /// The cursor stays invisible until the first pointer event: a lobby nobody controls
@@ -129,6 +131,7 @@ pub(crate) struct State {
     pub(crate) _single_pixel_buffer_state: SinglePixelBufferState,
     pub(crate) _text_input_state: TextInputManagerState,
     pub(crate) _cursor_shape_state: CursorShapeManagerState,
+    pub(crate) _fractional_scale_state: FractionalScaleManagerState,
     /// Privileged: an input method sees every key of the focused client.
     pub(crate) _input_method_state: Option<InputMethodManagerState>,
     pub(crate) primary_selection_state: PrimarySelectionState,
@@ -173,11 +176,12 @@ impl State {
             ref backend,
             client_limits,
             window,
+            scale,
             privileged_protocols,
             ..
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
-        let output = new_output(mode);
+        let output = new_output(mode, scale);
         let (renderer, fell_back) = match Renderer::new(backend, &output, format, passthrough) {
             Ok(renderer) => (renderer, None),
             Err(err) if fallback && *backend != RenderBackend::Pixman => {
@@ -190,7 +194,7 @@ impl State {
             Err(err) => return Err(err.into()),
         };
 
-        let compositor_state = CompositorState::new::<Self>(dh);
+        let compositor_state = CompositorState::new_v6::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
         let layer_shell_state = WlrLayerShellState::new::<Self>(dh);
         let shm_state = ShmState::new::<Self>(dh, Vec::new());
@@ -253,6 +257,7 @@ impl State {
             popup_grab: None,
             output,
             mode,
+            scale,
             seat,
             pointer_location: (0.0, 0.0).into(),
             cursor_visible: false,
@@ -280,6 +285,7 @@ impl State {
             _single_pixel_buffer_state: single_pixel_buffer_state,
             _text_input_state: text_input_state,
             _cursor_shape_state: cursor_shape_state,
+            _fractional_scale_state: FractionalScaleManagerState::new::<Self>(dh),
             _input_method_state: input_method_state,
             primary_selection_state,
             xdg_activation_state,

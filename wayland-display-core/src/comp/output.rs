@@ -1,14 +1,22 @@
-//! The single virtual output and changes of its mode.
+//! The single virtual output: its mode, its scale, and what clients are told of the scale.
 
+use smithay::desktop::PopupManager;
 use smithay::output::{Mode, Output, PhysicalProperties, Scale, Subpixel};
-use smithay::utils::{Logical, Size, Transform};
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::utils::{Logical, Physical, Point, Size, Transform};
+use smithay::wayland::compositor::{
+    SurfaceData, TraversalAction, send_surface_state, with_surface_tree_downward,
+};
+use smithay::wayland::fractional_scale::with_fractional_scale;
+use smithay::wayland::seat::WaylandFocus;
 
 use crate::VideoMode;
 use crate::comp::State;
+use crate::display::OutputScale;
 use crate::render::{OutputTarget, RenderError};
 
 /// The output, not yet announced to clients (see `Output::create_global`).
-pub(crate) fn new_output(mode: VideoMode) -> Output {
+pub(crate) fn new_output(mode: VideoMode, scale: OutputScale) -> Output {
     let output = Output::new(
         "HEADLESS-1".to_owned(),
         PhysicalProperties {
@@ -22,7 +30,7 @@ pub(crate) fn new_output(mode: VideoMode) -> Output {
     output.change_current_state(
         Some(smithay_mode),
         Some(Transform::Normal),
-        Some(Scale::Integer(1)),
+        Some(to_smithay_scale(scale)),
         Some((0, 0).into()),
     );
     output.set_preferred(smithay_mode);
@@ -36,9 +44,31 @@ fn to_smithay(mode: VideoMode) -> Mode {
     }
 }
 
+/// Whole scales as whole: `wl_output.scale` is the same either way, but Smithay's integer
+/// scale keeps its arithmetic exact.
+fn to_smithay_scale(scale: OutputScale) -> Scale {
+    if scale.is_integer() {
+        Scale::Integer(scale.ceil())
+    } else {
+        Scale::Fractional(scale.get())
+    }
+}
+
 impl State {
+    /// The output in logical coordinates, which windows are laid out in: its pixels
+    /// divided by the scale.
     pub(crate) fn output_logical_size(&self) -> Size<i32, Logical> {
+        self.scale.logical_size(self.mode.size_px()).into()
+    }
+
+    /// The output in its own pixels (the frames' size).
+    pub(crate) fn output_pixel_size(&self) -> Size<i32, Physical> {
         self.mode.size_px().into()
+    }
+
+    /// A position given in output pixels (absolute pointer input), in logical coordinates.
+    pub(crate) fn pixels_to_logical(&self, p: Point<f64, Physical>) -> Point<f64, Logical> {
+        p.to_logical(self.scale.get())
     }
 
     /// Applies a new output size, refresh rate or pixel format. Clients see a new
@@ -58,13 +88,80 @@ impl State {
                 self.output.delete_mode(old);
             }
             self.mode = mode;
-            // Layers first: the windows' usable area is what their zones leave.
-            smithay::desktop::layer_map_for_output(&self.output).arrange();
-            self.reconfigure_windows();
-            self.pointer_location = self.clamp_to_output(self.pointer_location);
+            self.layout_changed();
             tracing::debug!(?mode, "output mode changed");
         }
         self.changed.mark();
         self.renderer.reconfigure(&self.output, target)
+    }
+
+    /// Applies a new scale: `wl_output.scale`, every surface's preferred scales, and the
+    /// layout (the logical size changed).
+    pub(crate) fn set_scale(&mut self, scale: OutputScale) {
+        if scale == self.scale {
+            return;
+        }
+        // Before the layout: the layout's configures tell clients their new sizes, which
+        // they draw at the scale they were told first.
+        let pointer_px = self.pointer_location.to_physical(self.scale.get());
+        self.scale = scale;
+        self.output
+            .change_current_state(None, None, Some(to_smithay_scale(scale)), None);
+        let windows: Vec<WlSurface> = self
+            .space
+            .elements()
+            .filter_map(|w| w.wl_surface().map(|s| s.into_owned()))
+            .collect();
+        let popups: Vec<WlSurface> = windows
+            .iter()
+            .flat_map(|w| PopupManager::popups_for_surface(w).map(|(p, _)| p.wl_surface().clone()))
+            .collect();
+        let surfaces: Vec<WlSurface> = windows
+            .into_iter()
+            .chain(popups)
+            .chain(
+                smithay::desktop::layer_map_for_output(&self.output)
+                    .layers()
+                    .map(|l| l.wl_surface().clone()),
+            )
+            .collect();
+        for surface in surfaces {
+            self.send_scale_tree(&surface);
+        }
+        self.layout_changed();
+        // The pointer stays where it was on the picture.
+        self.pointer_location = self.clamp_to_output(self.pixels_to_logical(pointer_px));
+        self.renderer.forget_damage(&self.output);
+        self.changed.mark();
+        tracing::debug!(%scale, "output scale changed");
+    }
+
+    /// After the logical size changed: layers first (the windows' usable area is what
+    /// their zones leave), then windows, then the pointer kept on the output.
+    fn layout_changed(&mut self) {
+        smithay::desktop::layer_map_for_output(&self.output).arrange();
+        self.reconfigure_windows();
+        self.pointer_location = self.clamp_to_output(self.pointer_location);
+    }
+
+    /// Tells `surface` (and its subsurfaces and popups' trees as they commit) the scale to
+    /// draw at: `wl_surface.preferred_buffer_scale` (v6) and fractional-scale-v1's
+    /// preferred scale. Each is sent only when it differs from what the surface was told.
+    pub(crate) fn send_scale_tree(&self, surface: &WlSurface) {
+        with_surface_tree_downward(
+            surface,
+            (),
+            |_, _, _| TraversalAction::DoChildren(()),
+            |surface, states, _| self.send_scale(surface, states),
+            |_, _, _| true,
+        );
+    }
+
+    /// [`send_scale_tree`](Self::send_scale_tree) for one surface.
+    pub(crate) fn send_scale(&self, surface: &WlSurface, states: &SurfaceData) {
+        send_surface_state(surface, states, self.scale.ceil(), Transform::Normal);
+        with_fractional_scale(states, |fractional| {
+            fractional.set_preferred_scale(self.scale.get());
+        });
     }
 }

@@ -69,13 +69,15 @@ pub(crate) struct ScaledView {
 
 impl ScaledView {
     /// Where the window's origin (its geometry's offset scaled too) lands on the output, in
-    /// output pixels: what the renderer draws the window's surfaces from.
-    pub(crate) fn origin_on_output(&self) -> Point<i32, Physical> {
+    /// the pixels of an output of `output_scale`: what the renderer draws the window's
+    /// surfaces from.
+    pub(crate) fn origin_on_output(&self, output_scale: f64) -> Point<i32, Physical> {
         let loc = self.window.geometry().loc.to_f64();
-        Point::<f64, Physical>::from((
+        Point::<f64, Logical>::from((
             self.at.x - loc.x * self.scale,
             self.at.y - loc.y * self.scale,
         ))
+        .to_physical(output_scale)
         .to_i32_round()
     }
 }

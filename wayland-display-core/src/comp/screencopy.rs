@@ -74,6 +74,38 @@ impl Region {
         })
     }
 
+    /// A region given in logical coordinates (`x, y, width, height`), as the output
+    /// pixels it covers at `scale` (rounded outwards, so nothing of it is left out),
+    /// clamped to an output of `out_w` x `out_h` pixels.
+    // After the clamp, every value is inside the output, whose size is an `i32`.
+    #[allow(clippy::cast_possible_truncation)]
+    pub(crate) fn from_logical(
+        (x, y, width, height): (i32, i32, i32, i32),
+        scale: f64,
+        out_w: i32,
+        out_h: i32,
+    ) -> Option<Self> {
+        if width <= 0 || height <= 0 {
+            return None;
+        }
+        let start = |v: i32, out: i32| (f64::from(v) * scale).floor().clamp(0.0, f64::from(out));
+        let end = |v: i32, len: i32, out: i32| {
+            ((f64::from(v) + f64::from(len)) * scale)
+                .ceil()
+                .clamp(0.0, f64::from(out))
+        };
+        let (x0, y0) = (start(x, out_w), start(y, out_h));
+        let (x1, y1) = (end(x, width, out_w), end(y, height, out_h));
+        Self::clamped(
+            x0 as i32,
+            y0 as i32,
+            (x1 - x0) as i32,
+            (y1 - y0) as i32,
+            out_w,
+            out_h,
+        )
+    }
+
     /// Bytes per row of the buffer the client must give.
     pub(crate) fn stride(self) -> u32 {
         self.width.saturating_mul(BYTES_PER_PIXEL)
@@ -161,7 +193,7 @@ pub(crate) struct Screencopies {
 impl State {
     /// The whole output as a capture region (`None` only for an empty output).
     pub(crate) fn whole_output_region(&self) -> Option<Region> {
-        let size = self.output_logical_size();
+        let size = self.output_pixel_size();
         Region::clamped(0, 0, size.w, size.h, size.w, size.h)
     }
 
@@ -415,6 +447,30 @@ mod tests {
         assert_eq!(r(0, 0, 10, -1), None);
         assert_eq!(r(i32::MAX, i32::MAX, i32::MAX, i32::MAX), None);
         assert_eq!(r(i32::MIN, i32::MIN, i32::MAX, i32::MAX), None);
+    }
+
+    #[test]
+    fn a_logical_region_covers_its_output_pixels() {
+        let r = |x, y, w, h, scale| Region::from_logical((x, y, w, h), scale, 640, 480);
+        let region = |x, y, width, height| {
+            Some(Region {
+                x,
+                y,
+                width,
+                height,
+            })
+        };
+        assert_eq!(r(10, 20, 30, 40, 1.0), region(10, 20, 30, 40));
+        assert_eq!(r(10, 20, 30, 40, 2.0), region(20, 40, 60, 80));
+        // 1.5: 15.0..60.0 by 45.0..105.0, whole.
+        assert_eq!(r(10, 30, 30, 40, 1.5), region(15, 45, 45, 60));
+        // 1.25: 1.25..2.5 rounds out to 1..3.
+        assert_eq!(r(1, 0, 1, 1, 1.25), region(1, 0, 2, 2));
+        assert_eq!(r(0, 0, 320, 240, 2.0), region(0, 0, 640, 480));
+        assert_eq!(r(-5, -5, 1000, 1000, 2.0), region(0, 0, 640, 480));
+        assert_eq!(r(320, 0, 10, 10, 2.0), None);
+        assert_eq!(r(i32::MIN, i32::MIN, i32::MAX, i32::MAX, 4.0), None);
+        assert_eq!(r(-(1 << 30), 0, i32::MAX, 10, 4.0), region(0, 0, 640, 40));
     }
 
     #[test]

@@ -56,6 +56,84 @@ impl Default for VideoMode {
     }
 }
 
+/// How many output pixels a logical pixel takes (the output's scale): at 2, a 3840x2160
+/// stream shows a desktop laid out at 1920x1080 sizes, drawn at full resolution by clients
+/// that follow the scale. A multiple of 1/120 (what fractional-scale-v1 can say) from
+/// [`MIN`](Self::MIN) to [`MAX`](Self::MAX).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputScale(f64);
+
+/// A scale outside what the output takes.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("scale {0}: expected a number from 1 to 4")]
+pub struct ScaleOutOfRange(pub f64);
+
+impl OutputScale {
+    pub const MIN: f64 = 1.0;
+    pub const MAX: f64 = 4.0;
+    /// fractional-scale-v1 sends scales in 120ths.
+    const STEPS: f64 = 120.0;
+
+    /// `scale`, rounded to the nearest 1/120.
+    pub fn new(scale: f64) -> Result<Self, ScaleOutOfRange> {
+        if !(Self::MIN..=Self::MAX).contains(&scale) {
+            return Err(ScaleOutOfRange(scale));
+        }
+        Ok(Self((scale * Self::STEPS).round() / Self::STEPS))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    /// Whether one logical pixel is a whole number of output pixels.
+    pub(crate) fn is_integer(self) -> bool {
+        self.0.fract() == 0.0
+    }
+
+    /// The `wl_output.scale` and `wl_surface.preferred_buffer_scale` for clients that only
+    /// know whole scales: the next one up, so they draw at least as sharp as the output.
+    pub(crate) fn ceil(self) -> i32 {
+        [1, 2, 3]
+            .into_iter()
+            .find(|&n| self.0 <= f64::from(n))
+            .unwrap_or(4)
+    }
+
+    /// The size of the output laid out at this scale, as Smithay rounds it for layers and
+    /// `xdg_output`.
+    // A size divided by at least 1 stays inside `i32`.
+    #[allow(clippy::cast_possible_truncation)]
+    pub(crate) fn logical_size(self, (w, h): (i32, i32)) -> (i32, i32) {
+        let l = |v: i32| (f64::from(v) / self.0).round() as i32;
+        (l(w).max(1), l(h).max(1))
+    }
+}
+
+impl Default for OutputScale {
+    fn default() -> Self {
+        Self(1.0)
+    }
+}
+
+impl std::str::FromStr for OutputScale {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("scale {s:?}: expected a number from 1 to 4"))?;
+        Self::new(v).map_err(|err| err.to_string())
+    }
+}
+
+impl std::fmt::Display for OutputScale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Bounds on how long the handle waits for the compositor thread.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
@@ -198,6 +276,8 @@ pub struct DisplayConfig {
     pub passthrough: bool,
     pub client_limits: ClientLimits,
     pub window: WindowPolicy,
+    /// The output's scale: clients lay out at the mode divided by it.
+    pub scale: OutputScale,
     /// The built-in Xwayland: an X display allocated with the compositor (`DISPLAY`,
     /// [`WaylandDisplay::x11_display`](crate::WaylandDisplay::x11_display)), served on
     /// demand or at once.
@@ -222,6 +302,7 @@ impl Default for DisplayConfig {
             passthrough: true,
             client_limits: ClientLimits::DEFAULT,
             window: WindowPolicy::default(),
+            scale: OutputScale::default(),
             xwayland: XwaylandMode::default(),
             privileged_protocols: true,
         }
@@ -240,6 +321,7 @@ pub(crate) struct Setup {
     pub(crate) passthrough: bool,
     pub(crate) client_limits: ClientLimits,
     pub(crate) window: WindowPolicy,
+    pub(crate) scale: OutputScale,
     /// See [`DisplayConfig::privileged_protocols`].
     pub(crate) privileged_protocols: bool,
     pub(crate) x11: Option<super::X11Setup>,

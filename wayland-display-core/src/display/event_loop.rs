@@ -197,6 +197,10 @@ fn handle_command(command: Command, data: &mut LoopData) {
         Command::SetMode(mode, target, reply) => {
             let _ = reply.try_send(data.state.set_mode(mode, target));
         }
+        Command::SetScale(scale, reply) => {
+            data.state.set_scale(scale);
+            let _ = reply.try_send(());
+        }
         Command::Input(InputEvent::VirtualDevicesReady { path }) => {
             if let Err(err) = add_device(data, Path::new(&path)) {
                 tracing::warn!(%err, "input device not used");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use smithay::reexports::wayland_server::backend::ClientId;
 
-use super::config::{DisplayConfig, Setup, VideoMode};
+use super::config::{DisplayConfig, OutputScale, Setup, VideoMode};
 use super::thread::{Command, CompositorThread};
 use super::xwayland_loop::X11Setup;
 use crate::clipboard::{ClipboardContent, ClipboardError, MAX_CLIPBOARD_BYTES};
@@ -66,6 +66,7 @@ impl WaylandDisplay {
             passthrough: config.passthrough,
             client_limits: config.client_limits,
             window: config.window,
+            scale: config.scale,
             privileged_protocols: config.privileged_protocols,
             x11: x11_setup,
         };
@@ -145,6 +146,12 @@ impl WaylandDisplay {
                 Command::SetMode(mode, target, reply)
             })?
             .map_err(DisplayError::from)
+    }
+
+    /// Changes the output's scale; clients are told, and windows laid out again.
+    pub fn set_scale(&self, scale: OutputScale) -> Result<(), DisplayError> {
+        self.thread
+            .request("the scale change", |reply| Command::SetScale(scale, reply))
     }
 
     /// The (DRM fourcc, modifiers) in which frames can be DMABufs; empty when the renderer

@@ -17,7 +17,10 @@ mod thread;
 mod xwayland_loop;
 
 pub(crate) use config::Setup;
-pub use config::{ClientLimits, DisplayConfig, Timeouts, VideoMode, WindowMode, WindowPolicy};
+pub use config::{
+    ClientLimits, DisplayConfig, OutputScale, ScaleOutOfRange, Timeouts, VideoMode, WindowMode,
+    WindowPolicy,
+};
 pub(crate) use event_loop::LoopData;
 pub use handle::{ClientHandle, WaylandDisplay};
 pub(crate) use xwayland_loop::X11Setup;

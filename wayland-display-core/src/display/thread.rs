@@ -12,7 +12,7 @@ use std::time::Duration;
 use smithay::reexports::calloop::channel;
 use smithay::reexports::wayland_server::backend::ClientId;
 
-use super::config::{Setup, Timeouts, VideoMode};
+use super::config::{OutputScale, Setup, Timeouts, VideoMode};
 use super::event_loop::{self, Link};
 use super::input_gate::InputGate;
 use crate::comp::PictureChanged;
@@ -25,6 +25,7 @@ pub(crate) enum Command {
     Frame,
     AddDevice(PathBuf, SyncSender<Result<(), String>>),
     SetMode(VideoMode, OutputTarget, SyncSender<Result<(), RenderError>>),
+    SetScale(OutputScale, SyncSender<()>),
     Input(InputEvent),
     AddClient(UnixStream, SyncSender<Result<ClientId, String>>),
     PlaceWindow {

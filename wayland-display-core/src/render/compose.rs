@@ -22,8 +22,10 @@ pub(crate) struct Scaled<'a> {
     pub(crate) window: &'a Window,
     /// Where the window's origin goes on the output.
     pub(crate) origin: Point<i32, Physical>,
-    /// Output pixels per surface pixel.
+    /// How much larger than its logical size the window is shown.
     pub(crate) scale: f64,
+    /// The output's own scale, which surfaces are drawn at before that.
+    pub(crate) output_scale: f64,
 }
 
 impl Scaled<'_> {
@@ -39,7 +41,7 @@ impl Scaled<'_> {
             self.window,
             renderer,
             self.origin,
-            Scale::from(1.0),
+            Scale::from(self.output_scale),
             1.0,
         )
         .into_iter()

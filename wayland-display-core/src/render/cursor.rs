@@ -21,7 +21,7 @@ use smithay::backend::renderer::{ImportAll, ImportMem, Renderer};
 use smithay::input::pointer::{CursorImageAttributes, CursorImageStatus};
 use smithay::reexports::wayland_server::Resource;
 use smithay::render_elements;
-use smithay::utils::{Logical, Physical, Point, Transform};
+use smithay::utils::{Buffer, Logical, Physical, Point, Transform};
 use smithay::wayland::compositor::with_states;
 
 // Also what a window drawn scaled (scale-to-fit) is made of, which the frame draws as
@@ -41,31 +41,44 @@ pub struct CursorState<'a> {
 }
 
 pub(crate) struct Cursor {
-    arrow: CursorImage,
-    /// Shapes looked up in the theme so far; `None`: the theme has none (the arrow stands in).
-    named: HashMap<CursorIcon, Option<CursorImage>>,
+    /// The built-in arrow at each buffer scale drawn so far.
+    arrows: HashMap<i32, CursorImage>,
+    /// Shapes looked up in the theme so far, per buffer scale; `None`: the theme has none
+    /// (the arrow stands in).
+    named: HashMap<(CursorIcon, i32), Option<CursorImage>>,
     theme: xcursor::CursorTheme,
 }
 
 /// One cursor picture, for the renderer and (the same pixels) for the pass-through path.
 struct CursorImage {
+    /// The pixels with their buffer scale, so that they are drawn at the cursor's logical
+    /// size whatever the output's scale.
     buffer: MemoryRenderBuffer,
     /// Premultiplied ARGB8888, tightly packed.
     pixels: Vec<u8>,
     width: usize,
     height: usize,
-    hotspot: Point<i32, Logical>,
+    /// In the image's pixels.
+    hotspot: Point<i32, Buffer>,
+    /// Image pixels per logical pixel.
+    buffer_scale: i32,
 }
 
 impl CursorImage {
-    fn new(pixels: Vec<u8>, width: usize, height: usize, hotspot: (i32, i32)) -> Option<Self> {
+    fn new(
+        pixels: Vec<u8>,
+        width: usize,
+        height: usize,
+        hotspot: (i32, i32),
+        buffer_scale: i32,
+    ) -> Option<Self> {
         let size = (i32::try_from(width).ok()?, i32::try_from(height).ok()?);
         Some(Self {
             buffer: MemoryRenderBuffer::from_slice(
                 &pixels,
                 Fourcc::Argb8888,
                 size,
-                1,
+                buffer_scale,
                 Transform::Normal,
                 None,
             ),
@@ -73,8 +86,30 @@ impl CursorImage {
             width,
             height,
             hotspot: hotspot.into(),
+            buffer_scale,
         })
     }
+
+    /// The output pixel its top-left corner goes at, for the pointer at `location` on an
+    /// output of `scale`: the hotspot under the pointer, as the renderer draws it.
+    fn origin(&self, location: Point<f64, Logical>, scale: f64) -> Point<i32, Physical> {
+        let per_pixel = scale / f64::from(self.buffer_scale.max(1));
+        let hotspot = Point::<f64, Physical>::from((
+            f64::from(self.hotspot.x) * per_pixel,
+            f64::from(self.hotspot.y) * per_pixel,
+        ));
+        let at = location.to_physical(scale);
+        Point::<f64, Physical>::from((at.x - hotspot.x, at.y - hotspot.y)).to_i32_round()
+    }
+}
+
+/// The buffer scale cursor images are drawn at on an output of `scale`: the next whole one
+/// up, so they are never drawn larger than their pixels.
+fn buffer_scale_for(scale: f64) -> i32 {
+    [1, 2, 3]
+        .into_iter()
+        .find(|&n| scale <= f64::from(n))
+        .unwrap_or(4)
 }
 
 /// Themes draw cursors at several sizes; this is the one chosen (`XCURSOR_SIZE` overrides).
@@ -104,80 +139,75 @@ const ARROW_H: usize = 19;
 
 impl Cursor {
     pub(crate) fn new() -> Self {
-        let pixels = arrow_pixels();
-        let arrow = CursorImage {
-            buffer: MemoryRenderBuffer::from_slice(
-                &pixels,
-                Fourcc::Argb8888,
-                (ARROW_W as i32, ARROW_H as i32),
-                1,
-                Transform::Normal,
-                None,
-            ),
-            pixels,
-            width: ARROW_W,
-            height: ARROW_H,
-            hotspot: (0, 0).into(),
-        };
         let theme = std::env::var("XCURSOR_THEME").unwrap_or_else(|_| "default".to_owned());
         Self {
-            arrow,
+            arrows: HashMap::new(),
             named: HashMap::new(),
             theme: xcursor::CursorTheme::load(&theme),
         }
     }
 
-    /// Loads the picture of the named shape about to be drawn, once per shape.
-    pub(crate) fn prepare(&mut self, status: &CursorImageStatus) {
+    /// Makes the picture about to be drawn for an output of `scale`, once per shape and
+    /// scale.
+    pub(crate) fn prepare(&mut self, status: &CursorImageStatus, scale: f64) {
         let CursorImageStatus::Named(icon) = status else {
             return;
         };
-        if *icon == CursorIcon::Default || self.named.contains_key(icon) {
+        let buffer_scale = buffer_scale_for(scale);
+        if !self.arrows.contains_key(&buffer_scale)
+            && let Some(arrow) = arrow_image(buffer_scale)
+        {
+            self.arrows.insert(buffer_scale, arrow);
+        }
+        if *icon == CursorIcon::Default || self.named.contains_key(&(*icon, buffer_scale)) {
             return;
         }
-        let image = load_icon(&self.theme, *icon);
+        let image = load_icon(&self.theme, *icon, buffer_scale);
         if image.is_none() {
             tracing::debug!(icon = icon.name(), "no theme cursor; drawing the arrow");
         }
-        self.named.insert(*icon, image);
+        self.named.insert((*icon, buffer_scale), image);
     }
 
-    /// The picture for a named shape: the theme's when loaded, else the arrow.
-    fn image(&self, icon: &CursorIcon) -> &CursorImage {
+    /// The picture for a named shape: the theme's when loaded, else the arrow; `None`
+    /// before [`prepare`](Self::prepare) made one.
+    fn image(&self, icon: &CursorIcon, scale: f64) -> Option<&CursorImage> {
+        let buffer_scale = buffer_scale_for(scale);
         self.named
-            .get(icon)
+            .get(&(*icon, buffer_scale))
             .and_then(Option::as_ref)
-            .unwrap_or(&self.arrow)
+            .or_else(|| self.arrows.get(&buffer_scale))
     }
 
-    /// What the pass-through path has to draw over the client's buffer. Placed exactly as
-    /// the renderer places the arrow, so both paths give the same pixels.
-    pub(crate) fn overlay(&self, state: &CursorState<'_>) -> Overlay<'_> {
+    /// What the pass-through path has to draw over the client's buffer, on an output of
+    /// `scale`. Placed exactly as the renderer places it, so both paths give the same
+    /// pixels; at a fractional scale the renderer resamples the picture, so it draws.
+    pub(crate) fn overlay(&self, state: &CursorState<'_>, scale: f64) -> Overlay<'_> {
         if !state.visible {
             return Overlay::None;
         }
         match state.status {
             CursorImageStatus::Hidden => Overlay::None,
-            CursorImageStatus::Named(icon) => {
-                let image = self.image(icon);
-                Overlay::Image {
+            CursorImageStatus::Named(icon) => match self.image(icon, scale) {
+                Some(image) if f64::from(image.buffer_scale) == scale => Overlay::Image {
                     pixels: &image.pixels,
                     width: image.width,
                     height: image.height,
-                    at: (state.location - image.hotspot.to_f64())
-                        .to_physical(1.0)
-                        .to_i32_round(),
-                }
-            }
+                    at: image.origin(state.location, scale),
+                },
+                _ => Overlay::NeedsRenderer,
+            },
             CursorImageStatus::Surface(surface) if !surface.is_alive() => Overlay::None,
             CursorImageStatus::Surface(_) => Overlay::NeedsRenderer,
         }
     }
 
+    /// The cursor's elements on an output of `scale`.
     pub(crate) fn elements<R>(
         &self,
         renderer: &mut R,
         state: &CursorState<'_>,
+        scale: f64,
     ) -> Vec<CursorElement<R>>
     where
         R: Renderer + ImportAll + ImportMem,
@@ -189,14 +219,12 @@ impl Cursor {
         match state.status {
             CursorImageStatus::Hidden => Vec::new(),
             CursorImageStatus::Named(icon) => {
-                let image = self.image(icon);
-                let at: Point<f64, Physical> = (state.location - image.hotspot.to_f64())
-                    .to_physical(1.0)
-                    .to_i32_round::<i32>()
-                    .to_f64();
+                let Some(image) = self.image(icon, scale) else {
+                    return Vec::new();
+                };
                 match MemoryRenderBufferRenderElement::from_buffer(
                     renderer,
-                    at,
+                    image.origin(state.location, scale).to_f64(),
                     &image.buffer,
                     None,
                     None,
@@ -226,17 +254,21 @@ impl Cursor {
                 let bound = |v: i32| v.clamp(-crate::comp::COORD_LIMIT, crate::comp::COORD_LIMIT);
                 let hotspot = Point::<i32, Logical>::from((bound(hotspot.x), bound(hotspot.y)));
                 let at = (state.location - hotspot.to_f64())
-                    .to_physical(1.0)
+                    .to_physical(scale)
                     .to_i32_round();
-                render_elements_from_surface_tree(renderer, surface, at, 1.0, 1.0, Kind::Cursor)
+                render_elements_from_surface_tree(renderer, surface, at, scale, 1.0, Kind::Cursor)
             }
         }
     }
 }
 
-/// The theme's picture of `icon` at the cursor size (under its name or an alias), if the
-/// theme has one that reads.
-fn load_icon(theme: &xcursor::CursorTheme, icon: CursorIcon) -> Option<CursorImage> {
+/// The theme's picture of `icon` at the cursor size times `buffer_scale` (under its name or
+/// an alias), if the theme has one that reads.
+fn load_icon(
+    theme: &xcursor::CursorTheme,
+    icon: CursorIcon,
+    buffer_scale: i32,
+) -> Option<CursorImage> {
     let path = std::iter::once(icon.name())
         .chain(icon.alt_names().iter().copied())
         .find_map(|name| theme.load_icon(name))?;
@@ -246,7 +278,8 @@ fn load_icon(theme: &xcursor::CursorTheme, icon: CursorIcon) -> Option<CursorIma
     let want = std::env::var("XCURSOR_SIZE")
         .ok()
         .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(CURSOR_SIZE);
+        .unwrap_or(CURSOR_SIZE)
+        .saturating_mul(u32::try_from(buffer_scale).ok()?);
     let image = xcursor::parser::parse_xcursor(&bytes)?
         .into_iter()
         .filter(|i| i.width <= MAX_CURSOR_SIDE && i.height <= MAX_CURSOR_SIDE)
@@ -261,7 +294,27 @@ fn load_icon(theme: &xcursor::CursorTheme, icon: CursorIcon) -> Option<CursorIma
         i32::try_from(image.yhot.min(image.height)).ok()?,
     );
     // The crate's "rgba" is the file's own order: premultiplied ARGB32, little-endian.
-    CursorImage::new(image.pixels_rgba, width, height, hotspot)
+    CursorImage::new(image.pixels_rgba, width, height, hotspot, buffer_scale)
+}
+
+/// The built-in arrow, each of its pixels `buffer_scale` x `buffer_scale` image pixels.
+fn arrow_image(buffer_scale: i32) -> Option<CursorImage> {
+    let k = usize::try_from(buffer_scale).ok().filter(|&k| k > 0)?;
+    let small = arrow_pixels();
+    let (width, height) = (ARROW_W.checked_mul(k)?, ARROW_H.checked_mul(k)?);
+    let mut pixels = Vec::with_capacity(width.checked_mul(height)?.checked_mul(4)?);
+    for row in small.chunks_exact(ARROW_W * 4) {
+        let mut wide = Vec::with_capacity(width * 4);
+        for pixel in row.chunks_exact(4) {
+            for _ in 0..k {
+                wide.extend_from_slice(pixel);
+            }
+        }
+        for _ in 0..k {
+            pixels.extend_from_slice(&wide);
+        }
+    }
+    CursorImage::new(pixels, width, height, (0, 0), buffer_scale)
 }
 
 /// The arrow drawn for named cursors, as (width, height, pixels): premultiplied ARGB8888

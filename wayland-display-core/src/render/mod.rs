@@ -180,7 +180,8 @@ impl Renderer {
         cursor: &CursorState<'_>,
         scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
-        self.cursor.prepare(cursor.status);
+        let scale = output.current_scale().fractional_scale();
+        self.cursor.prepare(cursor.status, scale);
         if self.passthrough
             && scaled.is_none()
             && let Some(surface) = passthrough::single_surface(space, output)
@@ -190,8 +191,12 @@ impl Renderer {
                 Backend::Gles(b) => b.system_pool_mut(),
             };
             if let Some(pool) = pool
-                && let Some(frame) =
-                    passthrough::copy_frame(pool, &surface, &self.cursor.overlay(cursor))?
+                && let Some(frame) = passthrough::copy_frame(
+                    pool,
+                    &surface,
+                    scale,
+                    &self.cursor.overlay(cursor, scale),
+                )?
             {
                 return Ok(frame);
             }

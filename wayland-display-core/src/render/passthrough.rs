@@ -78,10 +78,13 @@ pub(crate) fn single_surface(space: &Space<Window>, output: &Output) -> Option<W
 
 /// Copies `surface`'s buffer into a free output image of `pool` and blends the cursor in.
 /// `Ok(None)`: the buffer does not qualify (size, format, scale, viewport, not shm), and the
-/// renderer has to draw the frame.
+/// renderer has to draw the frame. On an output of `scale`, the buffer qualifies when it
+/// has the output's pixels and the surface its logical size: a buffer scale equal to the
+/// output's, or (fractional-scale-v1) a viewport from the whole buffer to that size.
 pub(crate) fn copy_frame(
     pool: &mut OutputPool<OutputImage>,
     surface: &WlSurface,
+    scale: f64,
     cursor: &Overlay<'_>,
 ) -> Result<Option<Frame>, RenderError> {
     if pool.format() != OutputFormat::Bgrx || matches!(cursor, Overlay::NeedsRenderer) {
@@ -99,13 +102,20 @@ pub(crate) fn copy_frame(
     // commit, and what changed since the image's copy.
     let plan = with_renderer_surface_state(surface, |state| {
         let view = state.view()?;
+        // In logical units: the buffer's pixels divided by its scale.
         let size = state.buffer_size()?;
-        let whole = (size.w, size.h) == (output_size.w, output_size.h);
-        let plain = state.buffer_scale() == 1 && state.buffer_transform() == Transform::Normal;
-        let unscaled = view.src == Rectangle::from_size(size.to_f64())
-            && view.dst == size
+        let buffer_scale = state.buffer_scale();
+        let pixels = (
+            size.w.saturating_mul(buffer_scale),
+            size.h.saturating_mul(buffer_scale),
+        );
+        let whole = pixels == (output_size.w, output_size.h);
+        let plain = state.buffer_transform() == Transform::Normal;
+        let shown = view.dst.to_f64().to_physical(scale);
+        let one_to_one = view.src == Rectangle::from_size(size.to_f64())
+            && (shown.w, shown.h) == (f64::from(output_size.w), f64::from(output_size.h))
             && view.offset == Point::default();
-        if !(whole && plain && unscaled) {
+        if !(whole && plain && one_to_one) {
             return None;
         }
         let buffer = state.buffer()?.clone();

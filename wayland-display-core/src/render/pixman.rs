@@ -56,7 +56,8 @@ impl PixmanOutput {
         cursor_state: &CursorState<'_>,
         scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
-        let cursor_elements = cursor.elements(&mut self.renderer, cursor_state);
+        let scale = output.current_scale().fractional_scale();
+        let cursor_elements = cursor.elements(&mut self.renderer, cursor_state, scale);
         let (elements, space) = overlay(&mut self.renderer, cursor_elements, space, scaled);
         let (slot, age) = self.pool.acquire_system()?;
         let image = &mut self.pool.image_mut(slot)?.image;

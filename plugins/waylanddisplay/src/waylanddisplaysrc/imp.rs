@@ -12,8 +12,8 @@ use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
     ClientLimits, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat,
-    OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay, WindowMode, WindowPolicy,
-    XwaylandMode,
+    OutputScale, OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay, WindowMode,
+    WindowPolicy, XwaylandMode,
 };
 
 use super::clipboard_event::{self, ClipboardRequest};
@@ -33,6 +33,7 @@ const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
 const DEFAULT_WINDOW_MODE: &str = "maximized";
 const DEFAULT_SCALE_TO_FIT: bool = false;
+const DEFAULT_SCALE: f64 = 1.0;
 const DEFAULT_PRIVILEGED_PROTOCOLS: bool = true;
 const DEFAULT_XWAYLAND: &str = "on-demand";
 // Per-client limits: the core's defaults, with the reasons at `ClientLimits`.
@@ -54,6 +55,7 @@ struct Settings {
     passthrough: bool,
     client_limits: ClientLimits,
     window: WindowPolicy,
+    scale: OutputScale,
     xwayland: XwaylandMode,
     privileged_protocols: bool,
 }
@@ -71,6 +73,7 @@ impl Default for Settings {
                 mode: WindowMode::Maximized,
                 scale_to_fit: DEFAULT_SCALE_TO_FIT,
             },
+            scale: OutputScale::default(),
             xwayland: XwaylandMode::OnDemand,
             privileged_protocols: DEFAULT_PRIVILEGED_PROTOCOLS,
             client_limits: ClientLimits {
@@ -256,6 +259,20 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(DEFAULT_SCALE_TO_FIT)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecDouble::builder("scale")
+                    .nick("Scale")
+                    .blurb(
+                        "The output's scale: windows are laid out at the caps' size divided by \
+                         it (2 shows a 3840x2160 stream as a 1920x1080 desktop, drawn sharp by \
+                         clients that follow wl_output.scale or fractional-scale-v1), and \
+                         absolute pointer positions are the stream's pixels; a multiple of \
+                         1/120, applied to a running compositor at once",
+                    )
+                    .minimum(OutputScale::MIN)
+                    .maximum(OutputScale::MAX)
+                    .default_value(DEFAULT_SCALE)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecString::builder("xwayland")
                     .nick("Xwayland")
                     .blurb(
@@ -368,6 +385,19 @@ impl ObjectImpl for WaylandDisplaySrc {
             "scale-to-fit" => {
                 settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
             }
+            "scale" => {
+                let asked = value.get().unwrap_or(DEFAULT_SCALE);
+                match OutputScale::new(asked) {
+                    Ok(scale) => {
+                        settings.scale = scale;
+                        drop(settings);
+                        self.apply_scale(scale);
+                    }
+                    Err(err) => {
+                        gst::warning!(CAT, imp = self, "{err}; scale stays {}", settings.scale)
+                    }
+                }
+            }
             "privileged-protocols" => {
                 settings.privileged_protocols = value.get().unwrap_or(DEFAULT_PRIVILEGED_PROTOCOLS);
             }
@@ -436,6 +466,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "window-mode" => settings.window.mode.to_string().to_value(),
             "xwayland" => settings.xwayland.to_string().to_value(),
             "scale-to-fit" => settings.window.scale_to_fit.to_value(),
+            "scale" => settings.scale.get().to_value(),
             "privileged-protocols" => settings.privileged_protocols.to_value(),
             "client-max-objects" => settings.client_limits.max_objects.to_value(),
             "client-max-pending-fds" => settings.client_limits.max_pending_fds.to_value(),
@@ -694,6 +725,17 @@ impl WaylandDisplaySrc {
     /// mode from its first event. Done on NULL to READY (not in BaseSrc::start) so that a
     /// failure is reported once, with its cause, rather than also as BaseSrc's generic
     /// "failed to start"; the socket exists from then on.
+    /// A new scale for a compositor that runs already (one that starts later takes it
+    /// from the settings).
+    fn apply_scale(&self, scale: OutputScale) {
+        let display = lock(&self.running).as_ref().map(|r| Arc::clone(&r.display));
+        if let Some(display) = display
+            && let Err(err) = display.set_scale(scale)
+        {
+            gst::warning!(CAT, imp = self, "could not change the scale: {err}");
+        }
+    }
+
     fn start_compositor(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         let render_target: RenderTarget = settings
@@ -711,6 +753,7 @@ impl WaylandDisplaySrc {
             format: OutputFormat::default(),
             passthrough: settings.passthrough,
             window: settings.window,
+            scale: settings.scale,
             client_limits: settings.client_limits,
             xwayland: settings.xwayland,
             privileged_protocols: settings.privileged_protocols,

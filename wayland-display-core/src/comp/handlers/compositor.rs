@@ -6,6 +6,7 @@ use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::reexports::wayland_server::{Client, delegate_dispatch, delegate_global_dispatch};
 use smithay::wayland::compositor::{
     CompositorClientState, CompositorHandler, CompositorState, get_parent, is_sync_subsurface,
+    with_states,
 };
 use smithay::wayland::seat::WaylandFocus;
 use smithay::xwayland::XWaylandClientData;
@@ -31,6 +32,8 @@ impl CompositorHandler for State {
 
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
+        // Every surface is on the one output from its first commit; sent once per value.
+        with_states(surface, |states| self.send_scale(surface, states));
         if !is_sync_subsurface(surface) {
             let mut root = surface.clone();
             while let Some(parent) = get_parent(&root) {

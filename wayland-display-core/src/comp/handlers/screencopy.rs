@@ -108,8 +108,8 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for State {
 }
 
 impl State {
-    /// The part of the output a capture copies: all of it, or the region asked for (in
-    /// logical coordinates, which are the output's pixels at its scale of 1) clamped to it.
+    /// The part of the output a capture copies, in its pixels: all of it, or the region
+    /// asked for (in logical coordinates, as `xdg_output` gives the output's) clamped to it.
     /// `None` for another compositor's output or a region that misses the output.
     fn capture_region(
         &self,
@@ -121,9 +121,9 @@ impl State {
         }
         match region {
             None => self.whole_output_region(),
-            Some((x, y, w, h)) => {
-                let size = self.output_logical_size();
-                Region::clamped(x, y, w, h, size.w, size.h)
+            Some(region) => {
+                let size = self.output_pixel_size();
+                Region::from_logical(region, self.scale.get(), size.w, size.h)
             }
         }
     }

@@ -589,7 +589,14 @@ impl Frame for PixmanFrame<'_, '_> {
             };
 
             src_image.set_filter(filter, &[])?;
-            src_image.set_repeat(Repeat::None);
+            // A scaled image is sampled up to half a pixel beyond its edges: repeating the
+            // edge keeps them as bright as the GLES renderer's clamp-to-edge does, where
+            // `None` would blend them with transparent black.
+            src_image.set_repeat(if transform.is_some() {
+                Repeat::Pad
+            } else {
+                Repeat::None
+            });
 
             let has_alpha = DrmFourcc::try_from(src_image.format())
                 .ok()
