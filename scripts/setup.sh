@@ -8,6 +8,8 @@ packages=(
   build-essential pkg-config curl ca-certificates meson ninja-build
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libwayland-dev libxkbcommon-dev
   libinput-dev libudev-dev libgbm-dev libdrm-dev libpixman-1-dev libegl-dev
+  # the protocol XML zxdg_shell_v6 is generated from (third_party/smithay, xdg/v6.rs)
+  wayland-protocols
   # run and test (libegl-mesa0 + libgl1-mesa-dri: GLES on llvmpipe without a GPU;
   # pci.ids: GPU names)
   xkb-data util-linux procps pci.ids libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1

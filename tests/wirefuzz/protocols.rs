@@ -45,6 +45,7 @@ fn globals() -> &'static [&'static Interface] {
             wayland_protocols_wlr::layer_shell::v1::client::zwlr_layer_shell_v1::ZwlrLayerShellV1::interface(),
             wp::cursor_shape::v1::client::wp_cursor_shape_manager_v1::WpCursorShapeManagerV1::interface(),
             wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1::interface(),
+            &xdg_shell_v6::ZXDG_SHELL_V6_INTERFACE,
             // Offered with privileged protocols (the default).
             wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1::interface(),
             ext::image_copy_capture::v1::client::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1::interface(),
@@ -78,6 +79,17 @@ fn globals() -> &'static [&'static Interface] {
             wp::linux_drm_syncobj::v1::client::wp_linux_drm_syncobj_manager_v1::WpLinuxDrmSyncobjManagerV1::interface(),
         ]
     })
+}
+
+/// `zxdg_shell_v6` and its objects, from Debian's `wayland-protocols` XML (no crate
+/// carries the unstable xdg-shell any more).
+#[allow(missing_docs, non_upper_case_globals)]
+mod xdg_shell_v6 {
+    use wayland_client::backend as wayland_backend;
+    use wayland_client::protocol::__interfaces::*;
+    wayland_scanner::generate_interfaces!(
+        "/usr/share/wayland-protocols/unstable/xdg-shell/xdg-shell-unstable-v6.xml"
+    );
 }
 
 /// `wl_drm` version 2, as Mesa's `wayland-drm.xml` has it.
@@ -150,6 +162,7 @@ mod tests {
             "zwp_pointer_constraints_v1",
             "wp_single_pixel_buffer_manager_v1",
             "wp_fractional_scale_manager_v1",
+            "zxdg_shell_v6",
             "wl_seat",
             "wl_output",
             "zwp_linux_dmabuf_v1",

@@ -7,13 +7,14 @@ use wlcs::ffi_display_server_api::{WlcsExtensionDescriptor, WlcsIntegrationDescr
 /// Versions are Smithay 0.7's for the states `State::new` creates; the linux-dmabuf and
 /// wl_drm globals exist only with a GPU renderer, which this module does not use.
 static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
-    ("wl_compositor", 5),
+    ("wl_compositor", 6),
     ("wl_subcompositor", 1),
     ("wl_shm", 2),
     ("wl_seat", 9),
     ("wl_output", 4),
     ("wl_data_device_manager", 3),
     ("xdg_wm_base", 6),
+    ("zxdg_shell_v6", 1),
     ("zxdg_output_manager_v1", 3),
     ("wp_presentation", 2),
     ("wp_viewporter", 1),
@@ -31,6 +32,8 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("zxdg_exporter_v2", 1),
     ("zxdg_importer_v2", 1),
     ("wp_tearing_control_manager_v1", 1),
+    ("wp_fractional_scale_manager_v1", 1),
+    ("wp_cursor_shape_manager_v1", 1),
     // The privileged protocols, on by default (`DisplayConfig::privileged_protocols`).
     ("zwlr_data_control_manager_v1", 2),
     ("ext_data_control_manager_v1", 1),

@@ -361,6 +361,27 @@ impl Handle {
         self.handle.create_object(client_id.id, interface, version, data)
     }
 
+    /// Make the objects created for `client_id` from now on hidden (`true`) or not
+    ///
+    /// A hidden object is one the server makes for its own use and never tells the client
+    /// of (no event carries it as a new id): its id is taken from the top of the server
+    /// range, so the ids of the server-created objects the client does learn of stay
+    /// dense, as libwayland requires. Events sent on a hidden object reach the client as
+    /// messages for an unknown object, which libwayland drops. With the `sys` backend
+    /// this does nothing.
+    ///
+    /// # Panics
+    ///
+    /// This method will panic if the type parameter `D` is not same to the same type as the
+    /// one the backend was initialized with.
+    pub fn set_hidden_objects<D: 'static>(
+        &self,
+        client_id: ClientId,
+        hidden: bool,
+    ) -> Result<(), InvalidId> {
+        self.handle.set_hidden_objects::<D>(client_id.id, hidden)
+    }
+
     /// Destroy an object
     ///
     /// For most protocols, this is handled automatically when a destructor

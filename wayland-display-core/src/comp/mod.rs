@@ -119,6 +119,7 @@ pub(crate) struct State {
     pub(crate) dmabuf_global: Option<DmabufGlobal>,
     pub(crate) compositor_state: CompositorState,
     pub(crate) xdg_shell_state: XdgShellState,
+    pub(crate) _xdg_shell_v6_global: GlobalId,
     pub(crate) layer_shell_state: WlrLayerShellState,
     pub(crate) shm_state: ShmState,
     pub(crate) seat_state: SeatState<State>,
@@ -196,6 +197,7 @@ impl State {
 
         let compositor_state = CompositorState::new_v6::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
+        let xdg_shell_v6_global = XdgShellState::new_v6_global::<Self>(dh);
         let layer_shell_state = WlrLayerShellState::new::<Self>(dh);
         let shm_state = ShmState::new::<Self>(dh, Vec::new());
         let data_device_state = DataDeviceState::new::<Self>(dh);
@@ -273,6 +275,7 @@ impl State {
             dmabuf_global: None,
             compositor_state,
             xdg_shell_state,
+            _xdg_shell_v6_global: xdg_shell_v6_global,
             layer_shell_state,
             shm_state,
             seat_state,

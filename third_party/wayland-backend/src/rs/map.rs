@@ -7,6 +7,11 @@ use std::cmp::Ordering;
 /// Limit separating server-created from client-created objects IDs in the namespace
 pub const SERVER_ID_LIMIT: u32 = 0xFF00_0000;
 
+/// Start of the ids of hidden objects: server-side objects the client is never told of
+/// (see `Handle::set_hidden_objects`). They sit at the top of the server range, so that
+/// the server-created ids the client does see stay dense, as libwayland requires.
+pub const HIDDEN_ID_BASE: u32 = 0xFFF0_0000;
+
 /// The representation of a protocol object
 #[derive(Debug, Clone)]
 pub struct Object<Data> {
@@ -26,18 +31,21 @@ pub struct Object<Data> {
 pub struct ObjectMap<Data> {
     client_objects: Vec<Option<Object<Data>>>,
     server_objects: Vec<Option<Object<Data>>>,
+    hidden_objects: Vec<Option<Object<Data>>>,
 }
 
 impl<Data: Clone> ObjectMap<Data> {
     /// Create a new empty object map
     pub fn new() -> Self {
-        Self { client_objects: Vec::new(), server_objects: Vec::new() }
+        Self { client_objects: Vec::new(), server_objects: Vec::new(), hidden_objects: Vec::new() }
     }
 
     /// Find an object in the store
     pub fn find(&self, id: u32) -> Option<Object<Data>> {
         if id == 0 {
             None
+        } else if id >= HIDDEN_ID_BASE {
+            self.hidden_objects.get((id - HIDDEN_ID_BASE) as usize).and_then(Clone::clone)
         } else if id >= SERVER_ID_LIMIT {
             self.server_objects.get((id - SERVER_ID_LIMIT) as usize).and_then(Clone::clone)
         } else {
@@ -51,6 +59,10 @@ impl<Data: Clone> ObjectMap<Data> {
     pub fn remove(&mut self, id: u32) {
         if id == 0 {
             // nothing
+        } else if id >= HIDDEN_ID_BASE {
+            if let Some(place) = self.hidden_objects.get_mut((id - HIDDEN_ID_BASE) as usize) {
+                *place = None;
+            }
         } else if id >= SERVER_ID_LIMIT {
             if let Some(place) = self.server_objects.get_mut((id - SERVER_ID_LIMIT) as usize) {
                 *place = None;
@@ -65,7 +77,7 @@ impl<Data: Clone> ObjectMap<Data> {
     /// Can fail if the requested id is not the next free id of this store.
     /// (In which case this is a protocol error)
     pub fn insert_at(&mut self, id: u32, object: Object<Data>) -> Result<(), ()> {
-        if id == 0 {
+        if id == 0 || id >= HIDDEN_ID_BASE {
             Err(())
         } else if id >= SERVER_ID_LIMIT {
             insert_in_at(&mut self.server_objects, (id - SERVER_ID_LIMIT) as usize, object)
@@ -84,10 +96,24 @@ impl<Data: Clone> ObjectMap<Data> {
         insert_in(&mut self.server_objects, object) + SERVER_ID_LIMIT
     }
 
+    /// Allocate a new id for a hidden object (in the server namespace, above every id the
+    /// client is told of)
+    pub fn hidden_insert_new(&mut self, object: Object<Data>) -> u32 {
+        insert_in(&mut self.hidden_objects, object).saturating_add(HIDDEN_ID_BASE)
+    }
+
     /// Mutably access an object of the map
     pub fn with<T, F: FnOnce(&mut Object<Data>) -> T>(&mut self, id: u32, f: F) -> Result<T, ()> {
         if id == 0 {
             Err(())
+        } else if id >= HIDDEN_ID_BASE {
+            if let Some(&mut Some(ref mut obj)) =
+                self.hidden_objects.get_mut((id - HIDDEN_ID_BASE) as usize)
+            {
+                Ok(f(obj))
+            } else {
+                Err(())
+            }
         } else if id >= SERVER_ID_LIMIT {
             if let Some(&mut Some(ref mut obj)) =
                 self.server_objects.get_mut((id - SERVER_ID_LIMIT) as usize)
@@ -117,7 +143,13 @@ impl<Data: Clone> ObjectMap<Data> {
             .enumerate()
             .flat_map(|(idx, obj)| obj.as_ref().map(|obj| (idx as u32 + SERVER_ID_LIMIT, obj)));
 
-        client_side_iter.chain(server_side_iter)
+        let hidden_iter = self
+            .hidden_objects
+            .iter()
+            .enumerate()
+            .flat_map(|(idx, obj)| obj.as_ref().map(|obj| (idx as u32 + HIDDEN_ID_BASE, obj)));
+
+        client_side_iter.chain(server_side_iter).chain(hidden_iter)
     }
 }
 

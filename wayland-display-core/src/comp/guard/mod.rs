@@ -15,7 +15,7 @@ mod limits;
 mod shm;
 mod viewporter;
 mod virtual_keyboard;
-mod xdg;
+pub(crate) mod xdg;
 
 pub(crate) use limits::ClientCounts;
 pub(crate) use xdg::popup_parent_is_valid;

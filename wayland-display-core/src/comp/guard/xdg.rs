@@ -30,30 +30,39 @@ fn check_wm_base(
     request: xdg_wm_base::Request,
     _: &XdgWmBaseUserData,
 ) -> Option<xdg_wm_base::Request> {
-    if let xdg_wm_base::Request::GetXdgSurface { surface, .. } = &request {
-        // xdg-shell: a surface that already has a role, or a buffer attached or committed,
-        // cannot become an xdg_surface (Smithay takes it either way).
-        if let Some(role) = get_role(surface) {
-            wm_base.post_error(
-                xdg_wm_base::Error::Role,
-                format!("the wl_surface already has the role {role}"),
-            );
-            return None;
-        }
-        if has_buffer(surface) {
-            wm_base.post_error(
-                xdg_wm_base::Error::InvalidSurfaceState,
-                "an xdg_surface cannot be made of a wl_surface with a buffer",
-            );
-            return None;
-        }
-        with_states(surface, |states| {
-            states
-                .data_map
-                .insert_if_missing_threadsafe(|| WmBaseOf(wm_base.clone()));
-        });
+    if let xdg_wm_base::Request::GetXdgSurface { surface, .. } = &request
+        && let Err(why) = surface_may_become_xdg(surface, wm_base)
+    {
+        let code = if get_role(surface).is_some() {
+            xdg_wm_base::Error::Role
+        } else {
+            xdg_wm_base::Error::InvalidSurfaceState
+        };
+        wm_base.post_error(code, why);
+        return None;
     }
     Some(request)
+}
+
+/// xdg-shell: a surface that already has a role, or a buffer attached or committed,
+/// cannot become an xdg_surface (Smithay takes it either way). One that may is marked as
+/// `wm_base`'s (for `zxdg_shell_v6`, the stable object standing in for it).
+pub(crate) fn surface_may_become_xdg(
+    surface: &WlSurface,
+    wm_base: &XdgWmBase,
+) -> Result<(), String> {
+    if let Some(role) = get_role(surface) {
+        return Err(format!("the wl_surface already has the role {role}"));
+    }
+    if has_buffer(surface) {
+        return Err("an xdg_surface cannot be made of a wl_surface with a buffer".to_owned());
+    }
+    with_states(surface, |states| {
+        states
+            .data_map
+            .insert_if_missing_threadsafe(|| WmBaseOf(wm_base.clone()));
+    });
+    Ok(())
 }
 
 /// Whether `surface` has a buffer attached (pending) or committed.

@@ -34,6 +34,7 @@ mod xdg_activation;
 mod xdg_decoration;
 mod xdg_foreign;
 mod xdg_shell;
+mod xdg_shell_v6;
 mod xwayland_shell;
 
 pub(crate) use image_copy_capture::CaptureSession;

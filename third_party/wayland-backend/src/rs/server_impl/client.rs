@@ -57,6 +57,8 @@ pub(crate) struct Client<D: 'static> {
     pub(crate) limits: ClientLimits,
     /// When the buffered start of the next request was first found incomplete
     pub(crate) incomplete_since: Option<Instant>,
+    /// Objects created now are hidden (`Handle::set_hidden_objects`)
+    pub(crate) hide_new_objects: bool,
 }
 
 impl<D> Client<D> {
@@ -99,6 +101,7 @@ impl<D> Client<D> {
             data,
             limits,
             incomplete_since: None,
+            hide_new_objects: false,
         }
     }
 
@@ -109,11 +112,12 @@ impl<D> Client<D> {
         user_data: Arc<dyn ObjectData<D>>,
     ) -> InnerObjectId {
         let serial = self.next_serial();
-        let id = self.map.server_insert_new(Object {
-            interface,
-            version,
-            data: Data { serial, user_data },
-        });
+        let object = Object { interface, version, data: Data { serial, user_data } };
+        let id = if self.hide_new_objects {
+            self.map.hidden_insert_new(object)
+        } else {
+            self.map.server_insert_new(object)
+        };
         InnerObjectId { id, serial, client_id: self.id.clone(), interface }
     }
 

@@ -181,6 +181,20 @@ impl InnerHandle {
         Ok(ObjectId { id: client.create_object(interface, version, data) })
     }
 
+    pub fn set_hidden_objects<D: 'static>(
+        &self,
+        client_id: InnerClientId,
+        hidden: bool,
+    ) -> Result<(), InvalidId> {
+        let mut state = self.state.lock().unwrap();
+        let state = (&mut *state as &mut dyn ErasedState)
+            .downcast_mut::<State<D>>()
+            .expect("Wrong type parameter passed to Handle::set_hidden_objects().");
+        let client = state.clients.get_client_mut(client_id)?;
+        client.hide_new_objects = hidden;
+        Ok(())
+    }
+
     pub fn destroy_object<D: 'static>(&self, id: &ObjectId) -> Result<(), InvalidId> {
         let mut state = self.state.lock().unwrap();
         let state = (&mut *state as &mut dyn ErasedState)

@@ -565,6 +565,15 @@ impl InnerHandle {
         Ok(ObjectId { id: unsafe { init_resource(resource, interface, Some(data)).0 } })
     }
 
+    /// libwayland has no hidden objects: objects are created as usual.
+    pub fn set_hidden_objects<D: 'static>(
+        &self,
+        _client_id: InnerClientId,
+        _hidden: bool,
+    ) -> Result<(), InvalidId> {
+        Ok(())
+    }
+
     pub fn destroy_object<D: 'static>(&self, id: &ObjectId) -> Result<(), InvalidId> {
         let mut state = self.state.lock().unwrap();
         // Keep this guard alive while the code is run to protect the C state

@@ -141,6 +141,7 @@ use super::PingError;
 
 pub mod decoration;
 pub mod dialog;
+pub mod v6;
 
 // handlers for the xdg_shell protocol
 pub(super) mod handlers;
@@ -1360,7 +1361,10 @@ impl ShellClient {
             return Err(PingError::PingAlreadyPending(pending_ping));
         }
         guard.pending_ping = Some(serial);
-        self.kind.ping(serial.into());
+        match &user_data.v6 {
+            Some(v6) => v6.ping(serial.into()),
+            None => self.kind.ping(serial.into()),
+        }
 
         Ok(())
     }
@@ -1674,7 +1678,11 @@ impl ToplevelSurface {
 
     /// Send a "close" event to the client
     pub fn send_close(&self) {
-        self.shell_surface.close()
+        let data = self.shell_surface.data::<XdgShellSurfaceUserData>();
+        match data.and_then(|data| data.v6.as_ref()) {
+            Some(v6::V6Role::Toplevel(v6)) => v6.close(),
+            _ => self.shell_surface.close(),
+        }
     }
 
     /// Access the underlying `wl_surface` of this toplevel surface
@@ -2070,7 +2078,11 @@ impl PopupSurface {
     /// It means that the use has dismissed the popup surface, or that
     /// the pointer has left the area of popup grab if there was a grab.
     pub fn send_popup_done(&self) {
-        self.shell_surface.popup_done();
+        let data = self.shell_surface.data::<XdgShellSurfaceUserData>();
+        match data.and_then(|data| data.v6.as_ref()) {
+            Some(v6::V6Role::Popup(v6)) => v6.popup_done(),
+            _ => self.shell_surface.popup_done(),
+        }
     }
 
     /// Access the underlying `wl_surface` of this popup surface

@@ -18,7 +18,8 @@ use wayland_protocols::{
     xdg::decoration::zv1::server::zxdg_toplevel_decoration_v1,
     xdg::dialog::v1::server::xdg_dialog_v1,
     xdg::shell::server::{
-        xdg_popup::XdgPopup, xdg_surface, xdg_surface::XdgSurface, xdg_toplevel::XdgToplevel, xdg_wm_base,
+        xdg_popup::XdgPopup, xdg_positioner, xdg_surface, xdg_surface::XdgSurface,
+        xdg_toplevel::XdgToplevel, xdg_wm_base,
     },
 };
 
@@ -43,6 +44,8 @@ pub struct XdgSurfaceUserData {
     pub(crate) wl_surface: wl_surface::WlSurface,
     pub(crate) wm_base: xdg_wm_base::XdgWmBase,
     pub(crate) has_active_role: AtomicBool,
+    /// The `zxdg_surface_v6` this object stands in for, which gets its events.
+    pub(crate) v6: Option<super::super::v6::ZxdgSurfaceV6>,
 }
 
 impl<D> Dispatch<XdgSurface, XdgSurfaceUserData, D> for XdgShellState
@@ -89,146 +92,16 @@ where
                 }
             }
             xdg_surface::Request::GetToplevel { id } => {
-                // We now can assign a role to the surface
-                let surface = &data.wl_surface;
-                let shell = &data.wm_base;
-
-                if compositor::give_role(surface, XDG_TOPLEVEL_ROLE).is_err() {
-                    shell.post_error(xdg_wm_base::Error::Role, "Surface already has a role.");
-                    return;
-                }
-
-                data.has_active_role.store(true, Ordering::Release);
-
-                let initial = compositor::with_states(surface, |states| {
-                    let initial = states.data_map.insert_if_missing_threadsafe(|| {
-                        Mutex::new(XdgToplevelSurfaceRoleAttributes::default())
-                    });
-
-                    // Initialize the toplevel capabilities from the default capabilities
-                    let default_capabilities = &state.xdg_shell_state().default_capabilities;
-                    let current_capabilties = &mut states
-                        .data_map
-                        .get::<Mutex<XdgToplevelSurfaceRoleAttributes>>()
-                        .unwrap()
-                        .lock()
-                        .unwrap()
-                        .current
-                        .capabilities;
-                    current_capabilties.replace(default_capabilities.capabilities.iter().copied());
-
-                    initial
-                });
-
-                if initial {
-                    compositor::add_post_commit_hook::<D, _>(
-                        surface,
-                        super::super::ToplevelSurface::commit_hook,
-                    );
-                }
-
-                let toplevel = data_init.init(
-                    id,
-                    XdgShellSurfaceUserData {
-                        wl_surface: data.wl_surface.clone(),
-                        xdg_surface: xdg_surface.clone(),
-                        wm_base: data.wm_base.clone(),
-                        decoration: Default::default(),
-                        dialog: Default::default(),
-                        alive_tracker: Default::default(),
-                    },
-                );
-
-                state
-                    .xdg_shell_state()
-                    .known_toplevels
-                    .push(make_toplevel_handle(&toplevel));
-
-                let handle = make_toplevel_handle(&toplevel);
-
-                XdgShellHandler::new_toplevel(state, handle);
+                new_toplevel(state, xdg_surface, data, None, |data| Some(data_init.init(id, data)));
             }
             xdg_surface::Request::GetPopup {
                 id,
                 parent,
                 positioner,
             } => {
-                let positioner_data = *positioner
-                    .data::<XdgPositionerUserData>()
-                    .unwrap()
-                    .inner
-                    .lock()
-                    .unwrap();
-
-                let parent_surface = parent.map(|parent| {
-                    let parent_data = parent.data::<XdgSurfaceUserData>().unwrap();
-                    parent_data.wl_surface.clone()
+                new_popup(state, xdg_surface, data, parent, &positioner, None, |data| {
+                    Some(data_init.init(id, data))
                 });
-
-                // We now can assign a role to the surface
-                let surface = &data.wl_surface;
-                let shell = &data.wm_base;
-
-                let attributes = XdgPopupSurfaceRoleAttributes {
-                    parent: parent_surface,
-                    server_pending: Some(PopupState {
-                        // Set the positioner data as the popup geometry
-                        geometry: positioner_data.get_geometry(),
-                        positioner: positioner_data,
-                    }),
-                    ..Default::default()
-                };
-                if compositor::give_role(surface, XDG_POPUP_ROLE).is_err() {
-                    shell.post_error(xdg_wm_base::Error::Role, "Surface already has a role.");
-                    return;
-                }
-
-                data.has_active_role.store(true, Ordering::Release);
-
-                let initial = compositor::with_states(surface, |states| {
-                    let inserted = states.data_map.insert_if_missing_threadsafe(|| {
-                        Mutex::new(XdgPopupSurfaceRoleAttributes::default())
-                    });
-                    *states
-                        .data_map
-                        .get::<XdgPopupSurfaceData>()
-                        .unwrap()
-                        .lock()
-                        .unwrap() = attributes;
-                    inserted
-                });
-
-                if initial {
-                    compositor::add_pre_commit_hook::<D, _>(
-                        surface,
-                        super::super::PopupSurface::pre_commit_hook,
-                    );
-                    compositor::add_post_commit_hook::<D, _>(
-                        surface,
-                        super::super::PopupSurface::post_commit_hook,
-                    );
-                }
-
-                let popup = data_init.init(
-                    id,
-                    XdgShellSurfaceUserData {
-                        wl_surface: data.wl_surface.clone(),
-                        xdg_surface: xdg_surface.clone(),
-                        wm_base: data.wm_base.clone(),
-                        decoration: Default::default(),
-                        dialog: Default::default(),
-                        alive_tracker: Default::default(),
-                    },
-                );
-
-                state
-                    .xdg_shell_state()
-                    .known_popups
-                    .push(make_popup_handle(&popup));
-
-                let handle = make_popup_handle(&popup);
-
-                XdgShellHandler::new_popup(state, handle, positioner_data);
             }
             xdg_surface::Request::SetWindowGeometry { x, y, width, height } => {
                 // Check the role of the surface, this can be either xdg_toplevel
@@ -332,6 +205,159 @@ where
     }
 }
 
+/// Gives `xdg_surface`'s surface the toplevel role, with `init` making the role object (the
+/// request's new object, or one `zxdg_toplevel_v6` stands in front of).
+pub(crate) fn new_toplevel<D>(
+    state: &mut D,
+    xdg_surface: &XdgSurface,
+    data: &XdgSurfaceUserData,
+    v6: Option<super::super::v6::V6Role>,
+    init: impl FnOnce(XdgShellSurfaceUserData) -> Option<XdgToplevel>,
+) where
+    D: XdgShellHandler + 'static,
+{
+    // We now can assign a role to the surface
+    let surface = &data.wl_surface;
+    let shell = &data.wm_base;
+
+    if compositor::give_role(surface, XDG_TOPLEVEL_ROLE).is_err() {
+        shell.post_error(xdg_wm_base::Error::Role, "Surface already has a role.");
+        return;
+    }
+
+    data.has_active_role.store(true, Ordering::Release);
+
+    let initial = compositor::with_states(surface, |states| {
+        let initial = states
+            .data_map
+            .insert_if_missing_threadsafe(|| Mutex::new(XdgToplevelSurfaceRoleAttributes::default()));
+
+        // Initialize the toplevel capabilities from the default capabilities
+        let default_capabilities = &state.xdg_shell_state().default_capabilities;
+        let current_capabilties = &mut states
+            .data_map
+            .get::<Mutex<XdgToplevelSurfaceRoleAttributes>>()
+            .unwrap()
+            .lock()
+            .unwrap()
+            .current
+            .capabilities;
+        current_capabilties.replace(default_capabilities.capabilities.iter().copied());
+
+        initial
+    });
+
+    if initial {
+        compositor::add_post_commit_hook::<D, _>(surface, super::super::ToplevelSurface::commit_hook);
+    }
+
+    let Some(toplevel) = init(XdgShellSurfaceUserData {
+        wl_surface: data.wl_surface.clone(),
+        xdg_surface: xdg_surface.clone(),
+        wm_base: data.wm_base.clone(),
+        decoration: Default::default(),
+        dialog: Default::default(),
+        alive_tracker: Default::default(),
+        v6,
+    }) else {
+        return;
+    };
+
+    state
+        .xdg_shell_state()
+        .known_toplevels
+        .push(make_toplevel_handle(&toplevel));
+
+    let handle = make_toplevel_handle(&toplevel);
+
+    XdgShellHandler::new_toplevel(state, handle);
+}
+
+/// Gives `xdg_surface`'s surface the popup role, placed by `positioner` relative to
+/// `parent`, with `init` making the role object.
+pub(crate) fn new_popup<D>(
+    state: &mut D,
+    xdg_surface: &XdgSurface,
+    data: &XdgSurfaceUserData,
+    parent: Option<XdgSurface>,
+    positioner: &xdg_positioner::XdgPositioner,
+    v6: Option<super::super::v6::V6Role>,
+    init: impl FnOnce(XdgShellSurfaceUserData) -> Option<XdgPopup>,
+) where
+    D: XdgShellHandler + 'static,
+{
+    let positioner_data = *positioner
+        .data::<XdgPositionerUserData>()
+        .unwrap()
+        .inner
+        .lock()
+        .unwrap();
+
+    let parent_surface = parent.map(|parent| {
+        let parent_data = parent.data::<XdgSurfaceUserData>().unwrap();
+        parent_data.wl_surface.clone()
+    });
+
+    // We now can assign a role to the surface
+    let surface = &data.wl_surface;
+    let shell = &data.wm_base;
+
+    let attributes = XdgPopupSurfaceRoleAttributes {
+        parent: parent_surface,
+        server_pending: Some(PopupState {
+            // Set the positioner data as the popup geometry
+            geometry: positioner_data.get_geometry(),
+            positioner: positioner_data,
+        }),
+        ..Default::default()
+    };
+    if compositor::give_role(surface, XDG_POPUP_ROLE).is_err() {
+        shell.post_error(xdg_wm_base::Error::Role, "Surface already has a role.");
+        return;
+    }
+
+    data.has_active_role.store(true, Ordering::Release);
+
+    let initial = compositor::with_states(surface, |states| {
+        let inserted = states
+            .data_map
+            .insert_if_missing_threadsafe(|| Mutex::new(XdgPopupSurfaceRoleAttributes::default()));
+        *states
+            .data_map
+            .get::<XdgPopupSurfaceData>()
+            .unwrap()
+            .lock()
+            .unwrap() = attributes;
+        inserted
+    });
+
+    if initial {
+        compositor::add_pre_commit_hook::<D, _>(surface, super::super::PopupSurface::pre_commit_hook);
+        compositor::add_post_commit_hook::<D, _>(surface, super::super::PopupSurface::post_commit_hook);
+    }
+
+    let Some(popup) = init(XdgShellSurfaceUserData {
+        wl_surface: data.wl_surface.clone(),
+        xdg_surface: xdg_surface.clone(),
+        wm_base: data.wm_base.clone(),
+        decoration: Default::default(),
+        dialog: Default::default(),
+        alive_tracker: Default::default(),
+        v6,
+    }) else {
+        return;
+    };
+
+    state
+        .xdg_shell_state()
+        .known_popups
+        .push(make_popup_handle(&popup));
+
+    let handle = make_popup_handle(&popup);
+
+    XdgShellHandler::new_popup(state, handle, positioner_data);
+}
+
 /// User data of xdg toplevel surface
 #[derive(Debug)]
 pub struct XdgShellSurfaceUserData {
@@ -342,6 +368,8 @@ pub struct XdgShellSurfaceUserData {
     pub(crate) dialog: Mutex<Option<xdg_dialog_v1::XdgDialogV1>>,
 
     pub(crate) alive_tracker: AliveTracker,
+    /// The `zxdg_toplevel_v6` or `zxdg_popup_v6` this object stands in for.
+    pub(crate) v6: Option<super::super::v6::V6Role>,
 }
 
 impl IsAlive for XdgToplevel {

@@ -12,7 +12,8 @@ use wayland_protocols::xdg::shell::server::{
 };
 
 use wayland_server::{
-    backend::ClientId, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource, Weak,
+    backend::ClientId, protocol::wl_surface::WlSurface, DataInit, Dispatch, DisplayHandle,
+    GlobalDispatch, New, Resource, Weak,
 };
 
 use super::{ShellClient, ShellClientData, XdgPositionerUserData, XdgShellHandler, XdgSurfaceUserData};
@@ -62,22 +63,7 @@ where
                 data_init.init(id, XdgPositionerUserData::default());
             }
             xdg_wm_base::Request::GetXdgSurface { id, surface } => {
-                // Do not assign a role to the surface here
-                // xdg_surface is not role, only xdg_toplevel and
-                // xdg_popup are defined as roles
-                let xdg_surface = data_init.init(
-                    id,
-                    XdgSurfaceUserData {
-                        known_surfaces: data.known_surfaces.clone(),
-                        wl_surface: surface,
-                        wm_base: wm_base.clone(),
-                        has_active_role: AtomicBool::new(false),
-                    },
-                );
-                data.known_surfaces
-                    .lock()
-                    .unwrap()
-                    .insert(xdg_surface.downgrade());
+                new_xdg_surface(data, wm_base, surface, None, |data| Some(data_init.init(id, data)));
             }
             xdg_wm_base::Request::Pong { serial } => {
                 let serial = Serial::from(serial);
@@ -112,6 +98,42 @@ where
     }
 }
 
+/// Makes the `xdg_surface` of `surface` for `wm_base` with `init` (the request's new object,
+/// or one `zxdg_shell_v6` makes for its own surface).
+pub(crate) fn new_xdg_surface(
+    data: &XdgWmBaseUserData,
+    wm_base: &XdgWmBase,
+    surface: WlSurface,
+    v6: Option<super::super::v6::ZxdgSurfaceV6>,
+    init: impl FnOnce(XdgSurfaceUserData) -> Option<XdgSurface>,
+) -> Option<XdgSurface> {
+    // Do not assign a role to the surface here
+    // xdg_surface is not role, only xdg_toplevel and
+    // xdg_popup are defined as roles
+    let xdg_surface = init(XdgSurfaceUserData {
+        known_surfaces: data.known_surfaces.clone(),
+        wl_surface: surface,
+        wm_base: wm_base.clone(),
+        has_active_role: AtomicBool::new(false),
+        v6,
+    })?;
+    data.known_surfaces
+        .lock()
+        .unwrap()
+        .insert(xdg_surface.downgrade());
+    Some(xdg_surface)
+}
+
+impl XdgWmBaseUserData {
+    /// The data of an `xdg_wm_base` standing in for the `zxdg_shell_v6` `v6`.
+    pub(crate) fn for_v6(v6: super::super::v6::ZxdgShellV6) -> Self {
+        Self {
+            v6: Some(v6),
+            ..Default::default()
+        }
+    }
+}
+
 impl IsAlive for XdgWmBase {
     #[inline]
     fn alive(&self) -> bool {
@@ -130,4 +152,6 @@ pub struct XdgWmBaseUserData {
     pub(crate) client_data: Mutex<ShellClientData>,
     known_surfaces: Arc<Mutex<IndexSet<Weak<xdg_surface::XdgSurface>>>>,
     alive_tracker: AliveTracker,
+    /// The `zxdg_shell_v6` this object stands in for, which gets its events.
+    pub(crate) v6: Option<super::super::v6::ZxdgShellV6>,
 }

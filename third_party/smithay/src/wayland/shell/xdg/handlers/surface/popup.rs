@@ -101,6 +101,11 @@ pub fn send_popup_configure(resource: &XdgPopup, configure: PopupConfigure) {
     let serial = configure.serial;
     let geometry = configure.state.geometry;
 
+    if let Some(super::super::super::v6::V6Role::Popup(v6)) = &data.v6 {
+        super::super::super::v6::send_popup_configure(v6, geometry, serial.into());
+        return;
+    }
+
     // Send repositioned if token is set
     if let Some(token) = configure.reposition_token {
         resource.repositioned(token);

@@ -268,6 +268,11 @@ pub fn send_toplevel_configure(
     };
     let serial = configure.serial;
 
+    if let Some(super::super::super::v6::V6Role::Toplevel(v6)) = &data.v6 {
+        super::super::super::v6::send_toplevel_configure(v6, width, height, &states, serial.into());
+        return;
+    }
+
     // send bounds if requested
     if send_bounds && resource.version() >= xdg_toplevel::EVT_CONFIGURE_BOUNDS_SINCE {
         let bounds = configure.state.bounds.unwrap_or_default();
