@@ -1,0 +1,201 @@
+//! Window listing through `zwlr_foreign_toplevel_manager_v1`
+//! (`comp/handlers/foreign_toplevel.rs`): a raw client binds the manager on a real
+//! `waylanddisplaysrc`, sees the test client's window with its title, app id and states,
+//! then `closed` when the client exits; a hostile `set_rectangle` gets the protocol's
+//! error while the lobby goes on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use gwd_tests::Lobby;
+use gwd_tests::rawwire::{Ending, ProtocolError, RawClient, request, string_words};
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
+const WAIT: Duration = Duration::from_secs(15);
+
+const REGISTRY: u32 = 2;
+const CALLBACK: u32 = 3;
+const COMPOSITOR: u32 = 4;
+const OUTPUT: u32 = 5;
+const MANAGER: u32 = 6;
+// zwlr_foreign_toplevel_manager_v1: the `toplevel` event, the `stop` request.
+const TOPLEVEL: u16 = 0;
+const FINISHED: u16 = 1;
+const STOP: u16 = 0;
+// zwlr_foreign_toplevel_handle_v1 events.
+const TITLE: u16 = 0;
+const APP_ID: u16 = 1;
+const OUTPUT_ENTER: u16 = 2;
+const STATE: u16 = 4;
+const DONE: u16 = 5;
+const CLOSED: u16 = 6;
+// ... and requests.
+const SET_RECTANGLE: u16 = 6;
+const INVALID_RECTANGLE: u32 = 0;
+const MAXIMIZED: u32 = 0;
+const ACTIVATED: u32 = 2;
+
+fn lobby() -> Lobby {
+    Lobby::start(
+        "render-node=software",
+        "video/x-raw,format=BGRx,width=320,height=240,framerate=30/1",
+    )
+}
+
+/// What a handle said up to its `done`.
+#[derive(Debug, Default)]
+struct Toplevel {
+    handle: u32,
+    title: Option<String>,
+    app_id: Option<String>,
+    states: Vec<u32>,
+    outputs: Vec<u32>,
+}
+
+/// A raw client bound to `wl_compositor`, `wl_output` and the manager (version 3).
+struct Lister {
+    raw: RawClient,
+}
+
+impl Lister {
+    fn connect(lobby: &Lobby) -> Self {
+        let mut raw = RawClient::connect(&lobby.dir, &lobby.socket);
+        let globals = raw.globals(REGISTRY, CALLBACK, WAIT);
+        for (interface, version, id) in [
+            ("wl_compositor", 1, COMPOSITOR),
+            ("wl_output", 1, OUTPUT),
+            ("zwlr_foreign_toplevel_manager_v1", 3, MANAGER),
+        ] {
+            let name = globals
+                .iter()
+                .find(|(_, i, _)| i == interface)
+                .unwrap_or_else(|| panic!("no {interface} global"))
+                .0;
+            let mut bind = vec![name];
+            bind.extend(string_words(interface));
+            bind.extend([version, id]);
+            raw.send(&request(REGISTRY, 0, &bind), &[]).unwrap();
+        }
+        Self { raw }
+    }
+
+    /// The first toplevel announced, with what its handle said up to `done`.
+    fn toplevel(&mut self) -> Toplevel {
+        let deadline = Instant::now() + WAIT;
+        let mut toplevel: Option<Toplevel> = None;
+        while let Some(event) = self.raw.next_event(deadline) {
+            assert!(
+                !(event.object == 1 && event.opcode == 0),
+                "protocol error: {:?}",
+                event.string(2)
+            );
+            match (&mut toplevel, event.object, event.opcode) {
+                (None, MANAGER, TOPLEVEL) => {
+                    toplevel = Some(Toplevel {
+                        handle: event.word(0).unwrap(),
+                        ..Toplevel::default()
+                    });
+                }
+                (Some(t), object, opcode) if object == t.handle => match opcode {
+                    TITLE => t.title = event.string(0).map(|(s, _)| s),
+                    APP_ID => t.app_id = event.string(0).map(|(s, _)| s),
+                    OUTPUT_ENTER => t.outputs.push(event.word(0).unwrap()),
+                    STATE => {
+                        let count = event.word(0).unwrap() as usize / 4;
+                        t.states = (1..=count).map(|i| event.word(i).unwrap()).collect();
+                    }
+                    DONE => return toplevel.unwrap(),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        panic!("no toplevel with its done within {WAIT:?}: {toplevel:?}");
+    }
+
+    /// Whether `handle` gets `closed` within the wait.
+    fn closed(&mut self, handle: u32) -> bool {
+        let deadline = Instant::now() + WAIT;
+        while let Some(event) = self.raw.next_event(deadline) {
+            if event.object == handle && event.opcode == CLOSED {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[test]
+fn a_lister_sees_the_test_client_s_window_then_closed_when_it_exits() {
+    let lobby = lobby();
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 320 240");
+
+    let mut lister = Lister::connect(&lobby);
+    let toplevel = lister.toplevel();
+    assert_eq!(toplevel.title.as_deref(), Some("wayland-test-client"));
+    assert_eq!(toplevel.app_id.as_deref(), Some("wayland-test-client"));
+    // Maximized by the policy, and focused: the only window.
+    assert!(toplevel.states.contains(&MAXIMIZED), "{toplevel:?}");
+    assert!(toplevel.states.contains(&ACTIVATED), "{toplevel:?}");
+    assert_eq!(toplevel.outputs, vec![OUTPUT]);
+
+    drop(client);
+    assert!(
+        lister.closed(toplevel.handle),
+        "no closed for the window of a client that exited"
+    );
+
+    // `stop` ends the events with `finished`.
+    lister.raw.send(&request(MANAGER, STOP, &[]), &[]).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let finished = std::iter::from_fn(|| lister.raw.next_event(deadline))
+        .any(|e| e.object == MANAGER && e.opcode == FINISHED);
+    assert!(finished, "no finished after stop");
+}
+
+#[test]
+fn a_negative_rectangle_is_a_protocol_error_and_the_lobby_goes_on() {
+    let lobby = lobby();
+    let client = lobby.client(CLIENT, &[]);
+    client.expect_line(WAIT, "drawn 320 240");
+
+    let mut hostile = Lister::connect(&lobby);
+    let handle = hostile.toplevel().handle;
+    // wl_compositor.create_surface, then set_rectangle(surface, 0, 0, -1, 10).
+    let surface = 7;
+    hostile
+        .raw
+        .send(&request(COMPOSITOR, 0, &[surface]), &[])
+        .unwrap();
+    let args = [surface, 0, 0, (-1i32) as u32, 10];
+    hostile
+        .raw
+        .send(&request(handle, SET_RECTANGLE, &args), &[])
+        .unwrap();
+    match hostile.raw.ending(WAIT) {
+        Ending::Error(ProtocolError { object, code, .. }) => {
+            assert_eq!((object, code), (handle, INVALID_RECTANGLE));
+        }
+        other => panic!("expected invalid_rectangle, got {other:?}"),
+    }
+
+    // The lobby goes on: the window is still listed for another client, and still drawn.
+    let mut lister = Lister::connect(&lobby);
+    let toplevel = lister.toplevel();
+    assert_eq!(toplevel.title.as_deref(), Some("wayland-test-client"));
+    let args = [surface, 0, 0, 10, 10];
+    lister
+        .raw
+        .send(&request(COMPOSITOR, 0, &[surface]), &[])
+        .unwrap();
+    lister
+        .raw
+        .send(&request(toplevel.handle, SET_RECTANGLE, &args), &[])
+        .unwrap();
+    assert!(
+        lister.raw.roundtrip(8, WAIT),
+        "a valid rectangle ended the client"
+    );
+    lobby.frame_until(WAIT, |f| f.non_black_in(0, 0, 320, 240) > 0);
+}
