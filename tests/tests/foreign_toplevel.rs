@@ -1,8 +1,8 @@
 //! Window listing through `zwlr_foreign_toplevel_manager_v1`
 //! (`comp/handlers/foreign_toplevel.rs`): a raw client binds the manager on a real
 //! `waylanddisplaysrc`, sees the test client's window with its title, app id and states,
-//! then `closed` when the client exits; a hostile `set_rectangle` gets the protocol's
-//! error while the lobby goes on.
+//! then `closed` when the client exits, and a dialog with its parent; a hostile
+//! `set_rectangle` gets the protocol's error while the lobby goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -29,6 +29,7 @@ const OUTPUT_ENTER: u16 = 2;
 const STATE: u16 = 4;
 const DONE: u16 = 5;
 const CLOSED: u16 = 6;
+const PARENT: u16 = 7;
 // ... and requests.
 const SET_RECTANGLE: u16 = 6;
 const INVALID_RECTANGLE: u32 = 0;
@@ -50,6 +51,7 @@ struct Toplevel {
     app_id: Option<String>,
     states: Vec<u32>,
     outputs: Vec<u32>,
+    parent: Option<u32>,
 }
 
 /// A raw client bound to `wl_compositor`, `wl_output` and the manager (version 3).
@@ -79,38 +81,68 @@ impl Lister {
         Self { raw }
     }
 
-    /// The first toplevel announced, with what its handle said up to `done`.
+    /// The first toplevel announced, as its handle says it is at its first `done`.
     fn toplevel(&mut self) -> Toplevel {
+        self.toplevels_until(1, |_| true).remove(0)
+    }
+
+    /// The toplevels announced, as their handles say they are at their latest `done`,
+    /// once there are `count` of them and `settled` holds (within the wait).
+    fn toplevels_until(
+        &mut self,
+        count: usize,
+        settled: impl Fn(&[Toplevel]) -> bool,
+    ) -> Vec<Toplevel> {
         let deadline = Instant::now() + WAIT;
-        let mut toplevel: Option<Toplevel> = None;
+        // What each handle said so far, and what it said at its latest `done`.
+        let mut pending: Vec<Toplevel> = Vec::new();
+        let mut done: Vec<Toplevel> = Vec::new();
         while let Some(event) = self.raw.next_event(deadline) {
             assert!(
                 !(event.object == 1 && event.opcode == 0),
                 "protocol error: {:?}",
                 event.string(2)
             );
-            match (&mut toplevel, event.object, event.opcode) {
-                (None, MANAGER, TOPLEVEL) => {
-                    toplevel = Some(Toplevel {
-                        handle: event.word(0).unwrap(),
-                        ..Toplevel::default()
-                    });
+            if event.object == MANAGER && event.opcode == TOPLEVEL {
+                pending.push(Toplevel {
+                    handle: event.word(0).unwrap(),
+                    ..Toplevel::default()
+                });
+                continue;
+            }
+            let Some(t) = pending.iter_mut().find(|t| t.handle == event.object) else {
+                continue;
+            };
+            match event.opcode {
+                TITLE => t.title = event.string(0).map(|(s, _)| s),
+                APP_ID => t.app_id = event.string(0).map(|(s, _)| s),
+                OUTPUT_ENTER => t.outputs.push(event.word(0).unwrap()),
+                STATE => {
+                    let count = event.word(0).unwrap() as usize / 4;
+                    t.states = (1..=count).map(|i| event.word(i).unwrap()).collect();
                 }
-                (Some(t), object, opcode) if object == t.handle => match opcode {
-                    TITLE => t.title = event.string(0).map(|(s, _)| s),
-                    APP_ID => t.app_id = event.string(0).map(|(s, _)| s),
-                    OUTPUT_ENTER => t.outputs.push(event.word(0).unwrap()),
-                    STATE => {
-                        let count = event.word(0).unwrap() as usize / 4;
-                        t.states = (1..=count).map(|i| event.word(i).unwrap()).collect();
+                PARENT => t.parent = event.word(0).filter(|id| *id != 0),
+                DONE => {
+                    let now = Toplevel {
+                        handle: t.handle,
+                        title: t.title.clone(),
+                        app_id: t.app_id.clone(),
+                        states: t.states.clone(),
+                        outputs: t.outputs.clone(),
+                        parent: t.parent,
+                    };
+                    match done.iter_mut().find(|d| d.handle == now.handle) {
+                        Some(d) => *d = now,
+                        None => done.push(now),
                     }
-                    DONE => return toplevel.unwrap(),
-                    _ => {}
-                },
+                    if done.len() >= count && done.len() == pending.len() && settled(&done) {
+                        return done;
+                    }
+                }
                 _ => {}
             }
         }
-        panic!("no toplevel with its done within {WAIT:?}: {toplevel:?}");
+        panic!("not {count} settled toplevels within {WAIT:?}: {done:?}");
     }
 
     /// Whether `handle` gets `closed` within the wait.
@@ -132,12 +164,12 @@ fn a_lister_sees_the_test_client_s_window_then_closed_when_it_exits() {
     client.expect_line(WAIT, "drawn 320 240");
 
     let mut lister = Lister::connect(&lobby);
-    let toplevel = lister.toplevel();
+    // Maximized by the policy, and focused: the only window.
+    let toplevel = lister
+        .toplevels_until(1, |t| t[0].states == [MAXIMIZED, ACTIVATED])
+        .remove(0);
     assert_eq!(toplevel.title.as_deref(), Some("wayland-test-client"));
     assert_eq!(toplevel.app_id.as_deref(), Some("wayland-test-client"));
-    // Maximized by the policy, and focused: the only window.
-    assert!(toplevel.states.contains(&MAXIMIZED), "{toplevel:?}");
-    assert!(toplevel.states.contains(&ACTIVATED), "{toplevel:?}");
     assert_eq!(toplevel.outputs, vec![OUTPUT]);
 
     drop(client);
@@ -152,6 +184,32 @@ fn a_lister_sees_the_test_client_s_window_then_closed_when_it_exits() {
     let finished = std::iter::from_fn(|| lister.raw.next_event(deadline))
         .any(|e| e.object == MANAGER && e.opcode == FINISHED);
     assert!(finished, "no finished after stop");
+}
+
+#[test]
+fn a_dialog_is_listed_with_its_parent_and_the_focus() {
+    let lobby = lobby();
+    let client = lobby.client(CLIENT, &["--dialog", "200x100:00ff00"]);
+    client.expect_line(WAIT, "dialog drawn 200 100");
+
+    let mut lister = Lister::connect(&lobby);
+    // The dialog floats and has the keyboard; its parent stays maximized (the lister may
+    // have bound before the dialog took the focus: the states settle).
+    let toplevels = lister.toplevels_until(2, |t| {
+        t.iter().filter(|t| t.states.contains(&ACTIVATED)).count() == 1
+    });
+    let main = toplevels
+        .iter()
+        .find(|t| t.title.as_deref() == Some("wayland-test-client"))
+        .unwrap_or_else(|| panic!("no main window in {toplevels:?}"));
+    let dialog = toplevels
+        .iter()
+        .find(|t| t.title.as_deref() == Some("wayland-test-client dialog"))
+        .unwrap_or_else(|| panic!("no dialog in {toplevels:?}"));
+    assert_eq!(dialog.parent, Some(main.handle), "{toplevels:?}");
+    assert_eq!(main.parent, None, "{toplevels:?}");
+    assert_eq!(dialog.states, vec![ACTIVATED], "{toplevels:?}");
+    assert_eq!(main.states, vec![MAXIMIZED], "{toplevels:?}");
 }
 
 #[test]

@@ -267,6 +267,8 @@ impl State {
                         .handles
                         .iter()
                         .find(|h| h.manager == handle.manager)
+                        // A parent handle its client destroyed cannot be named.
+                        .filter(|h| h.handle.is_alive())
                         .map(|h| h.handle.clone())
                 });
                 send(handle, now, parent.as_ref(), &new_outputs);
