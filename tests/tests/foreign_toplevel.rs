@@ -1,17 +1,21 @@
 //! Window listing through `zwlr_foreign_toplevel_manager_v1`
 //! (`comp/handlers/foreign_toplevel.rs`): a raw client binds the manager on a real
 //! `waylanddisplaysrc`, sees the test client's window with its title, app id and states,
-//! then `closed` when the client exits, and a dialog with its parent; a hostile
+//! then `closed` when the client exits, a dialog with its parent, and an X11 window closed
+//! through its handle; a hostile
 //! `set_rectangle` gets the protocol's error while the lobby goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gwd_tests::Lobby;
 use gwd_tests::rawwire::{Ending, ProtocolError, RawClient, request, string_words};
+use gwd_tests::{ChildGuard, Lobby};
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
-const WAIT: Duration = Duration::from_secs(15);
+const X11_CLIENT: &str = env!("CARGO_BIN_EXE_x11-test-client");
+/// Xwayland starts on demand, within it.
+const WAIT: Duration = Duration::from_secs(20);
 
 const REGISTRY: u32 = 2;
 const CALLBACK: u32 = 3;
@@ -31,6 +35,7 @@ const DONE: u16 = 5;
 const CLOSED: u16 = 6;
 const PARENT: u16 = 7;
 // ... and requests.
+const CLOSE: u16 = 5;
 const SET_RECTANGLE: u16 = 6;
 const INVALID_RECTANGLE: u32 = 0;
 const MAXIMIZED: u32 = 0;
@@ -210,6 +215,40 @@ fn a_dialog_is_listed_with_its_parent_and_the_focus() {
     assert_eq!(main.parent, None, "{toplevels:?}");
     assert_eq!(dialog.states, vec![ACTIVATED], "{toplevels:?}");
     assert_eq!(main.states, vec![MAXIMIZED], "{toplevels:?}");
+}
+
+#[test]
+fn an_x11_window_is_listed_and_closed_through_its_handle() {
+    let lobby = lobby();
+    let display = lobby.display.clone().expect("wayland.src has no DISPLAY");
+    let mut cmd = Command::new(X11_CLIENT);
+    cmd.env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_RUNTIME_DIR", &lobby.dir);
+    let mut client = ChildGuard::spawn(cmd);
+    client.expect_line(WAIT, "drawn 320 240");
+
+    let mut lister = Lister::connect(&lobby);
+    let toplevel = lister
+        .toplevels_until(1, |t| t[0].states == [MAXIMIZED, ACTIVATED])
+        .remove(0);
+    assert_eq!(toplevel.title.as_deref(), Some("x11-test-client"));
+    // WM_CLASS's class.
+    assert_eq!(toplevel.app_id.as_deref(), Some("X11TestClient"));
+
+    // WM_DELETE_WINDOW: the client exits, and the window is gone.
+    lister
+        .raw
+        .send(&request(toplevel.handle, CLOSE, &[]), &[])
+        .unwrap();
+    assert!(
+        client.wait_exit(WAIT).is_some(),
+        "the X11 client did not exit"
+    );
+    assert!(
+        lister.closed(toplevel.handle),
+        "no closed for the X11 window"
+    );
 }
 
 #[test]
