@@ -15,11 +15,12 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
 const POINTER: &str = env!("CARGO_BIN_EXE_wayland-virtual-pointer");
 const WAIT: Duration = Duration::from_secs(15);
 
-const PRIVILEGED: [&str; 4] = [
+const PRIVILEGED: [&str; 5] = [
     "zwlr_data_control_manager_v1",
     "ext_data_control_manager_v1",
     "zwp_virtual_keyboard_manager_v1",
     "zwlr_virtual_pointer_manager_v1",
+    "zwlr_foreign_toplevel_manager_v1",
 ];
 
 const UNPRIVILEGED: [&str; 12] = [

@@ -341,6 +341,7 @@ fn wayland_info_lists_every_protocol() {
         "zxdg_decoration_manager_v1",
         "wp_tearing_control_manager_v1",
         "zwlr_virtual_pointer_manager_v1",
+        "zwlr_foreign_toplevel_manager_v1",
         "zwlr_layer_shell_v1",
     ] {
         assert!(

@@ -65,6 +65,7 @@ fn globals() -> &'static [&'static Interface] {
             wayland_protocols::ext::data_control::v1::client::ext_data_control_manager_v1::ExtDataControlManagerV1::interface(),
             wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1::interface(),
             wayland_protocols_wlr::virtual_pointer::v1::client::zwlr_virtual_pointer_manager_v1::ZwlrVirtualPointerManagerV1::interface(),
+            wayland_protocols_wlr::foreign_toplevel::v1::client::zwlr_foreign_toplevel_manager_v1::ZwlrForeignToplevelManagerV1::interface(),
             // Offered when a GPU renders.
             ZwpLinuxDmabufV1::interface(),
             wl_drm(),
@@ -170,6 +171,7 @@ mod tests {
             "zwlr_screencopy_manager_v1",
             "ext_image_copy_capture_manager_v1",
             "ext_output_image_capture_source_manager_v1",
+            "zwlr_foreign_toplevel_manager_v1",
         ] {
             assert!(global(name).is_some(), "{name}");
         }

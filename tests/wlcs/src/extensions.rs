@@ -39,6 +39,7 @@ static SUPPORTED: &[WlcsExtensionDescriptor] = extension_list!(
     ("ext_data_control_manager_v1", 1),
     ("zwp_virtual_keyboard_manager_v1", 1),
     ("zwlr_virtual_pointer_manager_v1", 2),
+    ("zwlr_foreign_toplevel_manager_v1", 3),
     ("zwlr_layer_shell_v1", 4),
 );
 

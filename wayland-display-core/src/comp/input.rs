@@ -122,6 +122,7 @@ impl State {
         let target = surface.clone().map(|surface| self.keyboard_target(surface));
         keyboard.set_focus(self, target, SERIAL_COUNTER.next_serial());
         self.activate_only(surface.as_ref());
+        self.update_foreign_toplevels();
         // A pointer constraint holds while its window is the focused one: a new window
         // taking focus releases it, even where the pointer still rests on the old one
         // (windows the policy centres need not cover it).
@@ -334,7 +335,8 @@ impl State {
         }
     }
 
-    fn raise_and_focus(&mut self, window: &Window) {
+    /// Raises `window` and gives it the keyboard: what a click on it does.
+    pub(crate) fn raise_and_focus(&mut self, window: &Window) {
         self.space.raise_element(window, true);
         if let Some(x11) = window.x11_surface()
             && let Some(wm) = self.x11.as_mut().and_then(|x| x.wm.as_mut())

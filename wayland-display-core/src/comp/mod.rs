@@ -144,12 +144,16 @@ pub(crate) struct State {
     pub(crate) xdg_foreign_state: XdgForeignState,
     pub(crate) _tearing_control_global: GlobalId,
     /// The privileged protocols (`privileged-protocols`): clients that read and set the
-    /// clipboard without focus, or type and point as the user. The data-control states
+    /// clipboard without focus, type and point as the user, or list and control every
+    /// window. The data-control states
     /// exist either way (Smithay's handlers need them); their globals only when offered.
     pub(crate) wlr_data_control_state: WlrDataControlState,
     pub(crate) ext_data_control_state: ExtDataControlState,
     pub(crate) _virtual_keyboard_state: Option<VirtualKeyboardManagerState>,
     pub(crate) _virtual_pointer_global: Option<GlobalId>,
+    pub(crate) _foreign_toplevel_global: Option<GlobalId>,
+    /// The windows `zwlr_foreign_toplevel_manager_v1` lists, and its managers.
+    pub(crate) foreign_toplevels: handlers::foreign_toplevel::ForeignToplevels,
     /// Visible to the built-in Xwayland only.
     pub(crate) xwayland_shell_state: XWaylandShellState,
     /// The built-in Xwayland, while it runs.
@@ -235,6 +239,8 @@ impl State {
             privileged_protocols.then(|| VirtualKeyboardManagerState::new::<Self, _>(dh, |_| true));
         let virtual_pointer_global =
             privileged_protocols.then(|| handlers::virtual_pointer::new_global(dh));
+        let foreign_toplevel_global =
+            privileged_protocols.then(|| handlers::foreign_toplevel::new_global(dh));
 
         let mut seat_state = SeatState::new();
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
@@ -302,6 +308,8 @@ impl State {
             ext_data_control_state,
             _virtual_keyboard_state: virtual_keyboard_state,
             _virtual_pointer_global: virtual_pointer_global,
+            _foreign_toplevel_global: foreign_toplevel_global,
+            foreign_toplevels: Default::default(),
             xwayland_shell_state,
             x11: None,
             clipboard: Clipboard::Empty,

@@ -23,7 +23,7 @@ use smithay::wayland::selection::data_device::{
     clear_data_device_selection, request_data_device_client_selection, set_data_device_selection,
 };
 use smithay::wayland::xwayland_shell::{XWaylandShellHandler, XWaylandShellState};
-use smithay::xwayland::xwm::{Reorder, ResizeEdge, WmWindowType, XwmId};
+use smithay::xwayland::xwm::{Reorder, ResizeEdge, WmWindowProperty, WmWindowType, XwmId};
 use smithay::xwayland::{X11Surface, X11Wm, XWaylandClientData, XwmHandler};
 
 use super::policy::{Placement, centred};
@@ -162,6 +162,7 @@ impl State {
         if self.space.element_location(window) != Some(rect.loc) {
             self.space.map_element(window.clone(), rect.loc, false);
         }
+        self.update_foreign_toplevels();
         self.changed.mark();
     }
 
@@ -197,6 +198,7 @@ impl State {
                 .cloned()
         });
         self.focus_keyboard(next.and_then(|w| w.wl_surface().map(|s| s.into_owned())));
+        self.update_foreign_toplevels();
         self.changed.mark();
     }
 
@@ -296,7 +298,13 @@ impl XwmHandler for State {
                 }
             }
         }
+        self.update_foreign_toplevels();
         self.changed.mark();
+    }
+
+    /// A title or class that changed reaches foreign toplevel handles.
+    fn property_notify(&mut self, _xwm: XwmId, _surface: X11Surface, _property: WmWindowProperty) {
+        self.update_foreign_toplevels();
     }
 
     fn mapped_override_redirect_window(&mut self, _xwm: XwmId, surface: X11Surface) {

@@ -285,7 +285,8 @@ pub struct DisplayConfig {
     /// Offer the protocols that let a client act as the user or see more than its own
     /// windows: screen capture (wlr-screencopy, ext-image-copy-capture), reading and setting
     /// the clipboard without focus (wlr and ext data control), typing (virtual keyboard,
-    /// input method) and pointing (wlr virtual pointer). On by default: a lobby is one
+    /// input method), pointing (wlr virtual pointer) and listing and controlling every
+    /// window (wlr foreign toplevel management). On by default: a lobby is one
     /// user's session, its apps are the user's own, and streaming tools rely on them. Off,
     /// their globals are not offered at all.
     pub privileged_protocols: bool,

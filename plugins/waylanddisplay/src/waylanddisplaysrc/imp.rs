@@ -289,7 +289,8 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .blurb(
                         "Offer the protocols that let a client act as the user: clipboard \
                          access without focus (wlr and ext data control), virtual keyboard, \
-                         wlr virtual pointer; false leaves their globals out",
+                         wlr virtual pointer, wlr foreign toplevel management; false leaves \
+                         their globals out",
                     )
                     .default_value(DEFAULT_PRIVILEGED_PROTOCOLS)
                     .mutable_ready()

@@ -8,6 +8,7 @@ mod cursor_shape;
 mod data_device;
 mod dmabuf;
 pub(crate) mod ext_data_control;
+pub(crate) mod foreign_toplevel;
 mod fractional_scale;
 mod idle_inhibit;
 mod image_copy_capture;

@@ -60,7 +60,16 @@ impl XdgShellHandler for State {
                 .and_then(|w| w.wl_surface().map(|s| s.into_owned()))
         });
         self.focus_keyboard(next);
+        self.update_foreign_toplevels();
         self.changed.mark();
+    }
+
+    fn title_changed(&mut self, _surface: ToplevelSurface) {
+        self.update_foreign_toplevels();
+    }
+
+    fn app_id_changed(&mut self, _surface: ToplevelSurface) {
+        self.update_foreign_toplevels();
     }
 
     fn new_popup(&mut self, surface: PopupSurface, positioner: PositionerState) {
@@ -163,25 +172,30 @@ impl XdgShellHandler for State {
     ) {
         self.set_wants_fullscreen(&surface, true);
         self.place_toplevel(&surface);
+        self.update_foreign_toplevels();
     }
 
     fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
         self.set_wants_fullscreen(&surface, false);
         self.place_toplevel(&surface);
+        self.update_foreign_toplevels();
     }
 
     // Maximizing is the policy's call either way; the answer completes the request.
     fn maximize_request(&mut self, surface: ToplevelSurface) {
         self.reconfigure(&surface);
+        self.update_foreign_toplevels();
     }
 
     fn unmaximize_request(&mut self, surface: ToplevelSurface) {
         self.reconfigure(&surface);
+        self.update_foreign_toplevels();
     }
 
     fn parent_changed(&mut self, surface: ToplevelSurface) {
         self.reconfigure(&surface);
         self.place_toplevel(&surface);
+        self.update_foreign_toplevels();
     }
 }
 
@@ -232,14 +246,26 @@ impl State {
 /// Whether a toplevel has shown a buffer yet (kept in its surface's data).
 struct Shown(std::cell::Cell<bool>);
 
+/// Whether `surface` has a buffer now (a toplevel is mapped while it has one).
+pub(super) fn has_buffer(surface: &WlSurface) -> bool {
+    with_renderer_surface_state(surface, |s| s.buffer().is_some()) == Some(true)
+}
+
 /// A toplevel committing its first buffer appears: it takes the keyboard and is activated
 /// (a configure tells it so). Until then there is nothing to focus.
 pub(super) fn map_on_first_buffer(state: &mut State, surface: &WlSurface) {
     let Some(window) = state.window_of(surface) else {
         return;
     };
-    let has_buffer = with_renderer_surface_state(surface, |s| s.buffer().is_some());
-    if has_buffer != Some(true) {
+    map_window(state, surface, window);
+    // Mapped (focused first, so that it is announced active), unmapped by a null buffer,
+    // or a size or state that changed with the commit.
+    state.update_foreign_toplevels();
+}
+
+/// The first buffer places, raises and focuses `window`; a later one places it again.
+fn map_window(state: &mut State, surface: &WlSurface, window: Window) {
+    if !has_buffer(surface) {
         return;
     }
     let first = with_states(surface, |states| {
