@@ -1,5 +1,5 @@
 //! The protocols the compositor offers, at the versions its globals announce. wlcs skips
-//! tests needing anything missing here (wl_shell, zxdg_shell_v6, foreign toplevel, …).
+//! tests needing anything missing here (wl_shell, gtk_primary_selection, …).
 
 use wlcs::extension_list;
 use wlcs::ffi_display_server_api::{WlcsExtensionDescriptor, WlcsIntegrationDescriptor};

@@ -370,7 +370,7 @@ impl LayerMap {
                     source.loc.y + ((source.size.h / 2) - (size.h / 2))
                 };
 
-                let location: Point<i32, Logical> = (x, y).into();
+                let location: Point<i32, Logical> = layer_state(layer).pinned.unwrap_or((x, y).into());
 
                 // The zone applies at the one edge the surface is anchored to (alone, or
                 // with both edges perpendicular to it); any other anchoring makes a
@@ -446,6 +446,14 @@ impl LayerMap {
         changed
     }
 
+    /// Puts `layer` at `at` on the output whatever its anchors and margins say (`None`:
+    /// where they say again), as a test harness places surfaces; its size, zone and
+    /// configures are unchanged.
+    pub fn pin_layer(&mut self, layer: &LayerSurface, at: Option<Point<i32, Logical>>) {
+        layer_state(layer).pinned = at;
+        self.arrange();
+    }
+
     fn output(&self) -> Option<Output> {
         self.output.upgrade()
     }
@@ -471,6 +479,8 @@ impl LayerMap {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LayerState {
     pub location: Option<Point<i32, Logical>>,
+    /// Where `LayerMap::pin_layer` put the surface, in place of its anchoring.
+    pub pinned: Option<Point<i32, Logical>>,
 }
 
 type LayerUserdata = Mutex<LayerState>;
