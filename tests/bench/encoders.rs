@@ -154,7 +154,7 @@ fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
         .set_state(gst::State::Playing)
         .map_err(|_| gwd_tests::bus_error(&pipeline).unwrap_or_else(|| "cannot play".into()))?;
     let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
-    let _client = probe::animating_client(&dir, &socket, false);
+    let _client = probe::animating_client(&dir, &socket, false, false);
     std::thread::sleep(opts.warmup);
     if let Some(err) = gwd_tests::bus_error(&pipeline) {
         return Err(err);

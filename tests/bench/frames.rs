@@ -23,6 +23,12 @@ enum Client {
     FullScreenComposed,
     /// Our test client filling the output, only a 16-row band changing each frame.
     FullScreenBand,
+    /// `FullScreen` at the element's `scale=2`, the client drawing at the logical size:
+    /// every frame scaled up by the renderer.
+    FullScreenScaledUp,
+    /// `FullScreen` at `scale=2`, the client drawing at the buffer scale it is told:
+    /// output pixels, copied.
+    FullScreenAtScale,
 }
 
 impl Client {
@@ -33,14 +39,20 @@ impl Client {
             Self::FullScreen => "full-screen animating",
             Self::FullScreenComposed => "full-screen animating, passthrough=false",
             Self::FullScreenBand => "full-screen, 16-row band damaged",
+            Self::FullScreenScaledUp => "full-screen animating, scale=2, drawn at 1x",
+            Self::FullScreenAtScale => "full-screen animating, scale=2, drawn at 2x",
         }
     }
 
     fn full_screen(self) -> bool {
-        matches!(
-            self,
-            Self::FullScreen | Self::FullScreenComposed | Self::FullScreenBand
-        )
+        !matches!(self, Self::Idle | Self::SimpleShm)
+    }
+
+    fn scale(self) -> u32 {
+        match self {
+            Self::FullScreenScaledUp | Self::FullScreenAtScale => 2,
+            _ => 1,
+        }
     }
 }
 
@@ -59,11 +71,13 @@ impl Drop for Running {
 
 fn start(opts: &Options, (w, h): (u32, u32), client: Client, paced: bool) -> Running {
     let pipeline = gst::parse::launch(&format!(
-        "waylanddisplaysrc render-node={node} is-live={paced} passthrough={passthrough} ! \
+        "waylanddisplaysrc render-node={node} is-live={paced} passthrough={passthrough} \
+         scale={scale} ! \
          video/x-raw,format=BGRx,width={w},height={h},framerate=60/1 ! \
          fakesink name=sink sync=false",
         node = opts.render_node,
         passthrough = client != Client::FullScreenComposed,
+        scale = client.scale(),
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
@@ -74,10 +88,11 @@ fn start(opts: &Options, (w, h): (u32, u32), client: Client, paced: bool) -> Run
     let client = match client {
         Client::Idle => None,
         Client::SimpleShm => Some(gwd_tests::client("weston-simple-shm", &[], &dir, &socket)),
-        Client::FullScreen | Client::FullScreenComposed => {
-            Some(probe::animating_client(&dir, &socket, false))
+        Client::FullScreen | Client::FullScreenComposed | Client::FullScreenScaledUp => {
+            Some(probe::animating_client(&dir, &socket, false, false))
         }
-        Client::FullScreenBand => Some(probe::animating_client(&dir, &socket, true)),
+        Client::FullScreenBand => Some(probe::animating_client(&dir, &socket, true, false)),
+        Client::FullScreenAtScale => Some(probe::animating_client(&dir, &socket, false, true)),
     };
     Running {
         pipeline,
@@ -120,6 +135,8 @@ pub fn run(opts: &Options) -> Table {
             Client::FullScreen,
             Client::FullScreenComposed,
             Client::FullScreenBand,
+            Client::FullScreenScaledUp,
+            Client::FullScreenAtScale,
         ] {
             for paced in [true, false] {
                 let running = start(opts, size, client, paced);

@@ -156,10 +156,13 @@ pub fn test_client_path() -> PathBuf {
 /// A client filling the whole output and redrawing every frame, printing its commits.
 /// Our test client animating full screen; with `band`, only a 16-row band changes (and is
 /// damaged) each frame instead of every pixel.
-pub fn animating_client(dir: &Path, socket: &str, band: bool) -> ChildGuard {
+pub fn animating_client(dir: &Path, socket: &str, band: bool, scale: bool) -> ChildGuard {
     let mut args = vec!["--animate", "--pattern", "quadrants"];
     if band {
         args.extend(["--damage", "band"]);
+    }
+    if scale {
+        args.extend(["--scale", "buffer"]);
     }
     let client = gwd_tests::client(&test_client_path().to_string_lossy(), &args, dir, socket);
     client.expect_line(Duration::from_secs(10), "drawn");

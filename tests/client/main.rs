@@ -64,7 +64,7 @@ const USAGE: &str = "usage: wayland-test-client [--pattern quadrants|solid:RRGGB
 [--animate [--damage band]] [--dialog WxH:RRGGBB] [--dialog-close-on-key] [--fixed] [--fullscreen] [--min-max] \
 [--cursor-shape text|pointer|crosshair|wait] \
 [--activate-on-leave token|bogus] [--dialog-foreign] [--decoration client|server] \
-[--scale buffer|fractional]";
+[--scale buffer|fractional] [--stay-open]";
 
 /// Rows of the inverted band that `--damage band` moves down each frame.
 const BAND_ROWS: i32 = 16;
@@ -167,6 +167,9 @@ struct Args {
     /// size times that, `set_buffer_scale`), or fractional-scale-v1 (a buffer of the size
     /// times the preferred scale, shown at the size through a viewport).
     scale: Option<ScaleMode>,
+    /// Keep running when asked to close (printing `close requested`), as an app with
+    /// unsaved work would: for tests where other clients may close windows.
+    stay_open: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -240,6 +243,7 @@ fn parse_args() -> Result<Args, String> {
         dialog_foreign: false,
         decoration: None,
         scale: None,
+        stay_open: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -275,6 +279,7 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("bad --decoration: {other:?}")),
                 });
             }
+            "--stay-open" => args.stay_open = true,
             "--scale" => {
                 args.scale = Some(match it.next().as_deref() {
                     Some("buffer") => ScaleMode::Buffer,
@@ -362,7 +367,10 @@ struct Foreign {
 /// Buffers reused in turn for `--animate`; each holds the pattern or its inverse, so
 /// consecutive frames differ everywhere while the client only rewrites the counter pixel.
 struct Animation {
+    /// The buffers' size (the surface's, times the scale).
     size: (i32, i32),
+    /// The surface's size.
+    logical: (i32, i32),
     /// (buffer, its memory, whether the compositor released it, the frame it holds)
     buffers: Vec<(WlBuffer, File, bool, Option<u32>)>,
     frame: u32,
@@ -370,8 +378,17 @@ struct Animation {
 
 impl App {
     /// Prepares the animation buffers for `size` and commits the first frame.
-    fn start_animation(&mut self, qh: &QueueHandle<Self>, size: (i32, i32)) -> std::io::Result<()> {
-        if self.animation.as_ref().is_some_and(|a| a.size == size) {
+    fn start_animation(
+        &mut self,
+        qh: &QueueHandle<Self>,
+        logical: (i32, i32),
+    ) -> std::io::Result<()> {
+        let size = self.scaling.buffer_size(logical);
+        if self
+            .animation
+            .as_ref()
+            .is_some_and(|a| a.size == size && a.logical == logical)
+        {
             return Ok(());
         }
         let running = self.animation.is_some();
@@ -403,6 +420,7 @@ impl App {
         }
         if let Some(old) = self.animation.replace(Animation {
             size,
+            logical,
             buffers,
             frame: 0,
         }) {
@@ -410,7 +428,10 @@ impl App {
                 buffer.destroy();
             }
         }
-        say!("drawn {w} {h}");
+        say!("drawn {} {}", logical.0, logical.1);
+        if !matches!(self.scaling, Scaling::None) {
+            say!("drawn buffer {w} {h}");
+        }
         // A running animation continues from its pending frame callback.
         if running { Ok(()) } else { self.next_frame(qh) }
     }
@@ -452,6 +473,7 @@ impl App {
         }
         slot.2 = false;
         slot.3 = Some(n);
+        self.scaling.apply(&self.surface, animation.logical);
         self.surface.attach(Some(&slot.0), 0, 0);
         if self.args.band {
             self.surface.damage_buffer(0, 0, 1, 1);
@@ -512,6 +534,12 @@ impl App {
     /// A new scale from the compositor: the window is drawn again at it.
     fn rescale(&mut self, qh: &QueueHandle<Self>, scaling: Scaling) {
         self.scaling = scaling;
+        if let Some(logical) = self.animation.as_ref().map(|a| a.logical) {
+            if let Err(e) = self.start_animation(qh, logical) {
+                self.error = Some(format!("animating again at a new scale: {e}"));
+            }
+            return;
+        }
         if let Some(size) = self.drawn
             && let Err(e) = self.draw(qh, size)
         {
@@ -598,6 +626,7 @@ handle!(XdgToplevel, |app, _, event, _| {
             );
             app.pending_size = (width, height);
         }
+        xdg_toplevel::Event::Close if app.args.stay_open => say!("close requested"),
         xdg_toplevel::Event::Close => app.closed = true,
         _ => {}
     }

@@ -150,7 +150,9 @@ impl Lobby {
 }
 
 /// `wayland-test-client --animate`: draws whenever the compositor says a frame was shown,
-/// printing `commit N …` for frame N.
+/// printing `commit N …` for frame N. It stays open when asked to close: a fuzzing client
+/// holding foreign toplevel management (a privileged protocol) may ask that of any window,
+/// as a task bar's close button does.
 struct GoodClient {
     guard: ChildGuard,
     frame: u64,
@@ -160,7 +162,7 @@ impl GoodClient {
     fn start(lobby: &Lobby) -> Self {
         let guard = client(
             GOOD_CLIENT,
-            &["--animate"],
+            &["--animate", "--stay-open"],
             lobby.dir.path(),
             &lobby.socket_name,
         );
