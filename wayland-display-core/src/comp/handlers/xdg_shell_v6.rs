@@ -25,7 +25,7 @@ fn check_shell(
 ) -> Option<zxdg_shell_v6::Request> {
     if let zxdg_shell_v6::Request::GetXdgSurface { surface, .. } = &request {
         let wm_base = data.stable()?;
-        if let Err(why) = surface_may_become_xdg(surface, wm_base) {
+        if let Err(why) = surface_may_become_xdg(surface, &wm_base) {
             shell.post_error(zxdg_shell_v6::Error::Role, why);
             return None;
         }

@@ -12,7 +12,7 @@
 //! The bindings are generated from the `xdg-shell-unstable-v6.xml` that Debian's
 //! `wayland-protocols` package installs.
 
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use wayland_protocols::xdg::shell::server::{
     xdg_popup::{self, XdgPopup},
@@ -73,20 +73,36 @@ pub enum V6Role {
 }
 
 /// User data of every v6 object: the stable object it stands in front of, set right after
-/// both exist (the stable one is made knowing its v6 one, for its events).
-#[derive(Debug, Default)]
+/// both exist (the stable one is made knowing its v6 one, for its events), and let go
+/// when the v6 object is destroyed: each holds the other's data, and the cycle would
+/// keep both alive.
+#[derive(Debug)]
 pub struct V6Data<S> {
-    stable: OnceLock<S>,
+    stable: Mutex<Option<S>>,
 }
 
-impl<S> V6Data<S> {
+impl<S: Clone> V6Data<S> {
     fn new() -> Self {
-        Self { stable: OnceLock::new() }
+        Self {
+            stable: Mutex::new(None),
+        }
     }
 
-    /// The stable object, once made.
-    pub fn stable(&self) -> Option<&S> {
-        self.stable.get()
+    fn set(&self, stable: S) {
+        if let Ok(mut slot) = self.stable.lock() {
+            *slot = Some(stable);
+        }
+    }
+
+    fn forget(&self) {
+        if let Ok(mut slot) = self.stable.lock() {
+            slot.take();
+        }
+    }
+
+    /// The stable object, once made and while the v6 one lives.
+    pub fn stable(&self) -> Option<S> {
+        self.stable.lock().ok().and_then(|slot| slot.clone())
     }
 }
 
@@ -133,12 +149,14 @@ pub(super) fn send_popup_configure(v6: &ZxdgPopupV6, geometry: Rectangle<i32, Lo
 
 fn v6_surface_of_toplevel(v6: &ZxdgToplevelV6) -> Option<ZxdgSurfaceV6> {
     let stable = v6.data::<V6ToplevelData>()?.stable()?;
+    let stable = &stable;
     let data = stable.data::<XdgShellSurfaceUserData>()?;
     data.xdg_surface.data::<XdgSurfaceUserData>()?.v6.clone()
 }
 
 fn v6_surface_of_popup(v6: &ZxdgPopupV6) -> Option<ZxdgSurfaceV6> {
     let stable = v6.data::<V6PopupData>()?.stable()?;
+    let stable = &stable;
     let data = stable.data::<XdgShellSurfaceUserData>()?;
     data.xdg_surface.data::<XdgSurfaceUserData>()?.v6.clone()
 }
@@ -225,7 +243,7 @@ where
             return;
         };
         if let Some(data) = shell.data::<V6ShellData>() {
-            let _ = data.stable.set(wm_base.clone());
+            data.set(wm_base.clone());
         }
         XdgShellHandler::new_client(state, ShellClient::new(&wm_base));
     }
@@ -254,6 +272,7 @@ where
         let Some(wm_base) = data.stable() else {
             return;
         };
+        let wm_base = &wm_base;
         match request {
             zxdg_shell_v6::Request::Destroy => {
                 forward::<_, XdgWmBaseUserData, D>(
@@ -274,7 +293,7 @@ where
                     XdgPositionerUserData::default(),
                 ) {
                     if let Some(data) = positioner.data::<V6PositionerData>() {
-                        let _ = data.stable.set(stable);
+                        data.set(stable);
                     }
                 }
             }
@@ -291,7 +310,7 @@ where
                     |data| create_hidden::<XdgSurface, XdgSurfaceUserData, D>(client, dh, data),
                 );
                 if let (Some(stable), Some(data)) = (stable, xdg_surface.data::<V6SurfaceData>()) {
-                    let _ = data.stable.set(stable);
+                    data.set(stable);
                 }
             }
             zxdg_shell_v6::Request::Pong { serial } => {
@@ -307,7 +326,9 @@ where
         }
     }
 
-    fn destroyed(_state: &mut D, _client: ClientId, _shell: &ZxdgShellV6, _data: &V6ShellData) {}
+    fn destroyed(_state: &mut D, _client: ClientId, _shell: &ZxdgShellV6, data: &V6ShellData) {
+        data.forget();
+    }
 }
 
 impl<D> Dispatch<ZxdgPositionerV6, V6PositionerData, D> for XdgShellState
@@ -316,6 +337,10 @@ where
     D: Dispatch<XdgPositioner, XdgPositionerUserData>,
     D: 'static,
 {
+    fn destroyed(_state: &mut D, _client: ClientId, _object: &ZxdgPositionerV6, data: &V6PositionerData) {
+        data.forget();
+    }
+
     fn request(
         state: &mut D,
         client: &Client,
@@ -329,6 +354,7 @@ where
         let Some(stable) = data.stable() else {
             return;
         };
+        let stable = &stable;
         let translated = match request {
             zxdg_positioner_v6::Request::Destroy => {
                 forward::<_, XdgPositionerUserData, D>(state, client, stable, Stable::Destroy, dh, data_init);
@@ -388,6 +414,10 @@ where
     D: XdgShellHandler,
     D: 'static,
 {
+    fn destroyed(_state: &mut D, _client: ClientId, _object: &ZxdgSurfaceV6, data: &V6SurfaceData) {
+        data.forget();
+    }
+
     fn request(
         state: &mut D,
         client: &Client,
@@ -401,6 +431,7 @@ where
         let Some(stable) = data.stable() else {
             return;
         };
+        let stable = &stable;
         let Some(stable_data) = stable.data::<XdgSurfaceUserData>() else {
             return;
         };
@@ -421,7 +452,7 @@ where
                         let stable = create_hidden::<XdgToplevel, XdgShellSurfaceUserData, D>(client, dh, data)?;
                         // Set before the handler hears of the toplevel, which may configure it.
                         if let Some(data) = toplevel.data::<V6ToplevelData>() {
-                            let _ = data.stable.set(stable.clone());
+                            data.set(stable.clone());
                         }
                         Some(stable)
                     },
@@ -430,7 +461,7 @@ where
             }
             zxdg_surface_v6::Request::GetPopup { id, parent, positioner } => {
                 let popup = data_init.init(id, V6PopupData::new());
-                let parent = parent.data::<V6SurfaceData>().and_then(|d| d.stable()).cloned();
+                let parent = parent.data::<V6SurfaceData>().and_then(|d| d.stable());
                 let Some(positioner) = positioner.data::<V6PositionerData>().and_then(|d| d.stable()) else {
                     return;
                 };
@@ -439,12 +470,12 @@ where
                     stable,
                     stable_data,
                     parent,
-                    positioner,
+                    &positioner,
                     Some(V6Role::Popup(popup.clone())),
                     |data| {
                         let stable = create_hidden::<XdgPopup, XdgShellSurfaceUserData, D>(client, dh, data)?;
                         if let Some(data) = popup.data::<V6PopupData>() {
-                            let _ = data.stable.set(stable.clone());
+                            data.set(stable.clone());
                         }
                         Some(stable)
                     },
@@ -466,6 +497,10 @@ where
     D: Dispatch<XdgToplevel, XdgShellSurfaceUserData>,
     D: 'static,
 {
+    fn destroyed(_state: &mut D, _client: ClientId, _object: &ZxdgToplevelV6, data: &V6ToplevelData) {
+        data.forget();
+    }
+
     fn request(
         state: &mut D,
         client: &Client,
@@ -480,6 +515,7 @@ where
         let Some(stable) = data.stable() else {
             return;
         };
+        let stable = &stable;
         let translated = match request {
             V6::Destroy => {
                 forward::<_, XdgShellSurfaceUserData, D>(state, client, stable, Stable::Destroy, dh, data_init);
@@ -487,7 +523,7 @@ where
                 return;
             }
             V6::SetParent { parent } => Stable::SetParent {
-                parent: parent.and_then(|p| p.data::<V6ToplevelData>().and_then(|d| d.stable()).cloned()),
+                parent: parent.and_then(|p| p.data::<V6ToplevelData>().and_then(|d| d.stable())),
             },
             V6::SetTitle { title } => Stable::SetTitle { title },
             V6::SetAppId { app_id } => Stable::SetAppId { app_id },
@@ -517,6 +553,10 @@ where
     D: Dispatch<XdgPopup, XdgShellSurfaceUserData>,
     D: 'static,
 {
+    fn destroyed(_state: &mut D, _client: ClientId, _object: &ZxdgPopupV6, data: &V6PopupData) {
+        data.forget();
+    }
+
     fn request(
         state: &mut D,
         client: &Client,
@@ -530,6 +570,7 @@ where
         let Some(stable) = data.stable() else {
             return;
         };
+        let stable = &stable;
         let translated = match request {
             zxdg_popup_v6::Request::Destroy => {
                 forward::<_, XdgShellSurfaceUserData, D>(state, client, stable, Stable::Destroy, dh, data_init);
