@@ -415,6 +415,28 @@ impl Drop for Lobby {
     }
 }
 
+/// Asks `display` for frames until `pred` holds (at most `timeout`) and returns that frame;
+/// `what` names the frame waited for in the failure.
+pub fn display_frame_until(
+    display: &waylanddisplaycore::WaylandDisplay,
+    timeout: Duration,
+    what: &str,
+    pred: impl Fn(&waylanddisplaycore::Frame) -> bool,
+) -> waylanddisplaycore::Frame {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let frame = display.frame().unwrap();
+        if pred(&frame) {
+            return frame;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no frame {what} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The `wayland.src` announcement: (WAYLAND_DISPLAY, XDG_RUNTIME_DIR).
 pub fn wait_for_socket(bus: &gst::Bus, timeout: Duration) -> (String, PathBuf) {
     socket_of(&wait_for_announcement(bus, timeout))

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gwd_tests::{ChildGuard, Lobby};
 use waylanddisplaycore::socket::SocketSpec;
@@ -226,15 +226,7 @@ fn display(dir: &Path, w: u32, h: u32) -> WaylandDisplay {
 }
 
 fn frame_until(display: &WaylandDisplay, what: &str, pred: impl Fn(&Frame) -> bool) -> Frame {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let frame = display.frame().unwrap();
-        if pred(&frame) {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "no frame {what} within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    gwd_tests::display_frame_until(display, WAIT, what, pred)
 }
 
 /// A pixel of a BGRx frame as (R, G, B).

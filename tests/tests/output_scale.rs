@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 use gwd_tests::{ChildGuard, Lobby, decode_rgb, run};
@@ -54,24 +54,7 @@ fn bgr(frame: &Frame, x: u32, y: u32) -> [u8; 3] {
 }
 
 fn frame_until(display: &WaylandDisplay, what: &str, pred: impl Fn(&Frame) -> bool) -> Frame {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let frame = display.frame().unwrap();
-        if pred(&frame) {
-            return frame;
-        }
-        if Instant::now() >= deadline {
-            let _ = std::fs::write("/tmp/scale-frame.raw", frame.data());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no frame {what} within {WAIT:?}: {:?} {:?} {:?}",
-            bgr(&frame, 0, 0),
-            bgr(&frame, 639, 479),
-            bgr(&frame, 300, 200)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    gwd_tests::display_frame_until(display, WAIT, what, pred)
 }
 
 /// Asserts the quadrants of a window covering the output split at (`sx`, `sy`) output

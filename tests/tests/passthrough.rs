@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use waylanddisplaycore::socket::SocketSpec;
 use waylanddisplaycore::{
@@ -101,15 +101,7 @@ fn start(dir: &Path, target: RenderTarget, compose_always: bool) -> WaylandDispl
 }
 
 fn frame_until(display: &WaylandDisplay, what: &str, pred: impl Fn(&Frame) -> bool) -> Frame {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let frame = display.frame().unwrap();
-        if pred(&frame) {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "no frame {what} within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    gwd_tests::display_frame_until(display, WAIT, what, pred)
 }
 
 /// Takes `count` frames, moving the pointer before each, and checks every one. Returns the

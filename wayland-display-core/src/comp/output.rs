@@ -45,12 +45,14 @@ fn to_smithay(mode: VideoMode) -> Mode {
 }
 
 /// Whole scales as whole: `wl_output.scale` is the same either way, but Smithay's integer
-/// scale keeps its arithmetic exact.
+/// scale keeps its arithmetic exact. Clients that know only whole scales are told the next
+/// one up (`Scale::integer_scale`), so they draw at least as sharp as the output.
 fn to_smithay_scale(scale: OutputScale) -> Scale {
+    let fractional = Scale::Fractional(scale.get());
     if scale.is_integer() {
-        Scale::Integer(scale.ceil())
+        Scale::Integer(fractional.integer_scale())
     } else {
-        Scale::Fractional(scale.get())
+        fractional
     }
 }
 
@@ -159,7 +161,8 @@ impl State {
 
     /// [`send_scale_tree`](Self::send_scale_tree) for one surface.
     pub(crate) fn send_scale(&self, surface: &WlSurface, states: &SurfaceData) {
-        send_surface_state(surface, states, self.scale.ceil(), Transform::Normal);
+        let whole = self.output.current_scale().integer_scale();
+        send_surface_state(surface, states, whole, Transform::Normal);
         with_fractional_scale(states, |fractional| {
             fractional.set_preferred_scale(self.scale.get());
         });

@@ -91,15 +91,6 @@ impl OutputScale {
         self.0.fract() == 0.0
     }
 
-    /// The `wl_output.scale` and `wl_surface.preferred_buffer_scale` for clients that only
-    /// know whole scales: the next one up, so they draw at least as sharp as the output.
-    pub(crate) fn ceil(self) -> i32 {
-        [1, 2, 3]
-            .into_iter()
-            .find(|&n| self.0 <= f64::from(n))
-            .unwrap_or(4)
-    }
-
     /// The size of the output laid out at this scale, as Smithay rounds it for layers and
     /// `xdg_output`.
     // A size divided by at least 1 stays inside `i32`.

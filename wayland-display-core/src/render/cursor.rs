@@ -106,10 +106,7 @@ impl CursorImage {
 /// The buffer scale cursor images are drawn at on an output of `scale`: the next whole one
 /// up, so they are never drawn larger than their pixels.
 fn buffer_scale_for(scale: f64) -> i32 {
-    [1, 2, 3]
-        .into_iter()
-        .find(|&n| scale <= f64::from(n))
-        .unwrap_or(4)
+    smithay::output::Scale::Fractional(scale).integer_scale()
 }
 
 /// Themes draw cursors at several sizes; this is the one chosen (`XCURSOR_SIZE` overrides).
