@@ -35,6 +35,10 @@ packages=(
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # examples: systemd-analyze checks the unit
   systemd
+  # audio (issue 15): the private sound server, libpulse for the host's client side
+  # (libpulse-binding), pulsesrc for capture, and apps that play into a lobby's sink in
+  # the tests (paplay, gst-launch-1.0 … ! pulsesink)
+  pulseaudio pulseaudio-utils libpulse-dev gstreamer1.0-pulseaudio
 )
 
 missing=()

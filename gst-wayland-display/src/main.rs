@@ -13,6 +13,7 @@
     )
 )]
 
+mod audio;
 mod cli;
 mod docker;
 mod encoder;

@@ -8,11 +8,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use waylanddisplaycore::{OutputScale, WindowMode};
 
+use crate::audio::sink::RUN_INSTANCE;
+use crate::audio::{self, SoundServer};
 use crate::encoder;
 use crate::lobby::driver::{self, Outcome, Policy, Report};
 use crate::lobby::inbox::Inbox;
 use crate::lobby::protocol::{
-    AppSpec, FromWorker, LobbySpec, ModeError, Runner, XwaylandMode, check_mode,
+    AppSpec, AudioServer, AudioSpec, FromWorker, LobbySpec, ModeError, Runner, XwaylandMode,
+    check_mode,
 };
 use crate::lobby::worker::forward_signals;
 use crate::time::Seconds;
@@ -61,6 +64,13 @@ pub(crate) struct RunArgs {
     /// connects), on (at once) or off (no DISPLAY for the app).
     #[arg(long, default_value = "on-demand")]
     xwayland: XwaylandMode,
+    /// Record no sound (by default the app gets a sink of its own, recorded as Opus into
+    /// the output beside the video).
+    #[arg(long)]
+    no_audio: bool,
+    /// Audio channels, 1 to 8.
+    #[arg(long, default_value_t = 2)]
+    audio_channels: u8,
     /// Seconds allowed until the compositor listens.
     #[arg(long, default_value = "10", allow_negative_numbers = true)]
     start_timeout: Seconds,
@@ -97,6 +107,13 @@ impl Report for Terminal {
             FromWorker::Screenshot { error: None } => {}
             // `run` asks for no clipboard.
             FromWorker::Clipboard { .. } => {}
+            FromWorker::Audio {
+                sink: Some(sink), ..
+            } => println!("recording the app's sound from the sink {sink}"),
+            FromWorker::Audio {
+                error: Some(error), ..
+            } => eprintln!("no audio: {error}"),
+            FromWorker::Audio { .. } => {}
             FromWorker::Failed { error } => eprintln!("failed: {error}"),
             FromWorker::Stopped => println!("stopped"),
             FromWorker::InputTaken { .. } => {}
@@ -111,9 +128,18 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     })?;
     gst::init().context("initialising GStreamer")?;
     gstwaylanddisplaysrc::plugin_register_static().context("registering waylanddisplaysrc")?;
-    let _runtime_dir = PrivateRuntimeDir::ensure()?;
+    if args.no_audio && args.audio_channels != 2 {
+        bail!("--audio-channels needs audio: leave out --no-audio");
+    }
+    if !(1..=audio::MAX_CHANNELS).contains(&args.audio_channels) {
+        bail!("--audio-channels: 1 to {}", audio::MAX_CHANNELS);
+    }
+    let runtime_dir = PrivateRuntimeDir::ensure()?;
+    // Dropped after the lobby (declared before the spec): its sink is unloaded first.
+    let sound = (!args.no_audio)
+        .then(|| runtime_dir.path().and_then(|dir| sound_server(&dir)));
     let spec = LobbySpec {
-        id: "run".to_owned(),
+        id: format!("{}", std::process::id()),
         name: "run".to_owned(),
         width: args.width,
         height: args.height,
@@ -127,6 +153,20 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .transpose()
             .map_err(|err| anyhow::anyhow!("--encoder: {err}"))?,
         sink_pipeline: sink(args.output.as_deref())?,
+        audio: sound.as_ref().map(|server| AudioSpec {
+            server: match server {
+                Ok(server) => AudioServer::Address(server.address().to_owned()),
+                Err(err) => AudioServer::Unavailable(err.clone()),
+            },
+            instance: RUN_INSTANCE.to_owned(),
+            channels: args.audio_channels,
+            pipeline: if args.output.is_some() {
+                // The muxer of the video's sink.
+                "mux.".to_owned()
+            } else {
+                audio::branch::DEFAULT_FRAGMENT.to_owned()
+            },
+        }),
         app: match args.app.as_slice() {
             [] => None,
             argv => Some(Runner::Process(AppSpec {
@@ -179,7 +219,24 @@ fn sink(output: Option<&Path>) -> anyhow::Result<String> {
     if location.contains('"') {
         bail!("--output must not contain a double quote");
     }
-    Ok(format!("{muxer} ! filesink location=\"{location}\""))
+    Ok(format!("{muxer} name=mux ! filesink location=\"{location}\""))
+}
+
+/// The sound server `run` records from: `PULSE_SERVER`'s (where sinks a killed `run` left
+/// are unloaded first) or a private one. An error leaves the recording without audio.
+fn sound_server(runtime_dir: &Path) -> Result<SoundServer, String> {
+    let server = SoundServer::from_env_or_start(runtime_dir, &format!("run-{}", std::process::id()))
+        .map_err(|err| err.to_string())?;
+    if !server.is_private() {
+        match audio::sink::sweep_dead_runs(server.address()) {
+            Ok(swept) if !swept.is_empty() => {
+                println!("unloaded sinks of ended runs: {}", swept.join(", "));
+            }
+            Ok(_) => {}
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Ok(server)
 }
 
 /// The app's argv as one `sh -c` command line, each argument quoted.
@@ -192,6 +249,16 @@ fn shell_join(argv: &[String]) -> anyhow::Result<String> {
 struct PrivateRuntimeDir(Option<PathBuf>);
 
 impl PrivateRuntimeDir {
+    /// The directory in use.
+    fn path(&self) -> Result<PathBuf, String> {
+        match &self.0 {
+            Some(dir) => Ok(dir.clone()),
+            None => std::env::var_os("XDG_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| "XDG_RUNTIME_DIR went away".to_owned()),
+        }
+    }
+
     fn ensure() -> anyhow::Result<Self> {
         if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| !d.is_empty()) {
             return Ok(Self(None));

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::lobby::protocol::local_display_number;
+use crate::lobby::runner::AppAudio;
 
 /// The container of one docker lobby.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -209,6 +210,8 @@ pub(crate) struct LobbyParts<'a> {
     pub(crate) gpu_devices: &'a [PathBuf],
     /// The GPU is NVIDIA's: its userspace comes from the NVIDIA container runtime.
     pub(crate) nvidia: bool,
+    /// The lobby's sound server and sink, when it has audio.
+    pub(crate) audio: Option<AppAudio<'a>>,
 }
 
 impl ContainerSpec {
@@ -276,6 +279,19 @@ impl ContainerSpec {
         if let Some((display, _)) = &x_socket {
             env.push(json!(format!("DISPLAY={display}")));
         }
+        // A local server's socket is mounted (the container cannot see the host's path);
+        // any other address is passed on as it is.
+        let pulse_socket = lobby
+            .audio
+            .and_then(|audio| crate::audio::server::local_socket(audio.server));
+        if let Some(audio) = lobby.audio {
+            let server = match &pulse_socket {
+                Some(_) => format!("unix:{CONTAINER_PULSE_SOCKET}"),
+                None => audio.server.to_owned(),
+            };
+            env.push(json!(format!("PULSE_SERVER={server}")));
+            env.push(json!(format!("PULSE_SINK={}", audio.sink)));
+        }
         append(&mut body, "Env", env);
 
         let mut labels = match body.remove("Labels") {
@@ -291,6 +307,12 @@ impl ContainerSpec {
             "{}:{socket_in}:rw",
             lobby.wayland_socket.display()
         )));
+        if let Some(socket) = &pulse_socket {
+            binds.push(json!(format!(
+                "{}:{CONTAINER_PULSE_SOCKET}:rw",
+                socket.display()
+            )));
+        }
         if let Some((_, socket)) = &x_socket {
             // X clients know only this path (the abstract socket of the same name stays in
             // the host's network namespace), so it is mounted where they look.
@@ -352,6 +374,9 @@ impl ContainerSpec {
         devices
     }
 }
+
+/// Where the app in a container finds the lobby's sound server's socket.
+const CONTAINER_PULSE_SOCKET: &str = "/tmp/gst-wayland-display-pulse/native";
 
 /// Where X clients find display `:N`'s socket, on the host and in a container alike.
 const X11_SOCKET_DIR: &str = "/tmp/.X11-unix";
@@ -452,7 +477,46 @@ mod tests {
             fps: 30,
             gpu_devices: &[],
             nvidia: false,
+            audio: None,
         }
+    }
+
+    #[test]
+    fn a_lobby_with_audio_gets_its_server_and_sink() {
+        let request = spec(json!({}));
+        let binds = |body: &Value| body["HostConfig"]["Binds"].to_string();
+        let env = |body: &Value| body["Env"].to_string();
+        // A local server: its socket is mounted, and the app is pointed at the mount.
+        let local = LobbyParts {
+            audio: Some(AppAudio {
+                server: "unix:/run/gwd/gst-wayland-display-pulse.x/native",
+                sink: "gst-wayland-display.x.abc",
+            }),
+            ..lobby()
+        };
+        let body = request.create_body(&local);
+        assert!(
+            binds(&body).contains(&format!(
+                "/run/gwd/gst-wayland-display-pulse.x/native:{CONTAINER_PULSE_SOCKET}:rw"
+            )),
+            "{body}"
+        );
+        assert!(env(&body).contains(&format!("PULSE_SERVER=unix:{CONTAINER_PULSE_SOCKET}")));
+        assert!(env(&body).contains("PULSE_SINK=gst-wayland-display.x.abc"));
+        // A network server is passed on; nothing is mounted.
+        let remote = LobbyParts {
+            audio: Some(AppAudio {
+                server: "tcp:10.0.0.2:4713",
+                sink: "s",
+            }),
+            ..lobby()
+        };
+        let body = request.create_body(&remote);
+        assert!(!binds(&body).contains(CONTAINER_PULSE_SOCKET));
+        assert!(env(&body).contains("PULSE_SERVER=tcp:10.0.0.2:4713"));
+        // Without audio, nothing of it.
+        let body = request.create_body(&lobby());
+        assert!(!env(&body).contains("PULSE_"), "{body}");
     }
 
     #[test]
@@ -609,6 +673,7 @@ mod tests {
     fn nvidia_gpus_come_through_the_nvidia_runtime_unless_the_request_chose() {
         let nvidia = LobbyParts {
             nvidia: true,
+            audio: None,
             ..lobby()
         };
         let body = spec(json!({})).create_body(&nvidia);
@@ -751,6 +816,7 @@ mod props {
                 fps: 3,
                 gpu_devices: &[],
                 nvidia: false,
+                audio: None,
             };
             let body = spec.create_body(&lobby);
             prop_assert_eq!(&body["Image"], "img");

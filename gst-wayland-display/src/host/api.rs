@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, oneshot};
 
 use super::records::Record;
-use super::registry::{Entry, LobbyEvent, LobbyInfo, LobbyState, Pin, RunnerInfo, now};
+use super::registry::{AudioInfo, Entry, LobbyEvent, LobbyInfo, LobbyState, Pin, RunnerInfo, now};
 use super::request::{Body, CreateLobby, Input, LobbyId};
 use super::{Host, clipboard, lanes, memory, metrics, supervisor};
 use crate::lobby::protocol::ToWorker;
@@ -193,6 +193,10 @@ async fn create(
         height: spec.height,
         refresh_rate: spec.fps,
         render_node: spec.render_node.clone(),
+        audio: spec.audio.as_ref().map(|audio| AudioInfo {
+            channels: audio.channels,
+            ..AudioInfo::default()
+        }),
         ..LobbyInfo::new(id.clone(), spec.name.clone())
     };
     let max = host.config.max_lobbies.get();

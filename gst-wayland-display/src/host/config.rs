@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::http::HttpLimits;
 use super::request::Defaults;
+use crate::lobby::protocol::AudioServer;
 use crate::time::Seconds;
 
 const DEFAULT_RENDER_NODE: &str = "auto";
@@ -70,6 +71,10 @@ pub(crate) struct ServeOptions {
     /// gst-launch fragment the encoded stream goes into, for lobbies that do not give one.
     #[arg(long)]
     sink_pipeline: Option<String>,
+    /// gst-launch fragment a lobby's Opus stream goes into, for lobbies with audio that do
+    /// not give one (default: dropped).
+    #[arg(long)]
+    audio_pipeline: Option<String>,
     /// Seconds a lobby may take to become ready (default: 20).
     #[arg(long, allow_negative_numbers = true)]
     start_timeout: Option<Seconds>,
@@ -110,6 +115,7 @@ impl ServeOptions {
             render_node: self.render_node.or(base.render_node),
             encoder_pipeline: self.encoder_pipeline.or(base.encoder_pipeline),
             sink_pipeline: self.sink_pipeline.or(base.sink_pipeline),
+            audio_pipeline: self.audio_pipeline.or(base.audio_pipeline),
             start_timeout: self.start_timeout.or(base.start_timeout),
             stop_grace: self.stop_grace.or(base.stop_grace),
             sweep_interval: self.sweep_interval.or(base.sweep_interval),
@@ -183,6 +189,7 @@ impl Config {
         for (key, value) in [
             ("encoder_pipeline", &options.encoder_pipeline),
             ("sink_pipeline", &options.sink_pipeline),
+            ("audio_pipeline", &options.audio_pipeline),
         ] {
             if let Some(value) = value {
                 no_nul(key, value)?;
@@ -232,6 +239,11 @@ impl Config {
                     .unwrap_or(DEFAULT_START_TIMEOUT)
                     .duration(),
                 stop_grace: options.stop_grace.unwrap_or(DEFAULT_STOP_GRACE).duration(),
+                // Known once the host has its sound server (`host::run`).
+                audio_server: AudioServer::Unavailable("the host has not started yet".to_owned()),
+                audio_pipeline: options
+                    .audio_pipeline
+                    .unwrap_or_else(|| crate::audio::branch::DEFAULT_FRAGMENT.to_owned()),
             },
             sweep_interval: options
                 .sweep_interval
@@ -396,6 +408,7 @@ mod props {
         "render_node",
         "encoder_pipeline",
         "sink_pipeline",
+        "audio_pipeline",
         "start_timeout",
         "stop_grace",
         "sweep_interval",

@@ -63,6 +63,11 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
             &counters.x11_displays_swept,
         ),
         (
+            "gwd_audio_sinks_swept",
+            "Null sinks of killed workers or of a previous run unloaded by the host",
+            &counters.sinks_swept,
+        ),
+        (
             "gwd_input_refused",
             "Input requests refused because their lobby's input queue was full",
             &counters.input_refused,
@@ -88,11 +93,33 @@ pub(crate) fn render(host: &Host) -> Result<String, std::fmt::Error> {
 
     let frames = Family::<Labels, Counter>::default();
     let fps = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let audio = Family::<Labels, Gauge>::default();
+    let with_audio = Gauge::<i64>::default();
     for lobby in host.registry.list().iter().filter(|l| !l.state.ended()) {
         let labels = vec![("lobby", lobby.id.clone())];
         frames.get_or_create(&labels).inc_by(lobby.frames);
         fps.get_or_create(&labels).set(lobby.fps);
+        // 1 while the lobby streams its sink, 0 once its audio failed; no series for a
+        // lobby without audio.
+        if let Some(info) = &lobby.audio {
+            let sink = info.sink.clone().unwrap_or_default();
+            let playing = info.sink.is_some() && info.error.is_none();
+            audio
+                .get_or_create(&vec![("lobby", lobby.id.clone()), ("sink", sink)])
+                .set(i64::from(playing));
+            with_audio.inc();
+        }
     }
+    registry.register(
+        "gwd_lobby_audio",
+        "Whether a running lobby with audio streams its sink (labelled with the sink)",
+        audio,
+    );
+    registry.register(
+        "gwd_lobbies_with_audio",
+        "Running lobbies created with audio",
+        with_audio,
+    );
     registry.register(
         "gwd_lobby_frames",
         "Frames produced by a running lobby",

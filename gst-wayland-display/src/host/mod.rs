@@ -26,10 +26,13 @@ use anyhow::{Context, bail};
 use tokio::sync::watch;
 use waylanddisplaycore::socket;
 
+use crate::audio::SoundServer;
+use crate::lobby::protocol::AudioServer;
 use crate::time::Deadline;
 
 use config::Config;
 pub(crate) use config::ServeOptions;
+pub(crate) use records::start_time;
 use records::{Record, Records, same_process};
 use registry::{Entry, LobbyInfo, LobbyState, Registry, now};
 
@@ -144,6 +147,32 @@ impl Host {
         }
     }
 
+    /// Unloads the sinks this host instance loaded: a lobby's (`lobby`), or all of them (at
+    /// start-up, when none of this run exists yet). Sinks without its owner properties are
+    /// never touched.
+    pub(crate) async fn sweep_sinks(&self, lobby: Option<&str>, why: &str) {
+        let AudioServer::Address(server) = self.config.defaults.audio_server.clone() else {
+            return;
+        };
+        let instance = self.config.defaults.instance.clone();
+        let lobby = lobby.map(str::to_owned);
+        let swept = tokio::task::spawn_blocking(move || {
+            crate::audio::sink::sweep(&server, &instance, lobby.as_deref())
+        })
+        .await;
+        match swept {
+            Ok(Ok(sinks)) => {
+                if !sinks.is_empty() {
+                    tracing::warn!(why, ?sinks, "unloaded sinks left behind");
+                }
+                let count = u64::try_from(sinks.len()).unwrap_or(u64::MAX);
+                self.registry.counters.sinks_swept.inc_by(count);
+            }
+            Ok(Err(err)) => tracing::warn!(why, %err, "cannot check for sinks left behind"),
+            Err(err) => tracing::warn!(why, %err, "the sink sweep did not run"),
+        }
+    }
+
     /// Ends what a previous run left: lobbies it recorded are reported failed, their
     /// worker and app killed if they still run. Returns their workers, whose X displays
     /// are to be swept once they are gone.
@@ -221,13 +250,26 @@ impl Host {
 }
 
 pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
-    let config = Config::load(options)?;
+    let mut config = Config::load(options)?;
+    // Started here, on the main thread, which lives as long as the host: the private server
+    // is told to end with it. It outlives the runtime below, so lobbies stop before it does.
+    let sound = SoundServer::from_env_or_start(&config.runtime_dir, &config.defaults.instance);
+    config.defaults.audio_server = match &sound {
+        Ok(server) => AudioServer::Address(server.address().to_owned()),
+        Err(err) => {
+            tracing::warn!(%err, "no sound server: lobbies will run without audio");
+            AudioServer::Unavailable(err.to_string())
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config));
+    drop(runtime);
+    drop(sound);
+    served
 }
 
 fn private_dir(path: &Path) -> anyhow::Result<()> {
@@ -276,6 +318,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     host.sweep("start-up").await;
     host.sweep_previous_x_displays(previous_workers).await;
     host.remove_containers(None, "start-up").await;
+    host.sweep_sinks(None, "start-up").await;
 
     let (unix, _socket_guard) = listen::bind_unix(&host.config.socket)?;
     let router = api::router(host.clone());

@@ -82,6 +82,8 @@ pub(crate) struct LobbyInfo {
     pub(crate) app_pid: Option<u32>,
     /// The app's container (docker lobbies).
     pub(crate) container: Option<String>,
+    /// The lobby's sound; `None` for a lobby created without audio.
+    pub(crate) audio: Option<AudioInfo>,
     pub(crate) error: Option<String>,
     pub(crate) frames: u64,
     pub(crate) fps: f64,
@@ -115,6 +117,7 @@ impl LobbyInfo {
             worker_pid: None,
             app_pid: None,
             container: None,
+            audio: None,
             error: None,
             frames: 0,
             fps: 0.0,
@@ -123,6 +126,16 @@ impl LobbyInfo {
             ended_at: None,
         }
     }
+}
+
+/// A lobby's audio as listings show it.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub(crate) struct AudioInfo {
+    pub(crate) channels: u8,
+    /// The null sink its app plays into, once loaded.
+    pub(crate) sink: Option<String>,
+    /// Why the lobby has no audio (any more); its video goes on.
+    pub(crate) error: Option<String>,
 }
 
 /// A lobby's runner as listings show it, in Wolf's shape: Helix finds the lobby of one of
@@ -275,6 +288,8 @@ pub(crate) struct Counters {
     pub(crate) containers_swept: Counter,
     /// X displays (lock and socket) a killed worker left, removed by the host.
     pub(crate) x11_displays_swept: Counter,
+    /// Null sinks a killed worker or a previous run left, unloaded by the host.
+    pub(crate) sinks_swept: Counter,
     /// Input requests refused because their lobby's queue was full.
     pub(crate) input_refused: Counter,
 }

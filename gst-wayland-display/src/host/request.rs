@@ -18,7 +18,8 @@ use super::config::DEFAULT_BODY_TIMEOUT;
 use super::http::BodyTimeout;
 use crate::docker::spec::{ContainerSpec, Device, Mount, Port};
 use crate::lobby::protocol::{
-    AppSpec, LobbySpec, ModeError, Runner as AppRunner, XwaylandMode, check_mode,
+    AppSpec, AudioServer, AudioSpec, LobbySpec, ModeError, Runner as AppRunner, XwaylandMode,
+    check_mode,
 };
 
 /// A JSON request body of type `T`. It is read by axum's own JSON extractor, minus its
@@ -117,9 +118,9 @@ pub(crate) struct CreateLobby {
     #[serde(default, deserialize_with = "empty_pin_is_none")]
     pub(crate) pin: Option<Vec<i16>>,
     pub(crate) video_settings: VideoSettings,
-    /// Checked for its type only: this host streams no audio.
-    #[serde(default, rename = "audio_settings")]
-    pub(crate) _audio_settings: Option<serde_json::Value>,
+    /// The lobby's sound; a lobby created without it has none.
+    #[serde(default)]
+    pub(crate) audio_settings: Option<AudioSettings>,
     pub(crate) runner: Runner,
 }
 
@@ -157,6 +158,43 @@ pub(crate) struct VideoSettings {
     /// The element's `privileged-protocols` (ours; default true).
     #[serde(default)]
     pub(crate) privileged_protocols: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AudioSettings {
+    /// Wolf's: 2 (stereo), 6 (5.1) or 8 (7.1); anything from 1 to 8 (default 2).
+    #[serde(default)]
+    pub(crate) channel_count: Option<u32>,
+    /// A gst-launch fragment the Opus stream goes into (ours; not Wolf's). It may name an
+    /// element of the video's `sink_pipeline` (`mux.`).
+    #[serde(default, deserialize_with = "blank_is_default")]
+    pub(crate) audio_pipeline: Option<String>,
+}
+
+impl AudioSettings {
+    fn into_spec(self, defaults: &Defaults) -> Result<AudioSpec, String> {
+        let channels = self.channel_count.unwrap_or(2);
+        let channels = u8::try_from(channels)
+            .ok()
+            .filter(|c| (1..=crate::audio::MAX_CHANNELS).contains(c))
+            .ok_or_else(|| {
+                format!(
+                    "audio_settings.channel_count: {channels} is not a channel count \
+                     (1 to {})",
+                    crate::audio::MAX_CHANNELS
+                )
+            })?;
+        let pipeline = self
+            .audio_pipeline
+            .unwrap_or_else(|| defaults.audio_pipeline.clone());
+        no_nul("audio_settings.audio_pipeline", &pipeline)?;
+        Ok(AudioSpec {
+            server: defaults.audio_server.clone(),
+            instance: defaults.instance.clone(),
+            channels,
+            pipeline,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,6 +255,10 @@ pub(crate) struct Defaults {
     pub(crate) sink_pipeline: String,
     pub(crate) start_timeout: Duration,
     pub(crate) stop_grace: Duration,
+    /// The sound server lobbies with audio get a sink on, or why there is none.
+    pub(crate) audio_server: AudioServer,
+    /// Where a lobby's Opus stream goes when its request does not say.
+    pub(crate) audio_pipeline: String,
 }
 
 impl CreateLobby {
@@ -232,6 +274,10 @@ impl CreateLobby {
             .clone()
             .filter(|node| !node.trim().is_empty());
         let app = self.runner.into_app(defaults, runner_node)?;
+        let audio = self
+            .audio_settings
+            .map(|audio| audio.into_spec(defaults))
+            .transpose()?;
         let render_node = video
             .wayland_render_node
             .clone()
@@ -300,6 +346,7 @@ impl CreateLobby {
             scale,
             xwayland,
             privileged_protocols,
+            audio,
         })
     }
 }
@@ -441,6 +488,8 @@ mod tests {
             sink_pipeline: "fakesink".into(),
             start_timeout: Duration::from_secs(10),
             stop_grace: Duration::from_secs(3),
+            audio_server: AudioServer::Address("unix:/tmp/test-pulse".into()),
+            audio_pipeline: "fakesink".into(),
         }
     }
 
@@ -685,6 +734,8 @@ mod props {
             sink_pipeline: "fakesink".into(),
             start_timeout: Duration::from_secs(10),
             stop_grace: Duration::from_secs(3),
+            audio_server: AudioServer::Address("unix:/tmp/test-pulse".into()),
+            audio_pipeline: "fakesink".into(),
         }
     }
 
@@ -745,6 +796,8 @@ mod props {
         scale_to_fit: Option<bool>,
         xwayland: Option<String>,
         privileged_protocols: Option<bool>,
+        /// `audio_settings`: its channel count and pipeline, each maybe left out.
+        audio: Option<(Option<u32>, Option<String>)>,
     }
 
     /// Window modes as clients write them, blanks (the default) included.
@@ -786,6 +839,10 @@ mod props {
                 prop::option::of(xwayland()),
                 prop::option::of(any::<bool>()),
             ),
+            prop::option::of((
+                prop::option::of(1..=u32::from(crate::audio::MAX_CHANNELS)),
+                prop::option::of(optional_text()),
+            )),
         )
             .prop_map(
                 |(
@@ -793,6 +850,7 @@ mod props {
                     (render_node, caps, encoder, sink),
                     (command, env, env_as_map),
                     (window_mode, scale_to_fit, xwayland, privileged_protocols),
+                    audio,
                 )| Valid {
                     name,
                     width,
@@ -809,6 +867,7 @@ mod props {
                     scale_to_fit,
                     xwayland,
                     privileged_protocols,
+                    audio,
                 },
             )
     }
@@ -848,12 +907,23 @@ mod props {
                         .collect::<Vec<_>>()
                 )
             };
-            json!({
+            let mut body = json!({
                 "name": self.name,
                 "video_settings": video,
                 "runner": {"type": "process", "run_cmd": self.command, "env": env},
                 "client_settings": {"ignored": true},
-            })
+            });
+            if let Some((channels, pipeline)) = &self.audio {
+                let mut audio = json!({});
+                if let Some(channels) = channels {
+                    audio["channel_count"] = json!(channels);
+                }
+                if let Some(pipeline) = pipeline {
+                    audio["audio_pipeline"] = json!(pipeline);
+                }
+                body["audio_settings"] = audio;
+            }
+            body
         }
 
         fn spec(&self, defaults: &Defaults) -> LobbySpec {
@@ -892,6 +962,14 @@ mod props {
                     },
                     None => XwaylandMode::OnDemand,
                 },
+                audio: self.audio.as_ref().map(|(channels, pipeline)| AudioSpec {
+                    server: defaults.audio_server.clone(),
+                    instance: defaults.instance.clone(),
+                    channels: channels
+                        .and_then(|c| u8::try_from(c).ok())
+                        .unwrap_or(2),
+                    pipeline: given(pipeline).unwrap_or_else(|| defaults.audio_pipeline.clone()),
+                }),
             }
         }
     }
@@ -979,6 +1057,7 @@ mod props {
                 "/video_settings/privileged_protocols", "/runner",
                 "/runner/type", "/runner/env",
                 "/runner/run_cmd", "/pin", "/audio_settings",
+                "/audio_settings/channel_count", "/audio_settings/audio_pipeline",
             ]),
         ) {
             let mut body = valid.body();

@@ -121,6 +121,10 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
         host.remove_containers(Some(&id), &format!("lobby {id} ended"))
             .await;
     }
+    if spec.audio.is_some() {
+        // The worker unloads its sink; one it could not (it was killed) goes here.
+        host.sweep_sinks(Some(&id), &format!("lobby {id} ended")).await;
+    }
     finish(&host, &id, status.ok()).await;
 }
 
@@ -182,6 +186,16 @@ fn on_report(host: &Host, id: &str, report: FromWorker) {
         } => {
             if let Some(waiter) = e.clipboards.remove(&request) {
                 let _ = waiter.send(error.map_or(Ok(mime_type), Err));
+            }
+        }
+        FromWorker::Audio { sink, error } => {
+            if let Some(audio) = &mut e.info.audio {
+                if sink.is_some() {
+                    audio.sink = sink;
+                }
+                if error.is_some() {
+                    audio.error = error;
+                }
             }
         }
         FromWorker::Failed { error } => e.reported_error = Some(error),

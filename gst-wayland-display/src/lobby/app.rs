@@ -55,6 +55,13 @@ impl AppProcess {
             Some(display) => command.env("DISPLAY", display),
             None => command.env_remove("DISPLAY"),
         };
+        // The lobby's sink, never another lobby's a PULSE_SINK we inherited would name.
+        match sockets.audio {
+            Some(audio) => command
+                .env("PULSE_SERVER", audio.server)
+                .env("PULSE_SINK", audio.sink),
+            None => command.env_remove("PULSE_SINK"),
+        };
         command
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -296,6 +303,22 @@ mod tests {
     }
 
     #[test]
+    fn the_app_plays_into_the_lobby_sink_or_none() {
+        let app = spec("test \"$PULSE_SERVER\" = unix:/p/native && test \"$PULSE_SINK\" = s1");
+        let with_audio = Sockets {
+            audio: Some(crate::lobby::runner::AppAudio {
+                server: "unix:/p/native",
+                sink: "s1",
+            }),
+            ..sockets("wayland-9", None)
+        };
+        assert!(exits_successfully(&app, &with_audio));
+        assert!(!exits_successfully(&app, &sockets("wayland-9", None)));
+        let app = spec("test -z \"${PULSE_SINK+set}\"");
+        assert!(exits_successfully(&app, &sockets("wayland-9", None)));
+    }
+
+    #[test]
     fn the_app_sees_the_lobby_x_display_or_none() {
         let app = spec("test \"$DISPLAY\" = :7");
         assert!(exits_successfully(&app, &sockets("wayland-9", Some(":7"))));
@@ -310,6 +333,7 @@ mod tests {
             wayland_display,
             runtime_dir: Path::new("/tmp"),
             x_display,
+            audio: None,
         }
     }
 

@@ -13,9 +13,10 @@ use gstwaylanddisplaysrc::clipboard_event;
 
 use super::inbox::Inbox;
 use super::pipeline;
-use super::protocol::{FromWorker, LobbySpec, ToWorker};
+use super::protocol::{AudioServer, AudioSpec, FromWorker, LobbySpec, ToWorker};
 use super::runner::Sockets;
 use super::session::Session;
+use crate::audio::{LobbySink, SinkOwner};
 use crate::encoder;
 use crate::time::Deadline;
 
@@ -108,17 +109,14 @@ fn run(
         Ok(encoder) => encoder,
         Err(err) => return Outcome::Failed(err),
     };
-    let description = pipeline::description(spec, &encoder.fragment);
-    tracing::debug!(%description, "lobby pipeline");
-    let mut session = match Session::build(spec, &description, tx) {
+    let started = start_session(spec, &encoder.fragment, (&tx, &rx), report);
+    // The pipeline's bus thread holds its own sender: once it and the others are gone, the
+    // lobby has lost its event sources.
+    drop(tx);
+    let mut session = match started {
         Ok(session) => session,
         Err(err) => return Outcome::Failed(err),
     };
-    if let Err(err) = session.play() {
-        // The bus usually holds the reason.
-        let detail = first_error(&rx).unwrap_or(err);
-        return Outcome::Failed(detail);
-    }
     let mut phase = Phase::Starting {
         deadline: Deadline::after(spec.start_timeout),
     };
@@ -160,7 +158,22 @@ fn run(
                         Err(err) => break Outcome::Failed(err),
                     }
                 }
-                gst::MessageView::Error(err) => break Outcome::Failed(describe_error(err)),
+                gst::MessageView::Error(err) => {
+                    if !session.owns(&msg) {
+                        continue;
+                    }
+                    if from_audio(err) && session.audio().is_some() {
+                        let error = describe_error(err);
+                        tracing::warn!(%error, "the lobby's audio failed; its video goes on");
+                        session.fail_audio();
+                        report.report(FromWorker::Audio {
+                            sink: None,
+                            error: Some(error),
+                        });
+                        continue;
+                    }
+                    break Outcome::Failed(describe_error(err));
+                }
                 gst::MessageView::Eos(_) => break Outcome::Stopped,
                 gst::MessageView::Warning(w) => {
                     tracing::warn!(source = ?w.src().map(|s| s.path_string()), "{}", w.error());
@@ -263,6 +276,79 @@ fn run(
     outcome
 }
 
+/// Loads the lobby's sink (if it has audio), builds the pipeline and starts it. Audio that
+/// cannot be had (no server, a refused sink, a source that fails to start) is reported and
+/// left out; the lobby starts without it.
+fn start_session(
+    spec: &LobbySpec,
+    encoder_fragment: &str,
+    (tx, rx): (&SyncSender<Event>, &Receiver<Event>),
+    report: &mut dyn Report,
+) -> Result<Session, String> {
+    let mut audio_failed = |error: String| {
+        tracing::warn!(%error, "the lobby runs without audio");
+        report.report(FromWorker::Audio {
+            sink: None,
+            error: Some(error),
+        });
+    };
+    let sink = spec.audio.as_ref().and_then(|audio| match load_sink(spec, audio) {
+        Ok(sink) => Some(sink),
+        Err(err) => {
+            audio_failed(err);
+            None
+        }
+    });
+    let sink_name = sink.as_ref().map(|s| s.name().to_owned());
+    let audio = sink.as_ref().and(spec.audio.as_ref());
+    let description = pipeline::description(spec, encoder_fragment, audio);
+    tracing::debug!(%description, "lobby pipeline");
+    let session = Session::build(spec, &description, tx.clone(), sink)?;
+    match session.play() {
+        Ok(()) => {
+            session.audio_recording();
+            if let Some(sink) = sink_name {
+                report.report(FromWorker::Audio {
+                    sink: Some(sink),
+                    error: None,
+                });
+            }
+            Ok(session)
+        }
+        Err(err) => {
+            // The bus usually holds the reason.
+            let (detail, audio) = first_error(rx).unwrap_or((err, false));
+            if !audio || sink_name.is_none() {
+                return Err(detail);
+            }
+            drop(session);
+            audio_failed(detail);
+            let description = pipeline::description(spec, encoder_fragment, None);
+            let session = Session::build(spec, &description, tx.clone(), None)?;
+            session
+                .play()
+                .map_err(|err| first_error(rx).map_or(err, |(detail, _)| detail))?;
+            Ok(session)
+        }
+    }
+}
+
+/// The lobby's null sink on its server.
+fn load_sink(spec: &LobbySpec, audio: &AudioSpec) -> Result<LobbySink, String> {
+    let server = match &audio.server {
+        AudioServer::Address(server) => server,
+        AudioServer::Unavailable(why) => return Err(why.clone()),
+    };
+    let owner = SinkOwner::this_process(&audio.instance, &spec.id).map_err(|e| e.to_string())?;
+    LobbySink::load(server, owner, audio.channels).map_err(|e| e.to_string())
+}
+
+/// Whether an error comes from the audio branch.
+fn from_audio(err: &gst::message::Error) -> bool {
+    err.src()
+        .is_some_and(|src| crate::audio::branch::is_audio_element(&src.name()))
+}
+
 /// Hands the next batch of waiting input to the compositor and tells the host it has room
 /// for as many more.
 fn deliver_input(session: &Session, inbox: &Inbox, report: &mut dyn Report) {
@@ -304,6 +390,8 @@ fn app_started(
                 wayland_display: &wayland_display,
                 runtime_dir: &runtime_dir,
                 x_display: x_display.as_deref(),
+                // The session fills in its sink.
+                audio: None,
             };
             let app = session
                 .start_app(spec, runner, &sockets)
@@ -343,13 +431,14 @@ fn begin_finish(session: &Session, policy: &Policy, phase: &mut Phase) -> Option
     }
 }
 
-fn first_error(rx: &Receiver<Event>) -> Option<String> {
+/// The first error on the bus, and whether the audio branch raised it.
+fn first_error(rx: &Receiver<Event>) -> Option<(String, bool)> {
     let deadline = Deadline::after(Duration::from_secs(1));
     while let Some(left) = deadline.left() {
         match rx.recv_timeout(left) {
             Ok(Event::Bus(msg)) => {
                 if let gst::MessageView::Error(err) = msg.view() {
-                    return Some(describe_error(err));
+                    return Some((describe_error(err), from_audio(err)));
                 }
             }
             Ok(_) => {}

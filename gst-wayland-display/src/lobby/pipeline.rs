@@ -1,6 +1,7 @@
 //! The lobby's pipeline as a gst-launch description.
 
-use super::protocol::LobbySpec;
+use super::protocol::{AudioSpec, LobbySpec};
+use crate::audio::branch;
 
 /// The caps between the source and the rest: Wolf's `video_producer_buffer_caps` (or raw
 /// video) completed with the lobby's size and rate.
@@ -25,17 +26,25 @@ pub(crate) fn system_memory(spec: &LobbySpec) -> bool {
         .is_some_and(|caps| caps.contains("memory:"))
 }
 
-/// The whole pipeline: source, caps, a tee to the encoder and sink, and (for system
-/// memory) a leaky branch keeping the latest frame for screenshots. That appsink must not
-/// wait for its frame to be pulled before passing EOS on, or a finishing file never ends.
-pub(crate) fn description(spec: &LobbySpec, encoder_fragment: &str) -> String {
+/// The whole pipeline: source, caps, a tee to the encoder and sink, (for system memory) a
+/// leaky branch keeping the latest frame for screenshots, and (with `audio`) the audio
+/// branch. That appsink must not wait for its frame to be pulled before passing EOS on, or
+/// a finishing file never ends.
+pub(crate) fn description(
+    spec: &LobbySpec,
+    encoder_fragment: &str,
+    audio: Option<&AudioSpec>,
+) -> String {
     let shot = if system_memory(spec) {
         " t. ! queue leaky=downstream max-size-buffers=1 ! appsink name=shot sync=false max-buffers=1 drop=true async=false wait-on-eos=false"
     } else {
         ""
     };
+    let audio = audio
+        .map(|audio| format!(" {}", branch::description(audio.channels, &audio.pipeline)))
+        .unwrap_or_default();
     format!(
-        "waylanddisplaysrc name=src ! {caps} ! tee name=t t. ! queue ! {encoder_fragment} ! {sink}{shot}",
+        "waylanddisplaysrc name=src ! {caps} ! tee name=t t. ! queue ! {encoder_fragment} ! {sink}{shot}{audio}",
         caps = caps(spec),
         sink = spec.sink_pipeline,
     )
@@ -68,6 +77,7 @@ mod tests {
             scale: 1.0,
             xwayland: crate::lobby::protocol::XwaylandMode::default(),
             privileged_protocols: true,
+            audio: None,
         }
     }
 
@@ -76,7 +86,7 @@ mod tests {
         gst::init().unwrap();
         gstwaylanddisplaysrc::plugin_register_static().ok();
         let encoder = crate::encoder::pick(None).unwrap();
-        let description = description(&spec(), &encoder.fragment);
+        let description = description(&spec(), &encoder.fragment, None);
         let pipeline = gst::parse::launch(&description).unwrap();
         let bin = pipeline.downcast::<gst::Bin>().unwrap();
         assert!(bin.by_name("src").is_some());
@@ -84,7 +94,7 @@ mod tests {
 
         let mut dmabuf = spec();
         dmabuf.buffer_caps = Some("video/x-raw(memory:DMABuf), format=DMA_DRM".into());
-        let description = super::description(&dmabuf, "fakesink");
+        let description = super::description(&dmabuf, "fakesink", None);
         assert!(!description.contains("appsink"), "{description}");
         assert!(description.contains("width=(int)640"), "{description}");
     }

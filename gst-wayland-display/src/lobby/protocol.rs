@@ -47,6 +47,32 @@ pub(crate) struct LobbySpec {
     /// The element's `privileged-protocols` (on unless said otherwise, as the element).
     #[serde(default = "privileged_by_default")]
     pub(crate) privileged_protocols: bool,
+    /// The lobby's sound, if it has any.
+    #[serde(default)]
+    pub(crate) audio: Option<AudioSpec>,
+}
+
+/// A lobby's audio: a null sink on a sound server for its app, recorded and encoded to Opus
+/// into `pipeline`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct AudioSpec {
+    pub(crate) server: AudioServer,
+    /// Who the sink belongs to (the host instance, or `run`).
+    pub(crate) instance: String,
+    /// 1 to [`crate::audio::MAX_CHANNELS`].
+    pub(crate) channels: u8,
+    /// A gst-launch fragment the Opus stream goes into; it may name an element of the
+    /// video's sink (`mux.`).
+    pub(crate) pipeline: String,
+}
+
+/// The sound server a lobby's sink goes on, or why there is none (the lobby then runs
+/// without audio and says why).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AudioServer {
+    Address(String),
+    Unavailable(String),
 }
 
 fn privileged_by_default() -> bool {
@@ -242,6 +268,11 @@ pub(crate) enum FromWorker {
         mime_type: Option<String>,
         error: Option<String>,
     },
+    /// The lobby's audio: its sink once loaded, or why the lobby has no audio (any more).
+    Audio {
+        sink: Option<String>,
+        error: Option<String>,
+    },
     Failed {
         error: String,
     },
@@ -357,6 +388,13 @@ mod props {
                 ]),
                 any::<bool>(),
             ),
+            prop::option::of((
+                prop::bool::ANY,
+                text(),
+                text(),
+                any::<u8>(),
+                text(),
+            )),
         )
             .prop_map(
                 |(
@@ -370,6 +408,7 @@ mod props {
                         xwayland,
                         privileged_protocols,
                     ),
+                    audio,
                 )| LobbySpec {
                     id,
                     name,
@@ -392,6 +431,18 @@ mod props {
                     scale: 1.0,
                     xwayland,
                     privileged_protocols,
+                    audio: audio.map(|(reachable, server, instance, channels, pipeline)| {
+                        AudioSpec {
+                            server: if reachable {
+                                AudioServer::Address(server)
+                            } else {
+                                AudioServer::Unavailable(server)
+                            },
+                            instance,
+                            channels,
+                            pipeline,
+                        }
+                    }),
                 },
             )
     }
@@ -422,6 +473,8 @@ mod props {
     /// NaN.
     fn from_worker() -> impl Strategy<Value = FromWorker> {
         prop_oneof![
+            (prop::option::of(text()), prop::option::of(text()))
+                .prop_map(|(sink, error)| FromWorker::Audio { sink, error }),
             (text(), text(), text(), prop::option::of(text())).prop_map(
                 |(wayland_display, dir, render_node, x_display)| FromWorker::Socket {
                     wayland_display,

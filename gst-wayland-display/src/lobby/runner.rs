@@ -58,6 +58,15 @@ pub(crate) struct Sockets<'a> {
     pub(crate) runtime_dir: &'a Path,
     /// The X display (`:N`), unless the lobby's Xwayland is off.
     pub(crate) x_display: Option<&'a str>,
+    /// Where the app plays, while the lobby has audio.
+    pub(crate) audio: Option<AppAudio<'a>>,
+}
+
+/// The lobby's sound server (an address as `PULSE_SERVER` takes it) and its sink.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AppAudio<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) sink: &'a str,
 }
 
 impl RunningApp {
@@ -71,6 +80,7 @@ impl RunningApp {
             wayland_display,
             runtime_dir,
             x_display,
+            audio,
         } = *sockets;
         match runner {
             Runner::Process(app) => Ok(Self::Process(AppProcess::spawn(app, sockets)?)),
@@ -92,6 +102,7 @@ impl RunningApp {
                     fps: spec.fps,
                     gpu_devices: &gpu_devices,
                     nvidia,
+                    audio,
                 };
                 Ok(Self::Container(ContainerApp::start(container, &lobby)?))
             }

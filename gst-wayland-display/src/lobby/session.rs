@@ -13,8 +13,10 @@ use gst::prelude::*;
 use waylanddisplaycore::InputEvent;
 
 use super::driver::Event;
+use crate::audio::LobbySink;
+use crate::audio::branch;
 use super::protocol::{LobbySpec, Runner, XwaylandMode};
-use super::runner::{AppExit, RunningApp, Sockets, StartError};
+use super::runner::{AppAudio, AppExit, RunningApp, Sockets, StartError};
 use crate::time::Deadline;
 
 pub(crate) struct Session {
@@ -25,19 +27,26 @@ pub(crate) struct Session {
     bus: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
     app: Option<RunningApp>,
     grace: Duration,
+    /// The lobby's sink, unloaded after the pipeline that records it has stopped.
+    audio: Option<LobbySink>,
 }
 
 impl Session {
-    /// Builds the pipeline; bus messages go to `events` from now on.
+    /// Builds the pipeline (with an audio branch recording `audio`'s monitor, when given:
+    /// the description must have one); bus messages go to `events` from now on.
     pub(crate) fn build(
         spec: &LobbySpec,
         description: &str,
         events: SyncSender<Event>,
+        audio: Option<LobbySink>,
     ) -> Result<Self, String> {
         let pipeline = gst::parse::launch(description)
             .map_err(|err| format!("cannot build the pipeline: {err}"))?
             .downcast::<gst::Pipeline>()
             .map_err(|_| "the pipeline description is not a pipeline".to_owned())?;
+        if let Some(sink) = &audio {
+            branch::configure(&pipeline, sink.server(), &sink.monitor())?;
+        }
         let src = pipeline
             .by_name("src")
             .ok_or_else(|| "the pipeline has no waylanddisplaysrc named src".to_owned())?;
@@ -84,7 +93,41 @@ impl Session {
             bus: Some((running, thread)),
             app: None,
             grace: spec.stop_grace,
+            audio,
         })
+    }
+
+    /// Whether `message` comes from this session's pipeline (not from one built before it
+    /// and dropped, whose last messages may still be queued).
+    pub(crate) fn owns(&self, message: &gst::Message) -> bool {
+        let mut object = message.src().cloned();
+        while let Some(current) = object {
+            if current == *self.pipeline.upcast_ref::<gst::Object>() {
+                return true;
+            }
+            object = current.parent();
+        }
+        false
+    }
+
+    /// Called once the pipeline is set playing (its audio source has connected its record
+    /// stream while getting ready): see [`LobbySink::restart_clock`].
+    pub(crate) fn audio_recording(&self) {
+        if let Some(sink) = &self.audio {
+            sink.restart_clock();
+        }
+    }
+
+    /// The server and sink the app plays into, while the lobby has audio.
+    pub(crate) fn audio(&self) -> Option<&LobbySink> {
+        self.audio.as_ref()
+    }
+
+    /// The audio failed (its server went away): capture stops, the audio stream ends, the
+    /// sink is unloaded if the server still answers; the video goes on.
+    pub(crate) fn fail_audio(&mut self) {
+        branch::stop(&self.pipeline);
+        self.audio = None;
     }
 
     pub(crate) fn play(&self) -> Result<(), String> {
@@ -101,7 +144,14 @@ impl Session {
         runner: &Runner,
         sockets: &Sockets<'_>,
     ) -> Result<&RunningApp, StartError> {
-        let app = RunningApp::start(spec, runner, sockets)?;
+        let sockets = Sockets {
+            audio: self.audio.as_ref().map(|sink| AppAudio {
+                server: sink.server(),
+                sink: sink.name(),
+            }),
+            ..*sockets
+        };
+        let app = RunningApp::start(spec, runner, &sockets)?;
         Ok(self.app.insert(app))
     }
 
@@ -204,6 +254,7 @@ impl Session {
             app.terminate(self.grace);
         }
         let _ = self.pipeline.set_state(gst::State::Null);
+        self.audio = None;
         if let Some((running, thread)) = self.bus.take() {
             running.store(false, Ordering::Relaxed);
             let _ = thread.join();
