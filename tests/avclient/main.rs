@@ -35,7 +35,7 @@ fn parse() -> Result<(Pattern, Option<PathBuf>), String> {
             v.parse().map_err(|_| format!("bad {arg}: {v}"))
         }
         let ms_to_ns = |ms: f64| -> Result<u64, String> {
-            if ms.is_finite() && ms >= 0.0 && ms < 1e9 {
+            if (0.0..1e9).contains(&ms) {
                 Ok((ms * 1e6).round() as u64)
             } else {
                 Err(format!("bad {arg}: {ms}"))

@@ -217,8 +217,9 @@ fn mul_div_round(a: u64, b: u64, c: u64) -> u64 {
 
 /// Where the pattern goes.
 pub enum Output<'a> {
-    /// `waylandsink` (fullscreen) and `pulsesink`, both syncing to the clock: the live
-    /// client. `pulsesink` honours `PULSE_SERVER` and `PULSE_SINK`.
+    /// `waylandsink` (the compositor maximizes it; it scales the video to the window) and
+    /// `pulsesink`, both syncing to the clock: the live client. `pulsesink` honours
+    /// `PULSE_SERVER` and `PULSE_SINK`.
     Display,
     /// H.264 and Opus in Matroska (`.mkv`) or MP4 (`.mp4`), as fast as they encode; the
     /// pattern must have a `count`.
@@ -230,7 +231,7 @@ pub fn pipeline(pattern: &Pattern, output: &Output) -> Result<gst::Pipeline, Str
     let live = matches!(output, Output::Display);
     let launch = match output {
         Output::Display => "appsrc name=video ! queue max-size-buffers=2 ! videoconvert ! \
-                            waylandsink name=vsink fullscreen=true \
+                            waylandsink name=vsink \
                             appsrc name=audio ! audioconvert ! audioresample ! pulsesink name=asink"
             .to_owned(),
         Output::File(path) => {

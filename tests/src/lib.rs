@@ -16,6 +16,7 @@ pub mod docker;
 pub mod flood;
 pub mod host;
 pub mod media;
+pub mod pulse;
 pub mod rawwire;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.

@@ -351,9 +351,7 @@ mod tests {
         let mut samples = vec![0.0f32; 3000];
         // A click at 0.5 s (5 samples, ringing), another at 0.6 s (too soon: same click),
         // one at 1.5 s, a faint one at 2.5 s under the threshold.
-        for i in 500..505 {
-            samples[i] = 0.9;
-        }
+        samples[500..505].fill(0.9);
         samples[600] = -0.8;
         samples[1500] = -0.9;
         samples[2500] = 0.1;

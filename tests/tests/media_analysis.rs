@@ -1,9 +1,11 @@
 //! `gwd_tests::media` end to end: files with a known A/V offset, made by the sync client's
 //! own pattern (`gwd_tests::avgen`) muxed with H.264 and Opus, decoded and analysed back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 use std::time::Duration;
 
+use gst::prelude::*;
 use gwd_tests::avgen::{self, Pattern};
 use gwd_tests::media::{self, MediaError};
 
@@ -128,4 +130,89 @@ fn video_only_file_has_no_audio_track() {
         media::decode_audio(&dir.path().join("missing.mkv")),
         Err(MediaError::Decode(_))
     ));
+}
+
+/// The live client under our compositor, playing to a private PulseAudio: the flash
+/// reaches the compositor's frames, the click reaches the null sink's monitor, and the
+/// client ends by itself after `--count` and on SIGTERM, exit status 0 both times.
+#[test]
+fn live_client_flashes_clicks_and_exits() {
+    if Command::new("pulseaudio")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: pulseaudio is not installed");
+        return;
+    }
+    let pulse = gwd_tests::pulse::PulseServer::start().unwrap();
+    pulse.null_sink("lobby").unwrap();
+    let lobby = gwd_tests::Lobby::start(
+        "render-node=software",
+        "video/x-raw,format=BGRx,width=320,height=240,framerate=30/1",
+    );
+    // The monitor, captured here: the click must arrive there.
+    let capture = gst::parse::launch(&format!(
+        "pulsesrc server={} device=lobby.monitor ! audio/x-raw,format=F32LE,rate=48000,\
+         channels=2 ! appsink name=sink sync=false",
+        pulse.server()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let monitor = capture
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    capture.set_state(gst::State::Playing).unwrap();
+    // Capture takes a moment to start: the client starts once it delivers.
+    assert!(
+        monitor
+            .try_pull_sample(gst::ClockTime::from_seconds(20))
+            .is_some(),
+        "the monitor delivered nothing"
+    );
+
+    let start = |args: &[&str]| {
+        let mut cmd = Command::new(gwd_tests::target_dir().join("gwd-av-sync-client"));
+        cmd.args(args)
+            .env("WAYLAND_DISPLAY", &lobby.socket)
+            .env("XDG_RUNTIME_DIR", &lobby.dir)
+            .env("PULSE_SERVER", pulse.server())
+            .env("PULSE_SINK", "lobby");
+        gwd_tests::ChildGuard::spawn(cmd)
+    };
+    let mut client = start(&["--count", "3", "--period-ms", "600"]);
+    client.expect_line(Duration::from_secs(20), "playing");
+    let white = |f: &gwd_tests::VideoFrame| f.rgb(160, 120) == (255, 255, 255);
+    lobby.frame_until(Duration::from_secs(10), white);
+    // A click (0.8 at its start) among the silence, within a few seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut loudest = 0.0f32;
+    while loudest < 0.5 && std::time::Instant::now() < deadline {
+        let Some(sample) = monitor.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+            continue;
+        };
+        let map = sample.buffer().unwrap().map_readable().unwrap();
+        for b in map.chunks_exact(4) {
+            loudest = loudest.max(f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs());
+        }
+    }
+    assert!(
+        loudest >= 0.5,
+        "no click on the monitor (loudest {loudest})"
+    );
+    client.expect_line(Duration::from_secs(10), "done");
+    let status = client.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{status}");
+    capture.set_state(gst::State::Null).unwrap();
+
+    // Until killed: SIGTERM ends it cleanly.
+    let mut client = start(&[]);
+    client.expect_line(Duration::from_secs(20), "playing");
+    let pid = rustix::process::Pid::from_raw(client.child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = client.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "after SIGTERM: {status}");
 }
