@@ -8,6 +8,9 @@
 //! click leave the client together. A normal Wayland client (`WAYLAND_DISPLAY`) and a normal
 //! PulseAudio client (`PULSE_SERVER`, `PULSE_SINK`).
 //!
+//! The first flash is `--first-ms` (default 1000) after the pipeline starts: pulsesink
+//! loses what it is given while its stream starts (a click at 0.5 s went missing).
+//!
 //! With `--output FILE.mkv` the pattern goes to a file instead, as fast as it encodes
 //! (needs `--count`). Prints `playing` once both sinks run and `done` at the end; exits 0
 //! after `--count` flashes or on SIGTERM/SIGINT, 1 on a pipeline error.

@@ -59,8 +59,9 @@ pub fn av_sync(opts: &Options) -> Table {
     let dir = gwd_tests::private_dir("gwd-bench-av");
     let file = dir.path().join("av.mkv");
     let seconds = opts.av_seconds;
-    // Flashes from 0.5 s, one a second, ending a second before the run does.
-    let count = seconds.saturating_sub(1).max(1);
+    // Flashes from 1 s into the client, one a second, the last one ending well before the
+    // run does (the client needs a moment to start).
+    let count = seconds.saturating_sub(2).max(1);
     let mut cmd = Command::new(sibling("gst-wayland-display"));
     cmd.args(["run", "--width", "640", "--height", "480", "--fps", "30"])
         .arg("--output")
@@ -177,8 +178,8 @@ pub fn audio_cpu(opts: &Options) -> Table {
          latency-time=10000 ! audioconvert ! audioresample ! opusenc bitrate=128000 \
          bitrate-type=cbr frame-size=10 audio-type=restricted-lowdelay ! fakesink`: the \
          capture + encode cost in the lobby worker. Worker CPU is this process's utime+stime \
-         over {:.1} s (from {:.1} s after every pipeline delivered its first buffer), divided by the audio the pipelines delivered; \
-         the server's share is pulseaudio's own utime+stime (mixing the tone into each sink \
+         over {:.1} s (from {:.1} s after every pipeline delivered its first buffer), divided \
+         by the audio the pipelines delivered; the server's share is pulseaudio's own utime+stime (mixing the tone into each sink \
          and serving each monitor) per lobby. /proc ticks are 10 ms.",
         opts.seconds.as_secs_f64(),
         opts.warmup.as_secs_f64()
