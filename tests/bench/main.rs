@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod audio;
 mod capture;
 mod encoders;
 mod flood;
@@ -24,7 +25,8 @@ use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
-[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture] [--json FILE]";
+[--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture,\
+av-sync,audio-cpu] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -45,11 +47,15 @@ pub struct Options {
     pub density_settle: Duration,
     /// How long `api-flood` floods each scenario (`--seconds` if given).
     pub flood_seconds: Duration,
+    /// How long `av-sync` records (`run --duration`); it flashes once a second.
+    pub av_seconds: u64,
+    /// The lobby counts `audio-cpu` measures.
+    pub audio_lobbies: Vec<usize>,
     sections: Vec<String>,
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 9] = [
+const ALL_SECTIONS: [&str; 11] = [
     "frames",
     "startup",
     "sockets",
@@ -59,6 +65,8 @@ const ALL_SECTIONS: [&str; 9] = [
     "api-hostile",
     "api-flood",
     "capture",
+    "av-sync",
+    "audio-cpu",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -77,6 +85,8 @@ fn parse_args() -> Result<Options, String> {
         // Workers report their rate every 5 s: a full window with all of them running.
         density_settle: Duration::from_secs(11),
         flood_seconds: Duration::from_secs(20),
+        av_seconds: 12,
+        audio_lobbies: vec![1, 4, 16],
         sections: ALL_SECTIONS.iter().map(|s| s.to_string()).collect(),
         json: std::env::current_exe()
             .ok()
@@ -142,6 +152,8 @@ fn parse_args() -> Result<Options, String> {
         opts.density_max = 2;
         opts.density_settle = Duration::from_secs(6);
         opts.flood_seconds = Duration::from_secs(2);
+        opts.av_seconds = 4;
+        opts.audio_lobbies = vec![1, 2];
     }
     if let Some(s) = seconds {
         opts.seconds = s;
@@ -246,7 +258,7 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 9] = [
+    let sections: [(&str, Section); 11] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
@@ -256,6 +268,8 @@ fn main() {
         ("api-hostile", api::hostile),
         ("api-flood", flood::run),
         ("capture", capture::run),
+        ("av-sync", audio::av_sync),
+        ("audio-cpu", audio::audio_cpu),
     ];
     for (name, section) in sections {
         if runs(name) {

@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod avgen;
 pub mod docker;
 pub mod flood;
 pub mod host;
+pub mod media;
+pub mod pulse;
 pub mod rawwire;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
