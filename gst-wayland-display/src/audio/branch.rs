@@ -12,9 +12,10 @@ pub(crate) const PREFIX: &str = "gwd_audio_";
 /// The source, whose `server` and `device` are set once the pipeline is parsed (never
 /// written into the description, so that no address needs quoting).
 pub(crate) const SOURCE: &str = "gwd_audio_src";
-/// The encoder: an audio failure ends the stream here, so that muxers finish the track.
+/// The encoder.
 pub(crate) const ENCODER: &str = "gwd_audio_enc";
-/// Elements between the source and the encoder, stopped when the audio fails.
+/// The elements the branch is made of before its fragment.
+#[cfg(test)]
 const CAPTURE: [&str; 4] = [
     SOURCE,
     "gwd_audio_queue",
@@ -51,7 +52,11 @@ pub(crate) fn description(channels: u8, fragment: &str) -> String {
 }
 
 /// Points the parsed branch at the sink's monitor on `server`.
-pub(crate) fn configure(pipeline: &gst::Pipeline, server: &str, monitor: &str) -> Result<(), String> {
+pub(crate) fn configure(
+    pipeline: &gst::Pipeline,
+    server: &str,
+    monitor: &str,
+) -> Result<(), String> {
     let source = pipeline
         .by_name(SOURCE)
         .ok_or_else(|| "the pipeline has no audio source".to_owned())?;
@@ -65,22 +70,31 @@ pub(crate) fn is_audio_element(name: &str) -> bool {
     name.starts_with(PREFIX)
 }
 
-/// Stops capturing and ends the audio stream, leaving the rest of the pipeline playing:
-/// the capture elements go to NULL (locked there, so the pipeline's later state changes
-/// leave them be) and the encoder gets EOS, which muxers take as the track's end.
-pub(crate) fn stop(pipeline: &gst::Pipeline) {
-    for name in CAPTURE {
-        if let Some(element) = pipeline.by_name(name) {
-            element.set_locked_state(true);
-            let _ = element.set_state(gst::State::Null);
-        }
-    }
-    if let Some(pad) = pipeline
-        .by_name(ENCODER)
-        .and_then(|encoder| encoder.static_pad("sink"))
-    {
-        pad.send_event(gst::event::Eos::new());
-    }
+/// Stops capturing and ends the audio stream, leaving the rest of the pipeline playing.
+/// Runs on a thread of its own, which the caller may wait for a while but never must: a
+/// source whose server died mid-state-change can hold locks a while, and nothing of the
+/// lobby may wait on it.
+///
+/// The source is locked out of the pipeline's state changes and taken to NULL; what comes
+/// after it gets EOS, which muxers take as the track's end (a source that failed in its
+/// streaming thread sent one already; one that failed changing state did not); then the
+/// pipeline is asked to play again, since a source that failed while the pipeline went to
+/// PLAYING leaves that change undone and every sink waiting.
+pub(crate) fn stop(pipeline: &gst::Pipeline) -> Option<std::thread::JoinHandle<()>> {
+    let source = pipeline.by_name(SOURCE)?;
+    source.set_locked_state(true);
+    let pipeline = pipeline.clone();
+    std::thread::Builder::new()
+        .name("audio-stop".to_owned())
+        .spawn(move || {
+            let _ = source.set_state(gst::State::Null);
+            if let Some(peer) = source.static_pad("src").and_then(|pad| pad.peer()) {
+                peer.send_event(gst::event::Eos::new());
+            }
+            let _ = pipeline.set_state(gst::State::Playing);
+        })
+        .map_err(|err| tracing::warn!(%err, "cannot stop the audio branch"))
+        .ok()
 }
 
 #[cfg(test)]

@@ -86,9 +86,8 @@ impl PulseClient {
                 "gst-wayland-display",
             )
             .map_err(|()| PulseError::Setup("application name"))?;
-        let mut context =
-            Context::new_with_proplist(&mainloop, "gst-wayland-display", &proplist)
-                .ok_or(PulseError::Setup("context"))?;
+        let mut context = Context::new_with_proplist(&mainloop, "gst-wayland-display", &proplist)
+            .ok_or(PulseError::Setup("context"))?;
         context
             .connect(Some(server), FlagSet::NOAUTOSPAWN, None)
             .map_err(|err| PulseError::Connect {
@@ -240,7 +239,10 @@ impl PulseClient {
     }
 
     /// The sinks the server has, with the values of `keys` each one has.
-    pub(crate) fn sinks(&mut self, keys: &'static [&'static str]) -> Result<Vec<ListedSink>, PulseError> {
+    pub(crate) fn sinks(
+        &mut self,
+        keys: &'static [&'static str],
+    ) -> Result<Vec<ListedSink>, PulseError> {
         let listed = Rc::new(RefCell::new(Listing::default()));
         let into = listed.clone();
         let operation = self.context.introspect().get_sink_info_list(move |item| {

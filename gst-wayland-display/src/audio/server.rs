@@ -258,7 +258,10 @@ mod tests {
     #[test]
     fn local_sockets_are_found_in_addresses() {
         let cases = [
-            ("unix:/run/user/0/pulse/native", Some("/run/user/0/pulse/native")),
+            (
+                "unix:/run/user/0/pulse/native",
+                Some("/run/user/0/pulse/native"),
+            ),
             ("/tmp/p/native", Some("/tmp/p/native")),
             ("tcp:localhost:4713 unix:/a/b", Some("/a/b")),
             ("{abc}unix:/x/native", Some("/x/native")),

@@ -14,7 +14,9 @@ const OWNER_KEYS: &[&str] = &[PROP_INSTANCE, PROP_LOBBY, PROP_PROCESS];
 pub(crate) enum SinkError {
     #[error(transparent)]
     Pulse(#[from] PulseError),
-    #[error("{field} {value:?} cannot name a sink (letters, digits, '-' and '_', at most {MAX_OWNER_VALUE})")]
+    #[error(
+        "{field} {value:?} cannot name a sink (letters, digits, '-' and '_', at most {MAX_OWNER_VALUE})"
+    )]
     BadOwner { field: &'static str, value: String },
     #[error("a lobby's audio has 1 to {max} channels, not {0}", max = super::MAX_CHANNELS)]
     Channels(u8),

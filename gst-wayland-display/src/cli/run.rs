@@ -136,8 +136,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime_dir = PrivateRuntimeDir::ensure()?;
     // Dropped after the lobby (declared before the spec): its sink is unloaded first.
-    let sound = (!args.no_audio)
-        .then(|| runtime_dir.path().and_then(|dir| sound_server(&dir)));
+    let sound = (!args.no_audio).then(|| runtime_dir.path().and_then(|dir| sound_server(&dir)));
     let spec = LobbySpec {
         id: format!("{}", std::process::id()),
         name: "run".to_owned(),
@@ -219,14 +218,17 @@ fn sink(output: Option<&Path>) -> anyhow::Result<String> {
     if location.contains('"') {
         bail!("--output must not contain a double quote");
     }
-    Ok(format!("{muxer} name=mux ! filesink location=\"{location}\""))
+    Ok(format!(
+        "{muxer} name=mux ! filesink location=\"{location}\""
+    ))
 }
 
 /// The sound server `run` records from: `PULSE_SERVER`'s (where sinks a killed `run` left
 /// are unloaded first) or a private one. An error leaves the recording without audio.
 fn sound_server(runtime_dir: &Path) -> Result<SoundServer, String> {
-    let server = SoundServer::from_env_or_start(runtime_dir, &format!("run-{}", std::process::id()))
-        .map_err(|err| err.to_string())?;
+    let server =
+        SoundServer::from_env_or_start(runtime_dir, &format!("run-{}", std::process::id()))
+            .map_err(|err| err.to_string())?;
     if !server.is_private() {
         match audio::sink::sweep_dead_runs(server.address()) {
             Ok(swept) if !swept.is_empty() => {

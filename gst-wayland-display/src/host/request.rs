@@ -965,9 +965,7 @@ mod props {
                 audio: self.audio.as_ref().map(|(channels, pipeline)| AudioSpec {
                     server: defaults.audio_server.clone(),
                     instance: defaults.instance.clone(),
-                    channels: channels
-                        .and_then(|c| u8::try_from(c).ok())
-                        .unwrap_or(2),
+                    channels: channels.and_then(|c| u8::try_from(c).ok()).unwrap_or(2),
                     pipeline: given(pipeline).unwrap_or_else(|| defaults.audio_pipeline.clone()),
                 }),
             }

@@ -123,7 +123,8 @@ async fn supervise(host: Arc<Host>, spec: LobbySpec, worker: WorkerEnd) {
     }
     if spec.audio.is_some() {
         // The worker unloads its sink; one it could not (it was killed) goes here.
-        host.sweep_sinks(Some(&id), &format!("lobby {id} ended")).await;
+        host.sweep_sinks(Some(&id), &format!("lobby {id} ended"))
+            .await;
     }
     finish(&host, &id, status.ok()).await;
 }

@@ -162,14 +162,18 @@ fn run(
                     if !session.owns(&msg) {
                         continue;
                     }
-                    if from_audio(err) && session.audio().is_some() {
-                        let error = describe_error(err);
-                        tracing::warn!(%error, "the lobby's audio failed; its video goes on");
-                        session.fail_audio();
-                        report.report(FromWorker::Audio {
-                            sink: None,
-                            error: Some(error),
-                        });
+                    // Whatever the audio branch raises costs the audio only; its later
+                    // errors (a source posts more than one as it dies) are the same failure.
+                    if from_audio(err) {
+                        if session.audio().is_some() {
+                            let error = describe_error(err);
+                            tracing::warn!(%error, "the lobby's audio failed; its video goes on");
+                            session.fail_audio();
+                            report.report(FromWorker::Audio {
+                                sink: None,
+                                error: Some(error),
+                            });
+                        }
                         continue;
                     }
                     break Outcome::Failed(describe_error(err));
@@ -292,13 +296,16 @@ fn start_session(
             error: Some(error),
         });
     };
-    let sink = spec.audio.as_ref().and_then(|audio| match load_sink(spec, audio) {
-        Ok(sink) => Some(sink),
-        Err(err) => {
-            audio_failed(err);
-            None
-        }
-    });
+    let sink = spec
+        .audio
+        .as_ref()
+        .and_then(|audio| match load_sink(spec, audio) {
+            Ok(sink) => Some(sink),
+            Err(err) => {
+                audio_failed(err);
+                None
+            }
+        });
     let sink_name = sink.as_ref().map(|s| s.name().to_owned());
     let audio = sink.as_ref().and(spec.audio.as_ref());
     let description = pipeline::description(spec, encoder_fragment, audio);

@@ -388,13 +388,7 @@ mod props {
                 ]),
                 any::<bool>(),
             ),
-            prop::option::of((
-                prop::bool::ANY,
-                text(),
-                text(),
-                any::<u8>(),
-                text(),
-            )),
+            prop::option::of((prop::bool::ANY, text(), text(), any::<u8>(), text())),
         )
             .prop_map(
                 |(

@@ -13,11 +13,14 @@ use gst::prelude::*;
 use waylanddisplaycore::InputEvent;
 
 use super::driver::Event;
-use crate::audio::LobbySink;
-use crate::audio::branch;
 use super::protocol::{LobbySpec, Runner, XwaylandMode};
 use super::runner::{AppAudio, AppExit, RunningApp, Sockets, StartError};
+use crate::audio::LobbySink;
+use crate::audio::branch;
 use crate::time::Deadline;
+
+/// How long ending a lobby waits for a failed audio source to stop.
+const AUDIO_STOP_WAIT: Duration = Duration::from_secs(2);
 
 pub(crate) struct Session {
     pipeline: gst::Pipeline,
@@ -29,6 +32,8 @@ pub(crate) struct Session {
     grace: Duration,
     /// The lobby's sink, unloaded after the pipeline that records it has stopped.
     audio: Option<LobbySink>,
+    /// The thread taking a failed audio branch down (`branch::stop`).
+    audio_stop: Option<JoinHandle<()>>,
 }
 
 impl Session {
@@ -94,6 +99,7 @@ impl Session {
             app: None,
             grace: spec.stop_grace,
             audio,
+            audio_stop: None,
         })
     }
 
@@ -126,7 +132,7 @@ impl Session {
     /// The audio failed (its server went away): capture stops, the audio stream ends, the
     /// sink is unloaded if the server still answers; the video goes on.
     pub(crate) fn fail_audio(&mut self) {
-        branch::stop(&self.pipeline);
+        self.audio_stop = branch::stop(&self.pipeline);
         self.audio = None;
     }
 
@@ -252,6 +258,19 @@ impl Session {
     pub(crate) fn stop(&mut self) {
         if let Some(mut app) = self.app.take() {
             app.terminate(self.grace);
+        }
+        if let Some(stopping) = self.audio_stop.take() {
+            // Bounded: a source stuck in its server's library is left to the process exit
+            // rather than keep the lobby from ending.
+            let deadline = Deadline::after(AUDIO_STOP_WAIT);
+            while !stopping.is_finished() && !deadline.passed() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if stopping.is_finished() {
+                let _ = stopping.join();
+            } else {
+                tracing::warn!("the failed audio source did not stop in time");
+            }
         }
         let _ = self.pipeline.set_state(gst::State::Null);
         self.audio = None;
