@@ -19,8 +19,12 @@ pub(crate) use sink::{LobbySink, SinkOwner};
 pub(crate) const PROP_INSTANCE: &str = "gst-wayland-display.instance";
 /// The owner property naming the lobby a sink was loaded for.
 pub(crate) const PROP_LOBBY: &str = "gst-wayland-display.lobby";
-/// The owner property naming the process that loaded it, with its start time
-/// (`PID:START`), so that `run` can tell a sink of a dead run from a live one's.
+/// The owner property naming the machine that loaded it (its `/etc/machine-id`): a shared
+/// server may serve several machines, whose instances and pids mean nothing here.
+pub(crate) const PROP_MACHINE: &str = "gst-wayland-display.machine";
+/// The owner property naming the process that loaded it: `BOOT/PIDNS/PID/START` (the boot
+/// id, the pid namespace, the pid and its start time), so that `run` can tell a sink of a
+/// dead run from a live one's.
 pub(crate) const PROP_PROCESS: &str = "gst-wayland-display.process";
 
 /// The most channels a lobby's audio has (7.1, as Wolf's surround settings); Opus takes

@@ -2,13 +2,20 @@
 //! lobby, unloaded by its owner's `Drop`, and swept by those properties when its owner
 //! could not unload it (a killed worker, a crashed host).
 
-use super::client::{CONNECT_TIMEOUT, ListedSink, PulseClient, PulseError};
-use super::{PROP_INSTANCE, PROP_LOBBY, PROP_PROCESS, RATE};
+use std::time::Duration;
 
+use gst::prelude::*;
+
+use super::client::{CONNECT_TIMEOUT, ListedSink, PulseClient, PulseError};
+use super::{PROP_INSTANCE, PROP_LOBBY, PROP_MACHINE, PROP_PROCESS, RATE};
+use crate::time::Deadline;
+
+/// How long restarting a sink's clock waits for its monitor to be recorded.
+const RECORDING_WAIT: Duration = Duration::from_secs(5);
 /// The longest owner value: ids, instance names and `pid:start` are far shorter.
 const MAX_OWNER_VALUE: usize = 64;
 /// The keys a sweep reads of every sink.
-const OWNER_KEYS: &[&str] = &[PROP_INSTANCE, PROP_LOBBY, PROP_PROCESS];
+const OWNER_KEYS: &[&str] = &[PROP_INSTANCE, PROP_LOBBY, PROP_MACHINE, PROP_PROCESS];
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SinkError {
@@ -20,6 +27,8 @@ pub(crate) enum SinkError {
     BadOwner { field: &'static str, value: String },
     #[error("a lobby's audio has 1 to {max} channels, not {0}", max = super::MAX_CHANNELS)]
     Channels(u8),
+    #[error("/proc does not tell this process's boot, pid namespace or start time")]
+    NoProcessIdentity,
 }
 
 /// Who a sink belongs to.
@@ -28,19 +37,119 @@ pub(crate) struct SinkOwner {
     /// The host instance, or `run`.
     pub(crate) instance: String,
     pub(crate) lobby: String,
-    /// `PID:START` of the process that loads it (see [`super::PROP_PROCESS`]).
-    pub(crate) process: String,
+    /// This machine (see [`super::PROP_MACHINE`]).
+    pub(crate) machine: String,
+    /// The process that loads it (see [`super::PROP_PROCESS`]).
+    pub(crate) process: Process,
+}
+
+/// A process, as precisely as a later look at `/proc` can tell it from others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Process {
+    pub(crate) boot: String,
+    pub(crate) pid_namespace: u64,
+    pub(crate) pid: u32,
+    pub(crate) started: u64,
+}
+
+impl Process {
+    /// This process; `None` where `/proc` does not tell.
+    fn this() -> Option<Self> {
+        let pid = std::process::id();
+        Some(Self {
+            boot: boot_id()?,
+            pid_namespace: pid_namespace()?,
+            pid,
+            started: crate::host::start_time(pid)?,
+        })
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.split('/');
+        let process = Self {
+            boot: parts.next().filter(|b| safe_value(b))?.to_owned(),
+            pid_namespace: parts.next()?.parse().ok()?,
+            pid: parts.next()?.parse().ok()?,
+            started: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(process)
+    }
+
+    /// Whether the process is gone: its boot is over, or its pid is free or another's.
+    /// `None` when this process cannot tell (another pid namespace).
+    fn ended(&self, here: &Self) -> Option<bool> {
+        if self.boot != here.boot {
+            return Some(true);
+        }
+        if self.pid_namespace != here.pid_namespace {
+            return None;
+        }
+        Some(crate::host::start_time(self.pid) != Some(self.started))
+    }
+}
+
+impl std::fmt::Display for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.boot, self.pid_namespace, self.pid, self.started
+        )
+    }
+}
+
+/// This boot's id: pid start times count from it.
+fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let id = id.trim();
+    safe_value(id).then(|| id.to_owned())
+}
+
+/// The inode of our pid namespace: pids mean something only within it.
+fn pid_namespace() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").ok().map(|m| m.ino())
+}
+
+/// This machine's id (`/etc/machine-id`), or its host name where there is none.
+fn machine_id() -> String {
+    let from_file = std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .map(|id| id.trim().to_owned());
+    let name = from_file
+        .filter(|id| safe_value(id))
+        .or_else(|| {
+            rustix::system::uname()
+                .nodename()
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    if safe_value(&name) {
+        name
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+/// A value that needs no quoting in a property list: letters, digits, '-', '_' and '.'.
+fn safe_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_OWNER_VALUE
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 impl SinkOwner {
     /// The owner of a sink this process loads for `lobby` of `instance`.
     pub(crate) fn this_process(instance: &str, lobby: &str) -> Result<Self, SinkError> {
-        let pid = std::process::id();
-        let started = crate::host::start_time(pid).unwrap_or(0);
         let owner = Self {
             instance: instance.to_owned(),
             lobby: lobby.to_owned(),
-            process: format!("{pid}:{started}"),
+            machine: machine_id(),
+            process: Process::this().ok_or(SinkError::NoProcessIdentity)?,
         };
         owner.check()?;
         Ok(owner)
@@ -74,17 +183,20 @@ impl SinkOwner {
         format!(
             "sink_name={name} rate={RATE} channels={channels} sink_properties='\
              device.description=\"gst-wayland-display lobby {lobby}\" \
-             {PROP_INSTANCE}={instance} {PROP_LOBBY}={lobby} {PROP_PROCESS}={process}'",
+             {PROP_INSTANCE}={instance} {PROP_LOBBY}={lobby} {PROP_MACHINE}={machine} \
+             {PROP_PROCESS}={process}'",
             name = self.sink_name(),
             lobby = self.lobby,
             instance = self.instance,
+            machine = self.machine,
             process = self.process,
         )
     }
 
-    /// Whether `sink` carries exactly this owner's instance and lobby.
+    /// Whether `sink` carries exactly this owner's machine, instance and lobby.
     fn owns(&self, sink: &ListedSink) -> bool {
-        sink.property(PROP_INSTANCE) == Some(self.instance.as_str())
+        sink.property(PROP_MACHINE) == Some(self.machine.as_str())
+            && sink.property(PROP_INSTANCE) == Some(self.instance.as_str())
             && sink.property(PROP_LOBBY) == Some(self.lobby.as_str())
     }
 }
@@ -120,17 +232,27 @@ impl LobbySink {
         &self.name
     }
 
-    /// Restarts the sink's clock once its monitor is recorded, on a thread of its own (the
-    /// server may be slow to answer; nothing waits for it). A null sink renders in blocks
-    /// of the latency its clients asked for when the block began: the first one, begun
-    /// before anyone listened, is 2 s long, and the recording would start only after it.
-    /// Resuming a sink starts a block at the latency asked for now.
-    pub(crate) fn restart_clock(&self) {
+    /// Restarts the sink's clock once `source` records its monitor, on a thread of its own
+    /// (the stream is made in the source's streaming thread, and the server may be slow to
+    /// answer; nothing waits for either). A null sink renders in blocks of the latency its
+    /// clients asked for when the block began: the first one, begun before anyone
+    /// listened, is 2 s long, and the recording would start only after it. Resuming a
+    /// sink starts a block at the latency asked for now.
+    pub(crate) fn restart_clock(&self, source: gst::Element) {
         let server = self.server.clone();
         let name = self.name.clone();
         let spawned = std::thread::Builder::new()
             .name("sink-clock".to_owned())
             .spawn(move || {
+                let deadline = Deadline::after(RECORDING_WAIT);
+                // pulsesrc's property reads -1 (as an unsigned) until its stream exists.
+                while source.property::<u32>("source-output-index") == u32::MAX {
+                    if deadline.passed() {
+                        tracing::warn!(sink = %name, "the sink's monitor is not recorded yet; its recording may start late");
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 let restarted = PulseClient::connect(&server, CONNECT_TIMEOUT).and_then(|mut c| {
                     c.suspend_sink(&name, true)?;
                     c.suspend_sink(&name, false)
@@ -172,9 +294,11 @@ pub(crate) fn sweep(
     instance: &str,
     lobby: Option<&str>,
 ) -> Result<Vec<String>, PulseError> {
+    let machine = machine_id();
     let mut client = PulseClient::connect(server, CONNECT_TIMEOUT)?;
     unload_matching(&mut client, |sink| {
-        sink.property(PROP_INSTANCE) == Some(instance)
+        sink.property(PROP_MACHINE) == Some(machine.as_str())
+            && sink.property(PROP_INSTANCE) == Some(instance)
             && lobby.is_none_or(|lobby| sink.property(PROP_LOBBY) == Some(lobby))
     })
 }
@@ -182,27 +306,23 @@ pub(crate) fn sweep(
 /// Unloads the sinks of `run`s (instance `run`) whose process has ended: a `run` killed
 /// while its app played into a shared server. Those of live processes are left.
 pub(crate) fn sweep_dead_runs(server: &str) -> Result<Vec<String>, PulseError> {
+    let (machine, Some(here)) = (machine_id(), Process::this()) else {
+        return Ok(Vec::new());
+    };
     let mut client = PulseClient::connect(server, CONNECT_TIMEOUT)?;
     unload_matching(&mut client, |sink| {
-        sink.property(PROP_INSTANCE) == Some(RUN_INSTANCE)
+        sink.property(PROP_MACHINE) == Some(machine.as_str())
+            && sink.property(PROP_INSTANCE) == Some(RUN_INSTANCE)
             && sink
                 .property(PROP_PROCESS)
-                .and_then(parse_process)
-                .is_some_and(|(pid, started)| !same_live_process(pid, started))
+                .and_then(Process::parse)
+                .and_then(|process| process.ended(&here))
+                .unwrap_or(false)
     })
 }
 
 /// The instance `run` names its sinks with.
 pub(crate) const RUN_INSTANCE: &str = "run";
-
-fn parse_process(value: &str) -> Option<(u32, u64)> {
-    let (pid, started) = value.split_once(':')?;
-    Some((pid.parse().ok()?, started.parse().ok()?))
-}
-
-fn same_live_process(pid: u32, started: u64) -> bool {
-    crate::host::start_time(pid).is_some_and(|now| now == started)
-}
 
 fn unload_matching(
     client: &mut PulseClient,
@@ -226,11 +346,21 @@ fn unload_matching(
 mod tests {
     use super::*;
 
+    fn process() -> Process {
+        Process {
+            boot: "b00t-1d".into(),
+            pid_namespace: 4026531836,
+            pid: 12,
+            started: 34,
+        }
+    }
+
     fn owner(instance: &str, lobby: &str) -> SinkOwner {
         SinkOwner {
             instance: instance.into(),
             lobby: lobby.into(),
-            process: "12:34".into(),
+            machine: "m1".into(),
+            process: process(),
         }
     }
 
@@ -242,7 +372,11 @@ mod tests {
         assert!(arg.starts_with("sink_name=gst-wayland-display.ab12.cd34 rate=48000 channels=2 "));
         assert!(arg.contains("gst-wayland-display.instance=ab12"), "{arg}");
         assert!(arg.contains("gst-wayland-display.lobby=cd34"), "{arg}");
-        assert!(arg.contains("gst-wayland-display.process=12:34"), "{arg}");
+        assert!(arg.contains("gst-wayland-display.machine=m1"), "{arg}");
+        assert!(
+            arg.contains("gst-wayland-display.process=b00t-1d/4026531836/12/34"),
+            "{arg}"
+        );
         for bad in ["", "a b", "a'b", "a\"b", "a=b", "a.b", &"x".repeat(65), "é"] {
             assert!(owner(bad, "l").check().is_err(), "{bad:?}");
             assert!(owner("i", bad).check().is_err(), "{bad:?}");
@@ -261,8 +395,15 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         };
-        assert!(o.owns(&sink(&[(PROP_INSTANCE, "i1"), (PROP_LOBBY, "l1")])));
-        assert!(!o.owns(&sink(&[(PROP_INSTANCE, "i1")])));
+        let m = (PROP_MACHINE, "m1");
+        assert!(o.owns(&sink(&[m, (PROP_INSTANCE, "i1"), (PROP_LOBBY, "l1")])));
+        assert!(!o.owns(&sink(&[(PROP_INSTANCE, "i1"), (PROP_LOBBY, "l1")])));
+        assert!(!o.owns(&sink(&[
+            (PROP_MACHINE, "m2"),
+            (PROP_INSTANCE, "i1"),
+            (PROP_LOBBY, "l1")
+        ])));
+        assert!(!o.owns(&sink(&[m, (PROP_INSTANCE, "i1")])));
         assert!(!o.owns(&sink(&[(PROP_INSTANCE, "i2"), (PROP_LOBBY, "l1")])));
         assert!(!o.owns(&sink(&[(PROP_INSTANCE, "i1"), (PROP_LOBBY, "l2")])));
         assert!(!o.owns(&sink(&[])));
@@ -270,9 +411,44 @@ mod tests {
 
     #[test]
     fn process_values_are_read_strictly() {
-        assert_eq!(parse_process("12:345"), Some((12, 345)));
-        for bad in ["", "12", ":1", "1:", "a:1", "1:b", "-1:2", "1:2:3"] {
-            assert_eq!(parse_process(bad), None, "{bad:?}");
+        let p = process();
+        assert_eq!(Process::parse(&p.to_string()), Some(p));
+        for bad in [
+            "",
+            "b/1/2",
+            "b/1/2/3/4",
+            "/1/2/3",
+            "b/x/2/3",
+            "b/1/-2/3",
+            "b/1/2/3 ",
+            "b c/1/2/3",
+            "b'/1/2/3",
+        ] {
+            assert_eq!(Process::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_ended_processes_of_this_machine_count_as_ended() {
+        let here = Process::this().unwrap();
+        assert_eq!(here.ended(&here), Some(false));
+        // Another boot: whatever it ran is over.
+        let rebooted = Process {
+            boot: "earlier".into(),
+            ..here.clone()
+        };
+        assert_eq!(rebooted.ended(&here), Some(true));
+        // Another pid namespace: not ours to judge.
+        let elsewhere = Process {
+            pid_namespace: here.pid_namespace + 1,
+            ..here.clone()
+        };
+        assert_eq!(elsewhere.ended(&here), None);
+        // Our pid with another start time: that process is gone.
+        let earlier = Process {
+            started: here.started.wrapping_sub(1),
+            ..here.clone()
+        };
+        assert_eq!(earlier.ended(&here), Some(true));
     }
 }

@@ -119,8 +119,8 @@ impl Session {
     /// Called once the pipeline is set playing (its audio source has connected its record
     /// stream while getting ready): see [`LobbySink::restart_clock`].
     pub(crate) fn audio_recording(&self) {
-        if let Some(sink) = &self.audio {
-            sink.restart_clock();
+        if let (Some(sink), Some(source)) = (&self.audio, self.pipeline.by_name(branch::SOURCE)) {
+            sink.restart_clock(source);
         }
     }
 
