@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use common::{TestHost, WAIT, alive, lobby_request};
 use gwd_tests::docker::{
-    LABEL_HOST, LABEL_LOBBY, available, containers_with, docker, docker_try, engine_counts,
-    inspect, test_image,
+    LABEL_HOST, LABEL_LOBBY, audio_test_image, available, containers_with, docker, docker_try,
+    engine_counts, inspect, test_image,
 };
+use gwd_tests::media::{decode_audio, spectral_peak};
+use gwd_tests::pulse::PulseServer;
 use serde_json::{Value, json};
 
 /// The tests here take turns with the Engine: one counts everything the Engine holds, so
@@ -365,4 +367,116 @@ fn helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards() {
     assert!(inspect(&name).is_none(), "container {name} left behind");
     let (_, listed) = host.api("GET", "/api/v1/lobbies", None);
     assert!(!listed.to_string().contains(&id), "{listed}");
+}
+
+/// The server's sinks, by name.
+fn sink_names(server: &PulseServer) -> Vec<String> {
+    server
+        .pactl(&["list", "short", "sinks"])
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+        .collect()
+}
+
+/// A docker lobby with audio on a local server: the server's socket is mounted into the
+/// container, and the app (paplay, not root) plays into the lobby's own sink, which the
+/// lobby records.
+#[test]
+fn a_docker_lobbys_app_plays_into_its_own_sink() {
+    if !available("a_docker_lobbys_app_plays_into_its_own_sink") {
+        return;
+    }
+    let _turn = engine_turn();
+    let image = audio_test_image();
+    let server = PulseServer::start().expect("a PulseAudio server for the test");
+    let sinks_before = sink_names(&server);
+    let root = tempfile::Builder::new()
+        .prefix("gwd-host")
+        .tempdir()
+        .unwrap();
+    let host = TestHost::start_in(root.path(), &[], &[("PULSE_SERVER", &server.server())]);
+    let out = tempfile::tempdir().unwrap();
+    let ogg = out.path().join("d.ogg");
+
+    // Plays the tone over and over; a paplay that fails ends the container, and with it the
+    // lobby, with paplay's complaint as the error.
+    let base = json!({
+        "User": "1000:1000",
+        "Cmd": ["/bin/sh", "-c", "while paplay /tone.wav; do :; done; exit 1"],
+    });
+    let mut body = docker_request("audio", &image, base);
+    body["runner"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("HOME=/tmp"));
+    body["audio_settings"] = json!({
+        "channel_count": 2,
+        "audio_pipeline": format!("oggmux ! filesink location={}", ogg.display()),
+    });
+    let id = host.create(body);
+    let lobby = host.lobby(&id);
+    let sink = lobby["audio"]["sink"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the lobby lists no sink: {lobby}"))
+        .to_owned();
+    assert!(sink_names(&server).contains(&sink), "{sink}");
+    let name = lobby["container"].as_str().unwrap().to_owned();
+
+    // The container: the server's socket mounted, the app pointed at it and at the sink.
+    let inspected = inspect(&name).expect("the container exists");
+    let socket = server.server();
+    let socket = socket.strip_prefix("unix:").unwrap();
+    let binds = inspected["HostConfig"]["Binds"].to_string();
+    assert!(
+        binds.contains(&format!(
+            "{socket}:/tmp/gst-wayland-display-pulse/native:rw"
+        )),
+        "{binds}"
+    );
+    let env: Vec<&str> = inspected["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for expected in [
+        "PULSE_SERVER=unix:/tmp/gst-wayland-display-pulse/native".to_owned(),
+        format!("PULSE_SINK={sink}"),
+    ] {
+        assert!(
+            env.contains(&expected.as_str()),
+            "{expected} not in {env:?}"
+        );
+    }
+    assert_eq!(inspected["Config"]["User"], "1000:1000");
+
+    // The app plays a while (the lobby must not end meanwhile: that is paplay failing).
+    wait_until("the recording holds audio", || {
+        let lobby = host.lobby(&id);
+        assert_eq!(lobby["state"], "ready", "{lobby}\n{}", host.log(&id));
+        std::fs::metadata(&ogg).is_ok_and(|m| m.len() > 40_000)
+    });
+    host.stop(&id);
+    let lobby = host.wait_state(&id, "stopped");
+    assert!(lobby["error"].is_null(), "{lobby}");
+    assert!(inspect(&name).is_none(), "container {name} left behind");
+
+    let audio = decode_audio(&ogg).unwrap();
+    assert_eq!(audio.rate, 48_000);
+    assert_eq!(audio.channels, 2);
+    let n = audio.rate as usize;
+    assert!(
+        audio.samples.len() > n,
+        "{} samples of audio",
+        audio.samples.len()
+    );
+    let last_second = &audio.samples[audio.samples.len() - n..];
+    let peak = spectral_peak(last_second, audio.rate, 100.0, 2000.0, 5.0);
+    assert!((peak - 440.0).abs() <= 5.0, "peak at {peak} Hz");
+    assert_eq!(
+        sink_names(&server),
+        sinks_before,
+        "the lobby's sink is gone"
+    );
 }

@@ -127,49 +127,102 @@ pub fn test_image() -> String {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE
         .get_or_init(|| {
-            let root = tempfile::Builder::new()
-                .prefix("gwd-image")
-                .tempdir()
-                .unwrap();
-            copy_with_libraries(&crate::host::client(), root.path(), "/wayland-test-client");
-            copy_with_libraries(Path::new("/bin/sh"), root.path(), "/bin/sh");
-            std::fs::create_dir_all(root.path().join("tmp")).unwrap();
-            let tar = root.path().with_extension("tar");
-            let status = Command::new("tar")
-                .arg("-C")
-                .arg(root.path())
-                .args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-cf"])
-                .arg(&tar)
-                .arg(".")
-                .status()
-                .unwrap();
-            assert!(status.success(), "tar failed");
-            let hash = Command::new("sha256sum").arg(&tar).output().unwrap();
-            let hash = String::from_utf8_lossy(&hash.stdout)[..16].to_owned();
-            let image = format!("{TEST_IMAGE_REPO}:{hash}");
-            if docker_try(&["image", "inspect", &image]).is_none() {
-                for old in docker(&[
-                    "images",
-                    "--format",
-                    "{{.Repository}}:{{.Tag}}",
-                    TEST_IMAGE_REPO,
-                ])
-                .lines()
-                .filter(|l| !l.is_empty() && *l != image)
-                {
-                    let _ = docker_try(&["rmi", old]);
-                }
-                let tar_path: PathBuf = tar.clone();
-                docker(&[
-                    "import",
-                    "--change",
-                    "CMD [\"/wayland-test-client\"]",
-                    tar_path.to_str().unwrap(),
-                    &image,
-                ]);
-            }
-            let _ = std::fs::remove_file(&tar);
-            image
+            import_image(TEST_IMAGE_REPO, "/wayland-test-client", |root| {
+                copy_with_libraries(&crate::host::client(), root, "/wayland-test-client");
+            })
         })
         .clone()
+}
+
+/// The repository the audio test image is tagged in (apart from [`TEST_IMAGE_REPO`], whose
+/// older tags each build removes).
+pub const AUDIO_TEST_IMAGE_REPO: &str = "gwd-test-audio";
+
+/// The audio test image: `/bin/sh`, `paplay` (with its libraries) and `/tone.wav`, two
+/// seconds of a 440 Hz sine (48 kHz, 16-bit, stereo); built once per test binary like
+/// [`test_image`].
+pub fn audio_test_image() -> String {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            import_image(AUDIO_TEST_IMAGE_REPO, "/bin/sh", |root| {
+                copy_with_libraries(Path::new("/usr/bin/paplay"), root, "/usr/bin/paplay");
+                std::fs::write(root.join("tone.wav"), sine_wav(440.0, 48_000, 2.0)).unwrap();
+            })
+        })
+        .clone()
+}
+
+/// A 16-bit stereo PCM WAV file of a sine of `freq` Hz at half scale, `seconds` long.
+pub fn sine_wav(freq: f64, rate: u32, seconds: f64) -> Vec<u8> {
+    const CHANNELS: u16 = 2;
+    const BYTES_PER_SAMPLE: u16 = 2;
+    let frames = (f64::from(rate) * seconds) as u32;
+    let block = u32::from(CHANNELS * BYTES_PER_SAMPLE);
+    let data_len = frames * block;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * block).to_le_bytes()); // byte rate
+    wav.extend_from_slice(&(CHANNELS * BYTES_PER_SAMPLE).to_le_bytes()); // block align
+    wav.extend_from_slice(&(BYTES_PER_SAMPLE * 8).to_le_bytes()); // bits per sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let v = (0.5 * f64::from(i16::MAX) * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16;
+        for _ in 0..CHANNELS {
+            wav.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    wav
+}
+
+/// Builds an image of `/bin/sh` (with its libraries), `/tmp` and what `fill` puts under the
+/// root it is given, with `cmd` as its command, by `docker import`, tagged in `repo` by a
+/// hash of its content; older tags of `repo` are removed.
+fn import_image(repo: &str, cmd: &str, fill: impl FnOnce(&Path)) -> String {
+    let root = tempfile::Builder::new()
+        .prefix("gwd-image")
+        .tempdir()
+        .unwrap();
+    fill(root.path());
+    copy_with_libraries(Path::new("/bin/sh"), root.path(), "/bin/sh");
+    std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+    let tar = root.path().with_extension("tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(root.path())
+        .args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar failed");
+    let hash = Command::new("sha256sum").arg(&tar).output().unwrap();
+    let hash = String::from_utf8_lossy(&hash.stdout)[..16].to_owned();
+    let image = format!("{repo}:{hash}");
+    if docker_try(&["image", "inspect", &image]).is_none() {
+        for old in docker(&["images", "--format", "{{.Repository}}:{{.Tag}}", repo])
+            .lines()
+            .filter(|l| !l.is_empty() && *l != image)
+        {
+            let _ = docker_try(&["rmi", old]);
+        }
+        let tar_path: PathBuf = tar.clone();
+        docker(&[
+            "import",
+            "--change",
+            &format!("CMD [\"{cmd}\"]"),
+            tar_path.to_str().unwrap(),
+            &image,
+        ]);
+    }
+    let _ = std::fs::remove_file(&tar);
+    image
 }
