@@ -3,16 +3,15 @@
 //! by the next run and other programs' sinks stay.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::EXE;
 use gwd_tests::media::{MediaError, decode_audio, spectral_peak};
 use gwd_tests::pulse::PulseServer;
 use gwd_tests::{ChildGuard, run};
 
+/// This crate's binary, built before its tests.
+const EXE: &str = env!("CARGO_BIN_EXE_gst-wayland-display");
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `run` at a small size for `seconds`, writing `output`, with `app`.

@@ -63,7 +63,7 @@ fn lobby_lifecycle_with_a_real_client() {
     );
     assert!(!alive(app_pid), "the app outlived its lobby");
     assert!(!alive(worker_pid), "the worker outlived its lobby");
-    assert!(common::children(host.pid()).is_empty());
+    assert!(common::lobby_children(host.pid()).is_empty());
     // The record is gone too.
     assert_eq!(
         std::fs::read_dir(host.state.join("lobbies"))
@@ -161,7 +161,7 @@ fn lobby_faults_end_as_failed_with_the_cause() {
     let (status, health) = host.api("GET", "/api/v1/system/health", None);
     assert_eq!(status, 200);
     assert_eq!(health["lobbies"]["failed"], 4, "{health}");
-    assert!(common::children(host.pid()).is_empty());
+    assert!(common::lobby_children(host.pid()).is_empty());
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{TestHost, children, client, lobby_request};
+use common::{TestHost, client, lobby_children, lobby_request};
 use gwd_tests::flood::{EVENTS_PER_REQUEST, Flood, mixed_events, rss_mb};
 use serde_json::json;
 
@@ -82,7 +82,7 @@ fn an_input_flood_gets_429_once_the_queue_is_full_and_stop_goes_through_at_once(
         "{}",
         host.host_log()
     );
-    assert!(children(host.pid()).is_empty());
+    assert!(lobby_children(host.pid()).is_empty());
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn a_full_state_directory_fails_creates_with_507_and_health_says_degraded() {
     // Nothing runs for it, nothing lists it, nothing half-written is left.
     let (_, list) = host.api("GET", "/api/v1/lobbies", None);
     assert_eq!(list["lobbies"], json!([]), "{list}");
-    assert!(children(host.pid()).is_empty());
+    assert!(lobby_children(host.pid()).is_empty());
     assert_eq!(temp_files(&records), Vec::<String>::new());
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
     let degraded = health(&host);

@@ -297,7 +297,7 @@ fn twenty_docker_lobbies_leave_no_container_network_or_volume() {
         }
     }
     assert_eq!(engine_counts(), before, "(containers, networks, volumes)");
-    assert!(common::children(host.pid()).is_empty());
+    assert!(common::lobby_children(host.pid()).is_empty());
 }
 
 /// Helix's recorded create body (tests/fixtures), docker runner and all: only what cannot

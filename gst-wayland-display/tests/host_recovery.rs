@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestHost, alive, children, client, lobby_request};
+use common::{TestHost, alive, client, lobby_children, lobby_request};
 use serde_json::json;
 
 /// What a leaking host would grow.
@@ -23,7 +23,7 @@ fn counts(host: &TestHost) -> HostCounts {
     HostCounts {
         fds: count(format!("/proc/{}/fd", host.pid())),
         threads: count(format!("/proc/{}/task", host.pid())),
-        children: children(host.pid()).len(),
+        children: lobby_children(host.pid()).len(),
         runtime_entries: count(host.runtime.display().to_string()),
     }
 }
@@ -132,7 +132,7 @@ fn fifty_concurrent_lobbies_leave_nothing_behind() {
         after.children,
         0,
         "child processes left: {:?}",
-        children(host.pid())
+        lobby_children(host.pid())
     );
     assert_eq!(
         after.runtime_entries, before.runtime_entries,

@@ -451,6 +451,19 @@ pub fn alive(pid: u64) -> bool {
 }
 
 /// Processes whose parent is `pid`.
+/// The processes a host's lobbies run (its workers): its children but its private sound
+/// server, which lives as long as the host.
+pub fn lobby_children(pid: u32) -> Vec<u32> {
+    children(pid)
+        .into_iter()
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/comm"))
+                .map(|comm| comm.trim() != "pulseaudio")
+                .unwrap_or(true)
+        })
+        .collect()
+}
+
 pub fn children(pid: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
