@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs what is needed, builds, and runs a demo lobby on the software renderer:
-# `gst-wayland-display run` streams a weston-terminal running top, encoded with x264, into
-# demo-output/demo.mp4, plus a PNG screenshot of the last frame (Debian 12, as root).
+# `gst-wayland-display run` streams a weston-terminal running top, encoded with x264, and
+# the sound its shell plays (a 440 Hz tone into the lobby's own sink), encoded with Opus,
+# into demo-output/demo.mp4, plus a PNG screenshot of the last frame (Debian 12, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -19,6 +20,8 @@ cat >"$shell" <<'SH'
 #!/bin/sh
 echo "gst-wayland-display demo: this terminal is a Wayland client of waylanddisplaysrc"
 uname -a
+# The lobby's sound: PULSE_SERVER and PULSE_SINK name its own sink.
+gst-launch-1.0 -q audiotestsrc is-live=true freq=440 volume=0.2 ! pulsesink >/dev/null 2>&1 &
 exec top -d 0.5
 SH
 chmod +x "$shell"

@@ -275,4 +275,24 @@ mod tests {
             assert_eq!(local_socket(address), want.map(PathBuf::from), "{address}");
         }
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 4096, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Any `PULSE_SERVER` value: a socket found is an absolute path the value names.
+            #[test]
+            fn addresses_name_sockets_or_none(address in ".{0,60}") {
+                if let Some(path) = local_socket(&address) {
+                    let path = path.to_string_lossy().into_owned();
+                    prop_assert!(path.starts_with('/'));
+                    prop_assert!(address.contains(&path));
+                }
+            }
+        }
+    }
 }

@@ -451,4 +451,43 @@ mod tests {
         };
         assert_eq!(earlier.ended(&here), Some(true));
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 4096, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever a shared server's sinks carry, reading it never panics, and what is
+            /// read back writes out as it was read.
+            #[test]
+            fn process_values_parse_or_not(value in ".{0,80}", pid in any::<u32>(), started in any::<u64>(), ns in any::<u64>()) {
+                if let Some(process) = Process::parse(&value) {
+                    prop_assert_eq!(process.to_string(), value);
+                }
+                let process = Process { boot: "b-1".into(), pid_namespace: ns, pid, started };
+                prop_assert_eq!(Process::parse(&process.to_string()), Some(process));
+            }
+
+            /// Only values that need no quoting in a module argument become owners.
+            #[test]
+            fn owners_need_no_quoting(instance in ".{0,70}", lobby in ".{0,70}") {
+                let owner = SinkOwner {
+                    instance: instance.clone(),
+                    lobby: lobby.clone(),
+                    machine: "m".into(),
+                    process: Process { boot: "b".into(), pid_namespace: 1, pid: 2, started: 3 },
+                };
+                if owner.check().is_ok() {
+                    for value in [&instance, &lobby] {
+                        prop_assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                    }
+                    let argument = owner.module_argument(2);
+                    prop_assert_eq!(argument.matches('\'').count(), 2);
+                }
+            }
+        }
+    }
 }

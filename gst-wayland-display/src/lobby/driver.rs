@@ -134,6 +134,9 @@ fn run(
             Duration::ZERO
         };
         match rx.recv_timeout(wait) {
+            // Messages of a pipeline built before this one (dropped for its audio) are
+            // left: its socket announcement or errors are not this lobby's.
+            Ok(Event::Bus(msg)) if !session.owns(&msg) => {}
             Ok(Event::Bus(msg)) => match msg.view() {
                 gst::MessageView::Application(app) => {
                     if let Some(s) = app
@@ -159,9 +162,6 @@ fn run(
                     }
                 }
                 gst::MessageView::Error(err) => {
-                    if !session.owns(&msg) {
-                        continue;
-                    }
                     // Whatever the audio branch raises costs the audio only; its later
                     // errors (a source posts more than one as it dies) are the same failure.
                     if from_audio(err) {
