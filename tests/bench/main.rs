@@ -15,6 +15,7 @@ mod lobbies;
 mod probe;
 mod report;
 mod sockets;
+mod yuv;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use report::{Table, col};
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
 [--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture,\
-av-sync,audio-cpu] [--json FILE]";
+av-sync,audio-cpu,yuv-convert] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -55,7 +56,7 @@ pub struct Options {
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 11] = [
+const ALL_SECTIONS: [&str; 12] = [
     "frames",
     "startup",
     "sockets",
@@ -67,6 +68,7 @@ const ALL_SECTIONS: [&str; 11] = [
     "capture",
     "av-sync",
     "audio-cpu",
+    "yuv-convert",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -258,7 +260,7 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 11] = [
+    let sections: [(&str, Section); 12] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
@@ -270,6 +272,7 @@ fn main() {
         ("capture", capture::run),
         ("av-sync", audio::av_sync),
         ("audio-cpu", audio::audio_cpu),
+        ("yuv-convert", yuv::run),
     ];
     for (name, section) in sections {
         if runs(name) {

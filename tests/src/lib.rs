@@ -18,6 +18,7 @@ pub mod host;
 pub mod media;
 pub mod pulse;
 pub mod rawwire;
+pub mod yuv_ref;
 
 /// The directory every in-process test uses as `XDG_RUNTIME_DIR`.
 pub fn runtime_dir() -> &'static Path {
