@@ -28,7 +28,9 @@ pub(crate) const DEFAULT_FRAGMENT: &str = "fakesink sync=false";
 
 /// Opus's bit rate for `channels`: 64 kbit/s a channel, within what opusenc takes.
 fn bitrate(channels: u8) -> u32 {
-    (64_000 * u32::from(channels)).clamp(64_000, 512_000)
+    64_000u32
+        .saturating_mul(u32::from(channels))
+        .clamp(64_000, 512_000)
 }
 
 /// The branch as a gst-launch description, ending in `fragment` (which may name an
