@@ -42,7 +42,8 @@ fn run_cmd(output: &std::path::Path, seconds: &str, extra: &[&str], app: &[&str]
     cmd
 }
 
-const TONE: [&str; 8] = [
+/// An app that plays a 440 Hz sine into the sink `PULSE_SINK` names.
+const TONE: &[&str] = &[
     "gst-launch-1.0",
     "-q",
     "audiotestsrc",
@@ -50,19 +51,14 @@ const TONE: [&str; 8] = [
     "freq=440",
     "!",
     "pulsesink",
-    "",
 ];
-
-fn tone() -> Vec<&'static str> {
-    TONE.iter().copied().filter(|a| !a.is_empty()).collect()
-}
 
 #[test]
 fn run_muxes_the_apps_tone_into_mkv_and_mp4() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["out.mkv", "out.mp4"] {
         let file = dir.path().join(name);
-        let out = run(run_cmd(&file, "3", &[], &tone()), TIMEOUT);
+        let out = run(run_cmd(&file, "3", &[], TONE), TIMEOUT);
         assert!(out.status.success(), "{}", out.all());
         assert!(
             out.stdout.contains("recording the app's sound"),
@@ -86,7 +82,7 @@ fn run_muxes_the_apps_tone_into_mkv_and_mp4() {
     // Five channels asked for, five recorded; none without audio.
     let file = dir.path().join("surround.mkv");
     let out = run(
-        run_cmd(&file, "2", &["--audio-channels", "5"], &tone()),
+        run_cmd(&file, "2", &["--audio-channels", "5"], TONE),
         TIMEOUT,
     );
     assert!(out.status.success(), "{}", out.all());
@@ -113,14 +109,7 @@ fn run_muxes_the_apps_tone_into_mkv_and_mp4() {
 fn a_killed_runs_sink_on_a_shared_server_goes_with_the_next_run() {
     let server = PulseServer::start().unwrap();
     server.null_sink("someone-elses").unwrap();
-    let sinks = || {
-        server
-            .pactl(&["list", "short", "sinks"])
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
+    let sinks = || server.sink_names();
     let before = sinks();
     let dir = tempfile::tempdir().unwrap();
 

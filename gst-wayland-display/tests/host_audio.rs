@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{TestHost, alive, lobby_request};
-use gwd_tests::media::{Audio, decode_audio, spectral_peak};
+use gwd_tests::media::{Audio, decode_audio, spectral_peak, tone_power};
 use gwd_tests::pulse::PulseServer;
 use serde_json::{Value, json};
 
@@ -31,28 +31,6 @@ fn audio_lobby(name: &str, run_cmd: &str, ogg: Option<&Path>) -> Value {
     }
     request["audio_settings"] = audio;
     request
-}
-
-/// The server's modules and sinks: what a leak grows.
-fn pulse_counts(server: &PulseServer) -> (usize, usize) {
-    let lines = |what: &str| {
-        server
-            .pactl(&["list", "short", what])
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .count()
-    };
-    (lines("modules"), lines("sinks"))
-}
-
-fn sink_names(server: &PulseServer) -> Vec<String> {
-    server
-        .pactl(&["list", "short", "sinks"])
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
-        .collect()
 }
 
 /// Polls until `done`, at most 20 s.
@@ -81,19 +59,11 @@ fn host_on(server: &PulseServer) -> (tempfile::TempDir, TestHost) {
     (dir, host)
 }
 
-/// The energy of `freq` in `samples` (a Goertzel filter), relative to their total energy.
+/// The energy of `freq` in `samples`, relative to their total energy.
 fn share_of(samples: &[f32], rate: u32, freq: f64) -> f64 {
-    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in samples {
-        let s0 = f64::from(x) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
     let total: f64 = samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
     // A pure tone of N samples holds N/2 of its energy in its own bin: normalised to 1.
-    2.0 * power / (total.max(f64::MIN_POSITIVE) * samples.len() as f64)
+    2.0 * tone_power(samples, rate, freq) / (total.max(f64::MIN_POSITIVE) * samples.len() as f64)
 }
 
 /// The last whole second of the file's audio.
@@ -110,7 +80,7 @@ fn last_second(audio: &Audio) -> &[f32] {
 #[test]
 fn two_lobbies_record_only_their_own_tones() {
     let server = shared_server_with_a_foreign_sink();
-    let before = pulse_counts(&server);
+    let before = server.counts();
     let (_dir, host) = host_on(&server);
     let out = tempfile::tempdir().unwrap();
     let (a_file, b_file) = (out.path().join("a.ogg"), out.path().join("b.ogg"));
@@ -189,14 +159,14 @@ fn two_lobbies_record_only_their_own_tones() {
         );
     }
     // Both sinks are gone; the other program's stays.
-    assert_eq!(pulse_counts(&server), before);
-    assert!(sink_names(&server).contains(&"someone-elses".to_owned()));
+    assert_eq!(server.counts(), before);
+    assert!(server.sink_names().contains(&"someone-elses".to_owned()));
 }
 
 #[test]
 fn no_sink_outlives_its_lobby() {
     let server = shared_server_with_a_foreign_sink();
-    let before = pulse_counts(&server);
+    let before = server.counts();
     let (dir, host) = host_on(&server);
 
     // Fifty lobbies, one after the other, stopped.
@@ -205,13 +175,13 @@ fn no_sink_outlives_its_lobby() {
         host.stop(&id);
         host.wait_state(&id, "stopped");
     }
-    assert_eq!(pulse_counts(&server), before, "after 50 cycles");
+    assert_eq!(server.counts(), before, "after 50 cycles");
 
     // The app exits: the lobby fails, its sink goes.
     let id = host.create(audio_lobby("exits", "sleep 1", None));
     let lobby = host.wait_end(&id);
     assert_eq!(lobby["state"], "failed", "{lobby}");
-    assert_eq!(pulse_counts(&server), before, "after an app exit");
+    assert_eq!(server.counts(), before, "after an app exit");
 
     // Its worker is SIGKILLed: the host unloads what it could not.
     let id = host.create(audio_lobby("killed", "sleep 30", None));
@@ -219,7 +189,7 @@ fn no_sink_outlives_its_lobby() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(sink_names(&server).contains(&sink));
+    assert!(server.sink_names().contains(&sink));
     let worker = host.lobby(&id)["worker_pid"].as_u64().unwrap();
     kill(worker);
     let lobby = host.wait_end(&id);
@@ -228,9 +198,9 @@ fn no_sink_outlives_its_lobby() {
         "{lobby}"
     );
     wait_until("the killed worker's sink is gone", || {
-        !sink_names(&server).contains(&sink)
+        !server.sink_names().contains(&sink)
     });
-    assert_eq!(pulse_counts(&server), before, "after a killed worker");
+    assert_eq!(server.counts(), before, "after a killed worker");
     let (_, metrics) = host.api_raw("GET", "/metrics", None, &[]);
     assert!(
         String::from_utf8_lossy(&metrics).contains("gwd_audio_sinks_swept_total 1"),
@@ -248,18 +218,18 @@ fn no_sink_outlives_its_lobby() {
     kill(u64::from(host.pid()));
     wait_until("the host is gone", || !alive(u64::from(host.pid())));
     assert!(
-        sink_names(&server).contains(&sink),
+        server.sink_names().contains(&sink),
         "the sink went with the host"
     );
     drop(host);
     let next = TestHost::start_in(dir.path(), &[], &[("PULSE_SERVER", &server.server())]);
     assert!(
-        !sink_names(&server).contains(&sink),
+        !server.sink_names().contains(&sink),
         "the restarted host left {sink}"
     );
     assert_eq!(next.lobby(&id)["state"], "failed");
-    assert_eq!(pulse_counts(&server), before, "after a host crash");
-    assert!(sink_names(&server).contains(&"someone-elses".to_owned()));
+    assert_eq!(server.counts(), before, "after a host crash");
+    assert!(server.sink_names().contains(&"someone-elses".to_owned()));
 }
 
 #[test]
@@ -311,13 +281,13 @@ fn a_server_that_goes_away_fails_only_the_audio() {
 #[test]
 fn a_lobby_without_audio_settings_has_no_sink() {
     let server = PulseServer::start().unwrap();
-    let before = pulse_counts(&server);
+    let before = server.counts();
     let (_dir, host) = host_on(&server);
     let mut request = audio_lobby("silent", "sleep 30", None);
     request.as_object_mut().unwrap().remove("audio_settings");
     let id = host.create(request);
     assert!(host.lobby(&id)["audio"].is_null());
-    assert_eq!(pulse_counts(&server), before);
+    assert_eq!(server.counts(), before);
     // A bad channel count is refused, naming the field.
     let mut request = audio_lobby("bad", "sleep 30", None);
     request["audio_settings"]["channel_count"] = json!(9);

@@ -369,16 +369,6 @@ fn helixs_docker_body_becomes_a_ready_lobby_that_its_pin_guards() {
     assert!(!listed.to_string().contains(&id), "{listed}");
 }
 
-/// The server's sinks, by name.
-fn sink_names(server: &PulseServer) -> Vec<String> {
-    server
-        .pactl(&["list", "short", "sinks"])
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
-        .collect()
-}
-
 /// A docker lobby with audio on a local server: the server's socket is mounted into the
 /// container, and the app (paplay, not root) plays into the lobby's own sink, which the
 /// lobby records.
@@ -390,7 +380,7 @@ fn a_docker_lobbys_app_plays_into_its_own_sink() {
     let _turn = engine_turn();
     let image = audio_test_image();
     let server = PulseServer::start().expect("a PulseAudio server for the test");
-    let sinks_before = sink_names(&server);
+    let sinks_before = server.sink_names();
     let root = tempfile::Builder::new()
         .prefix("gwd-host")
         .tempdir()
@@ -420,7 +410,7 @@ fn a_docker_lobbys_app_plays_into_its_own_sink() {
         .as_str()
         .unwrap_or_else(|| panic!("the lobby lists no sink: {lobby}"))
         .to_owned();
-    assert!(sink_names(&server).contains(&sink), "{sink}");
+    assert!(server.sink_names().contains(&sink), "{sink}");
     let name = lobby["container"].as_str().unwrap().to_owned();
 
     // The container: the server's socket mounted, the app pointed at it and at the sink.
@@ -475,7 +465,7 @@ fn a_docker_lobbys_app_plays_into_its_own_sink() {
     let peak = spectral_peak(last_second, audio.rate, 100.0, 2000.0, 5.0);
     assert!((peak - 440.0).abs() <= 5.0, "peak at {peak} Hz");
     assert_eq!(
-        sink_names(&server),
+        server.sink_names(),
         sinks_before,
         "the lobby's sink is gone"
     );

@@ -236,6 +236,18 @@ fn decode<T: Send + 'static>(
     Ok(values)
 }
 
+/// The energy of `freq` Hz in `samples` (a Goertzel filter).
+pub fn tone_power(samples: &[f32], rate: u32, freq: f64) -> f64 {
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate.max(1))).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s0 = f64::from(x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
 /// The frequency (Hz, from `lo_hz` to `hi_hz` in steps of `step_hz`) with the most energy
 /// in `samples`, by a Goertzel filter per frequency; 0 for no samples. Give it a window
 /// (0.5–1 s is plenty), not a whole file.
@@ -247,14 +259,7 @@ pub fn spectral_peak(samples: &[f32], rate: u32, lo_hz: f64, hi_hz: f64, step_hz
     let mut best = (0.0, f64::MIN);
     for i in 0..=steps {
         let f = lo_hz + i as f64 * step_hz;
-        let coeff = 2.0 * (2.0 * std::f64::consts::PI * f / f64::from(rate)).cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &x in samples {
-            let s0 = f64::from(x) + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+        let power = tone_power(samples, rate, f);
         if power > best.1 {
             best = (f, power);
         }

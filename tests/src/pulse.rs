@@ -81,6 +81,29 @@ impl PulseServer {
         }
     }
 
+    /// The names of the server's sinks.
+    pub fn sink_names(&self) -> Vec<String> {
+        self.listed("sinks")
+            .iter()
+            .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+            .collect()
+    }
+
+    /// The server's module and sink counts: what a leak grows.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.listed("modules").len(), self.listed("sinks").len())
+    }
+
+    /// `pactl list short WHAT`, a line per entry.
+    fn listed(&self, what: &str) -> Vec<String> {
+        self.pactl(&["list", "short", what])
+            .unwrap_or_else(|err| panic!("{err}"))
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Loads a null sink called `name` (48 kHz stereo); its module index.
     pub fn null_sink(&self, name: &str) -> Result<String, String> {
         self.pactl(&[
