@@ -74,13 +74,14 @@ impl Drop for App {
     }
 }
 
-/// The pixel at (x, y) as (r, g, b), whatever the byte order of the output format.
+/// The pixel at (x, y) as (r, g, b), whatever the byte order of the (RGB) output format.
 fn rgb(frame: &Frame, x: u32, y: u32) -> Option<(u8, u8, u8)> {
     let [a, b, c, _] = frame.pixel(x, y)?;
-    Some(match frame.format {
-        OutputFormat::Bgrx | OutputFormat::Bgra => (c, b, a),
-        OutputFormat::Rgbx | OutputFormat::Rgba => (a, b, c),
-    })
+    match frame.format {
+        OutputFormat::Bgrx | OutputFormat::Bgra => Some((c, b, a)),
+        OutputFormat::Rgbx | OutputFormat::Rgba => Some((a, b, c)),
+        OutputFormat::I420 | OutputFormat::Nv12 => None,
+    }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

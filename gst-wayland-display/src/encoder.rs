@@ -55,9 +55,11 @@ fn tuned(element: &str) -> String {
     }
 }
 
-/// An encoder with 4:2:0 input and its parser. From RGB, videoconvert would otherwise hand
-/// x264enc 4:4:4, which gives High 4:4:4 streams that most players and hardware decoders
-/// cannot play; hardware encoders take NV12, software ones I420.
+/// An encoder with 4:2:0 input and its parser: hardware encoders take NV12, software ones
+/// I420 (from RGB, videoconvert would hand x264enc 4:4:4, which gives High 4:4:4 streams
+/// that most players and hardware decoders cannot play). `waylanddisplaysrc` makes both
+/// itself, converting only what changed; `videoconvert` stays only for an encoder that
+/// does not take them in system memory.
 fn plumbed(encoder: &str) -> String {
     let element = encoder.split_whitespace().next().unwrap_or(encoder);
     let factory = gst::ElementFactory::find(element);
@@ -66,13 +68,37 @@ fn plumbed(encoder: &str) -> String {
         .and_then(|f| f.metadata(gst::ELEMENT_METADATA_KLASS))
         .is_some_and(|klass| klass.contains("Hardware"));
     let format = if hardware { "NV12" } else { "I420" };
+    let convert = if factory
+        .as_ref()
+        .is_some_and(|f| takes_from_source(f, format))
+    {
+        ""
+    } else {
+        "videoconvert ! "
+    };
     let parser = factory.as_ref().and_then(parser_for);
     match parser {
         Some(parser) => {
-            format!("videoconvert ! video/x-raw,format={format} ! {encoder} ! {parser}")
+            format!("{convert}video/x-raw,format={format} ! {encoder} ! {parser}")
         }
-        None => format!("videoconvert ! video/x-raw,format={format} ! {encoder}"),
+        None => format!("{convert}video/x-raw,format={format} ! {encoder}"),
     }
+}
+
+/// Whether `waylanddisplaysrc` makes `format` and the encoder's sink takes it in system
+/// memory.
+fn takes_from_source(factory: &gst::ElementFactory, format: &str) -> bool {
+    let made = waylanddisplaycore::OutputFormat::YUV
+        .iter()
+        .any(|f| f.gst_name() == format);
+    let wanted = gst::Caps::builder("video/x-raw")
+        .field("format", format)
+        .build();
+    made && factory
+        .static_pad_templates()
+        .into_iter()
+        .filter(|t| t.direction() == gst::PadDirection::Sink)
+        .any(|t| t.caps().can_intersect(&wanted))
 }
 
 fn is_encoder(element: &str) -> bool {
@@ -110,10 +136,11 @@ mod tests {
         let encoder = pick(None).unwrap();
         // This machine has no GPU encoders.
         assert_eq!(encoder.element, "x264enc");
+        // The source makes I420 itself: no videoconvert.
         assert_eq!(
             encoder.fragment,
-            "videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency \
-             speed-preset=ultrafast ! h264parse"
+            "video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast ! \
+             h264parse"
         );
         let custom = pick(Some(" openh264enc bitrate=1000 ! h264parse")).unwrap();
         assert_eq!(custom.element, "openh264enc");
@@ -126,8 +153,17 @@ mod tests {
         gst::init().unwrap();
         assert_eq!(
             pick(Some("x264enc")).unwrap().fragment,
-            "videoconvert ! video/x-raw,format=I420 ! x264enc ! h264parse"
+            "video/x-raw,format=I420 ! x264enc ! h264parse"
         );
+        // An encoder that takes no I420 in system memory keeps its conversion.
+        if gst::ElementFactory::find("pngenc").is_some() {
+            assert!(
+                pick(Some("pngenc"))
+                    .unwrap()
+                    .fragment
+                    .starts_with("videoconvert ! video/x-raw,format=I420 ! pngenc")
+            );
+        }
         if gst::ElementFactory::find("x265enc").is_some() {
             assert!(
                 pick(Some("x265enc"))

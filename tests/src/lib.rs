@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 pub mod avgen;
+pub mod band_client;
 pub mod docker;
 pub mod flood;
 pub mod host;

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use gwd_tests::band_client::{H, W, expected, pointer_at};
 use waylanddisplaycore::socket::SocketSpec;
 use waylanddisplaycore::{
     DisplayConfig, Frame, FrameSource, InputEvent, RenderTarget, VideoMode, WaylandDisplay,
@@ -15,51 +16,6 @@ use waylanddisplaycore::{
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
 const WAIT: Duration = Duration::from_secs(15);
-const W: i32 = 320;
-const H: i32 = 240;
-/// `wayland-test-client --damage band`: rows `n * BAND_STEP % (H - BAND_ROWS)` onwards,
-/// `BAND_ROWS` of them, are the pattern inverted in frame `n`.
-const BAND_ROWS: i32 = 16;
-const BAND_STEP: i32 = 7;
-
-/// The test client's quadrants pattern, as (B, G, R).
-fn pattern(x: i32, y: i32) -> [u8; 3] {
-    match (x < W / 2, y < H / 2) {
-        (true, true) => [0, 0, 255],
-        (false, true) => [0, 255, 0],
-        (true, false) => [255, 0, 0],
-        (false, false) => [255, 255, 255],
-    }
-}
-
-/// What frame `n` of the client must look like with the pointer at `pointer`.
-fn expected(n: u32, pointer: (i32, i32), arrow: &(usize, usize, Vec<u8>)) -> Vec<[u8; 3]> {
-    let top = (n as i32 * BAND_STEP) % (H - BAND_ROWS);
-    let mut picture = Vec::with_capacity((W * H) as usize);
-    for y in 0..H {
-        for x in 0..W {
-            let mut px = pattern(x, y);
-            if (top..top + BAND_ROWS).contains(&y) {
-                px = px.map(|c| !c);
-            }
-            picture.push(px);
-        }
-    }
-    picture[0] = [n as u8, (n >> 8) as u8, (n >> 16) as u8];
-    // The arrow is opaque or transparent, pixel by pixel: no rounding to agree on.
-    let (aw, ah, pixels) = arrow;
-    for ay in 0..*ah as i32 {
-        for ax in 0..*aw as i32 {
-            let (x, y) = (pointer.0 + ax, pointer.1 + ay);
-            let at = (ay as usize * aw + ax as usize) * 4;
-            if x < W && y < H && pixels[at + 3] == 255 {
-                picture[(y * W + x) as usize] = [pixels[at], pixels[at + 1], pixels[at + 2]];
-            }
-        }
-    }
-    picture
-}
-
 fn counter(frame: &Frame) -> u32 {
     let [b, g, r, _] = frame.pixel(0, 0).unwrap();
     u32::from(b) | u32::from(g) << 8 | u32::from(r) << 16
@@ -110,7 +66,7 @@ fn check_frames(display: &WaylandDisplay, count: u32, source: FrameSource, what:
     let arrow = builtin_cursor();
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..count {
-        let pointer = (20 + (i as i32 * 37) % 300, 10 + (i as i32 * 23) % 230);
+        let pointer = pointer_at(i);
         display
             .input(InputEvent::MouseMoveAbsolute {
                 pointer_x: f64::from(pointer.0),

@@ -35,7 +35,7 @@ pub use input::{
     EventFields, FieldValue, InputError, InputEvent, MAX_TEXT_BYTES, RawFields, RawValue, Text,
 };
 pub use render::{
-    DmabufPlane, Frame, FrameSource, GlDevice, OutputFormat, OutputTarget, RenderBackend,
-    RenderError, builtin_cursor,
+    Colorimetry, DmabufPlane, Frame, FramePlane, FrameSource, GlDevice, OutputFormat, OutputTarget,
+    RenderBackend, RenderError, YuvMatrix, YuvValueRange, builtin_cursor,
 };
 pub use xwayland::{XwaylandError, XwaylandMode};

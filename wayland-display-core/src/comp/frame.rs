@@ -22,9 +22,20 @@ impl State {
         {
             return Ok(frame);
         }
-        let frame = self.render_picture(self.cursor_visible)?;
+        let frame = self.render_picture(self.cursor_visible, true)?;
         self.frame_shown(frame.seq);
         Ok(frame)
+    }
+
+    /// The current picture in RGB with the cursor, for a screen capture: the stream's
+    /// frame when that is RGB, else drawn (after the stream's frame, so that the stream
+    /// shows what the capture does).
+    pub(crate) fn produce_rgb_frame(&mut self) -> Result<Frame, RenderError> {
+        let frame = self.produce_frame()?;
+        if !self.renderer.yuv_output() {
+            return Ok(frame);
+        }
+        self.render_picture(self.cursor_visible, false)
     }
 
     /// The current picture without the cursor, for a screen capture that leaves it out
@@ -33,8 +44,11 @@ impl State {
     /// the picture changed instead would look like damage to captures waiting for one.
     pub(crate) fn produce_frame_without_cursor(&mut self) -> Result<Frame, RenderError> {
         self.refresh();
-        let bare = self.render_picture(false)?;
-        self.render_picture(self.cursor_visible)?;
+        let bare = self.render_picture(false, false)?;
+        if !self.renderer.yuv_output() {
+            // YUV output repeats its own images, which this did not touch.
+            self.render_picture(self.cursor_visible, false)?;
+        }
         Ok(bare)
     }
 
@@ -43,8 +57,13 @@ impl State {
         self.cursor_visible && !matches!(self.cursor_status, CursorImageStatus::Hidden)
     }
 
-    /// Draws the picture, with the cursor or without.
-    fn render_picture(&mut self, cursor_visible: bool) -> Result<Frame, RenderError> {
+    /// Draws the picture, with the cursor or without, as an output frame (YUV for YUV
+    /// output) or in RGB.
+    fn render_picture(
+        &mut self,
+        cursor_visible: bool,
+        output_frame: bool,
+    ) -> Result<Frame, RenderError> {
         self.refresh_pointer_focus();
         // After the focus refresh, whose changes this frame shows anyway.
         self.changed.clear();
@@ -63,10 +82,14 @@ impl State {
             output_scale,
         });
         let scaled = scaled.as_ref();
-        match self
-            .renderer
-            .render(&self.space, &self.output, &cursor, scaled)
-        {
+        let render = |renderer: &mut crate::render::Renderer| {
+            if output_frame {
+                renderer.render_output(&self.space, &self.output, &cursor, scaled)
+            } else {
+                renderer.render(&self.space, &self.output, &cursor, scaled)
+            }
+        };
+        match render(&mut self.renderer) {
             // A client's shm buffer could not be read (its pool shrank under it): Smithay
             // has posted the error and disconnected the client, and replaced the lost
             // pages by zeroes. The frame is drawn again, whole, without the damage
@@ -75,8 +98,7 @@ impl State {
             Err(err) if self.client_faults.count() != faults => {
                 tracing::debug!(%err, "a client's buffer was unreadable; drawing the frame again");
                 self.renderer.forget_damage(&self.output);
-                self.renderer
-                    .render(&self.space, &self.output, &cursor, scaled)
+                render(&mut self.renderer)
             }
             other => other,
         }

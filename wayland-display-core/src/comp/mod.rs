@@ -187,17 +187,18 @@ impl State {
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
         let output = new_output(mode, scale);
-        let (renderer, fell_back) = match Renderer::new(backend, &output, format, passthrough) {
-            Ok(renderer) => (renderer, None),
-            Err(err) if fallback && *backend != RenderBackend::Pixman => {
-                tracing::warn!(%err, "GLES renderer failed, rendering in software");
-                (
-                    Renderer::new(&RenderBackend::Pixman, &output, format, passthrough)?,
-                    Some(err),
-                )
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let (renderer, fell_back) =
+            match Renderer::new(backend, &output, format.into(), passthrough) {
+                Ok(renderer) => (renderer, None),
+                Err(err) if fallback && *backend != RenderBackend::Pixman => {
+                    tracing::warn!(%err, "GLES renderer failed, rendering in software");
+                    (
+                        Renderer::new(&RenderBackend::Pixman, &output, format.into(), passthrough)?,
+                        Some(err),
+                    )
+                }
+                Err(err) => return Err(err.into()),
+            };
 
         let compositor_state = CompositorState::new_v6::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);

@@ -236,7 +236,7 @@ impl State {
         if ready.is_empty() {
             return;
         }
-        let with_cursor = self.produce_frame();
+        let with_cursor = self.produce_rgb_frame();
         let cursor_shown = self.cursor_shown();
         let mut bare = None;
         for copy in ready {

@@ -13,6 +13,7 @@ use smithay::utils::{Physical, Point, Scale};
 
 use super::RenderError;
 use super::cursor::CursorElement;
+use super::yuv::Rows;
 
 /// Opaque black: what is shown where no window is.
 const CLEAR_COLOR: Color32F = Color32F::new(0.0, 0.0, 0.0, 1.0);
@@ -88,7 +89,7 @@ pub(crate) fn compose<R>(
     output: &Output,
     elements: &[CursorElement<R>],
     damage: &mut OutputDamageTracker,
-) -> Result<SyncPoint, RenderError>
+) -> Result<(SyncPoint, Rows), RenderError>
 where
     R: Renderer + ImportAll + ImportMem,
     R::TextureId: Texture + Clone + Send + 'static,
@@ -106,5 +107,13 @@ where
         CLEAR_COLOR,
     )
     .map_err(|err| RenderError::Draw(format!("{err:?}")))?;
-    Ok(result.sync)
+    // What was redrawn: everything that changed since the image's frame, so at least what
+    // changed since the frame before (nothing when the tracker found no damage).
+    let mut rows = Rows::default();
+    for rect in result.damage.into_iter().flatten() {
+        let start = usize::try_from(rect.loc.y).unwrap_or(0);
+        let end = usize::try_from(rect.loc.y.saturating_add(rect.size.h)).unwrap_or(0);
+        rows.add(start..end);
+    }
+    Ok((result.sync, rows))
 }

@@ -8,21 +8,30 @@ use smithay::backend::allocator::{Buffer, Fourcc, Modifier};
 use smithay::reexports::pixman::{self, FormatCode};
 
 use super::RenderError;
+use super::yuv::{Colorimetry, PlanarImage};
 
-/// Pixel layouts an output image can have, named as GStreamer names them (byte order in
-/// memory), each with its DRM fourcc (a little-endian 32-bit word).
+/// Pixel layouts an output frame can have, named as GStreamer names them (byte order in
+/// memory), each with its DRM fourcc (a little-endian 32-bit word for the RGB ones).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum OutputFormat {
-    /// The renderer's native layout, and what most encoders take without conversion.
+    /// The renderer's native layout.
     #[default]
     Bgrx,
     Rgbx,
     Bgra,
     Rgba,
+    /// Planar 4:2:0 YUV (Y, then U, then V), what software encoders take: drawn in BGRx,
+    /// then converted (`render/yuv.rs`).
+    I420,
+    /// Semi-planar 4:2:0 YUV (Y, then interleaved UV), what hardware encoders take.
+    Nv12,
 }
 
 impl OutputFormat {
+    /// The layouts the renderer draws in.
     pub const ALL: [OutputFormat; 4] = [Self::Bgrx, Self::Rgbx, Self::Bgra, Self::Rgba];
+    /// The YUV layouts frames are converted into.
+    pub const YUV: [OutputFormat; 2] = [Self::I420, Self::Nv12];
 
     pub fn fourcc(self) -> Fourcc {
         match self {
@@ -30,6 +39,8 @@ impl OutputFormat {
             Self::Rgbx => Fourcc::Xbgr8888,
             Self::Bgra => Fourcc::Argb8888,
             Self::Rgba => Fourcc::Abgr8888,
+            Self::I420 => Fourcc::Yuv420,
+            Self::Nv12 => Fourcc::Nv12,
         }
     }
 
@@ -39,27 +50,39 @@ impl OutputFormat {
             Self::Rgbx => "RGBx",
             Self::Bgra => "BGRA",
             Self::Rgba => "RGBA",
+            Self::I420 => "I420",
+            Self::Nv12 => "NV12",
         }
     }
 
     pub fn from_gst_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.gst_name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(Self::YUV)
+            .find(|f| f.gst_name() == name)
     }
 
-    pub const fn bytes_per_pixel(self) -> u32 {
-        4
+    pub fn is_yuv(self) -> bool {
+        matches!(self, Self::I420 | Self::Nv12)
     }
 
+    /// The layout the renderer draws a frame of this format in.
+    pub fn render_format(self) -> Self {
+        if self.is_yuv() { Self::Bgrx } else { self }
+    }
+
+    /// The RGB layout of a DMABuf fourcc (GPU output buffers are RGB).
     pub fn from_fourcc(fourcc: u32) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.fourcc() as u32 == fourcc)
     }
 
+    /// Pixman's code for the layout drawn in ([`render_format`](Self::render_format)).
     pub(crate) fn pixman(self) -> FormatCode {
-        match self {
-            Self::Bgrx => FormatCode::X8R8G8B8,
+        match self.render_format() {
             Self::Rgbx => FormatCode::X8B8G8R8,
             Self::Bgra => FormatCode::A8R8G8B8,
             Self::Rgba => FormatCode::A8B8G8R8,
+            Self::Bgrx | Self::I420 | Self::Nv12 => FormatCode::X8R8G8B8,
         }
     }
 }
@@ -107,7 +130,15 @@ pub(crate) struct DmabufImage {
 #[derive(Clone, Debug)]
 pub(crate) enum FrameMemory {
     System(Arc<OutputImage>),
+    Planar(Arc<PlanarImage>),
     DmaBuf(Arc<DmabufImage>),
+}
+
+/// Where one plane of a system-memory frame is in [`Frame::data`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FramePlane {
+    pub offset: usize,
+    pub stride: u32,
 }
 
 /// One plane of a DMABuf frame.
@@ -142,6 +173,8 @@ pub struct Frame {
     /// True when this is the previous frame handed out again because nothing changed.
     pub repeated: bool,
     pub source: FrameSource,
+    /// How YUV values map to colours; `None` for RGB frames.
+    pub colorimetry: Option<Colorimetry>,
 }
 
 impl Frame {
@@ -149,7 +182,22 @@ impl Frame {
     pub fn data(&self) -> &[u8] {
         match &self.memory {
             FrameMemory::System(image) => image.bytes(),
+            FrameMemory::Planar(image) => image.bytes(),
             FrameMemory::DmaBuf(_) => &[],
+        }
+    }
+
+    /// The planes of a system-memory frame within [`data`](Self::data): one for RGB, three
+    /// for I420, two for NV12; empty for a DMABuf frame (see
+    /// [`dmabuf_planes`](Self::dmabuf_planes)).
+    pub fn planes(&self) -> Vec<FramePlane> {
+        match &self.memory {
+            FrameMemory::System(_) => vec![FramePlane {
+                offset: 0,
+                stride: self.stride,
+            }],
+            FrameMemory::Planar(image) => image.layout().planes().to_vec(),
+            FrameMemory::DmaBuf(_) => Vec::new(),
         }
     }
 
@@ -160,6 +208,11 @@ impl Frame {
     pub(crate) fn with_pixels<T>(&self, read: impl FnOnce(&[u8]) -> T) -> Result<T, RenderError> {
         let image = match &self.memory {
             FrameMemory::System(image) => return Ok(read(image.bytes())),
+            FrameMemory::Planar(_) => {
+                return Err(RenderError::Draw(
+                    "reading a YUV frame as RGB pixels".to_owned(),
+                ));
+            }
             FrameMemory::DmaBuf(image) => image,
         };
         let dmabuf = &image.dmabuf;
@@ -191,7 +244,7 @@ impl Frame {
     /// The DRM format modifier of a DMABuf frame; `None` for system memory.
     pub fn modifier(&self) -> Option<u64> {
         match &self.memory {
-            FrameMemory::System(_) => None,
+            FrameMemory::System(_) | FrameMemory::Planar(_) => None,
             FrameMemory::DmaBuf(image) => Some(u64::from(image.dmabuf.format().modifier)),
         }
     }
@@ -211,9 +264,9 @@ impl Frame {
         )
     }
 
-    /// The pixel at (x, y) as the four bytes in memory order.
+    /// The pixel at (x, y) of an RGB frame as the four bytes in memory order.
     pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 4]> {
-        if x >= self.width || y >= self.height {
+        if x >= self.width || y >= self.height || self.format.is_yuv() {
             return None;
         }
         let at = (y * self.stride + x * 4) as usize;
@@ -225,6 +278,7 @@ impl Frame {
     pub fn same_memory(&self, other: &Frame) -> bool {
         match (&self.memory, &other.memory) {
             (FrameMemory::System(a), FrameMemory::System(b)) => Arc::ptr_eq(a, b),
+            (FrameMemory::Planar(a), FrameMemory::Planar(b)) => Arc::ptr_eq(a, b),
             (FrameMemory::DmaBuf(a), FrameMemory::DmaBuf(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }

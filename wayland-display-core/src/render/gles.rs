@@ -153,7 +153,7 @@ impl GlesOutput {
     ) -> Result<(), RenderError> {
         let (width, height) = super::output_size(output);
         self.target = match target {
-            OutputTarget::System(format) => Target::System {
+            OutputTarget::System(format) | OutputTarget::Yuv { format, .. } => Target::System {
                 pool: OutputPool::new(format, width, height),
                 texture: None,
             },
@@ -191,6 +191,14 @@ impl GlesOutput {
     /// which only the GPU writes.
     pub(crate) fn system_pool_mut(&mut self) -> Option<&mut OutputPool<OutputImage>> {
         match &mut self.target {
+            Target::System { pool, .. } => Some(pool),
+            Target::DmaBuf { .. } => None,
+        }
+    }
+
+    /// The system-memory images, whose history YUV conversion reads.
+    pub(crate) fn system_pool(&self) -> Option<&OutputPool<OutputImage>> {
+        match &self.target {
             Target::System { pool, .. } => Some(pool),
             Target::DmaBuf { .. } => None,
         }
@@ -262,7 +270,7 @@ impl GlesOutput {
                     .renderer
                     .bind(&mut image.dmabuf)
                     .map_err(|err| RenderError::Draw(format!("bind DMABuf: {err}")))?;
-                let sync = compose(
+                let (sync, changed) = compose(
                     &mut self.renderer,
                     &mut target,
                     age,
@@ -276,7 +284,7 @@ impl GlesOutput {
                 sync.wait().map_err(|_| {
                     RenderError::Draw("waiting for the GPU was interrupted".to_owned())
                 })?;
-                pool.rendered(slot)
+                pool.rendered(slot, Some(changed))
             }
         }
     }
@@ -304,7 +312,7 @@ fn draw_and_read(
         |what: &str, err: &dyn std::fmt::Display| RenderError::Draw(format!("{what}: {err}"));
     let mut target = renderer.bind(texture).map_err(|e| gl_err("bind", &e))?;
     // No wait: the read-back below is queued after the drawing on the same context.
-    let _drawn = compose(
+    let (_drawn, changed) = compose(
         renderer,
         &mut target,
         age,
@@ -324,7 +332,8 @@ fn draw_and_read(
     let image = &mut pool.image_mut(slot)?.image;
     copy_rows(pixels, image, flipped)?;
     drop(target);
-    pool.rendered(slot)
+    // The texture's previous frame is the pool's previous one: `changed` is relative to it.
+    pool.rendered(slot, Some(changed))
 }
 
 /// A single-plane GBM buffer on the render node, exported as a DMABuf.

@@ -20,6 +20,7 @@ mod gles;
 mod passthrough;
 mod pixman;
 mod pool;
+mod yuv;
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::desktop::{Space, Window};
@@ -27,13 +28,15 @@ use smithay::output::Output;
 
 pub(crate) use compose::Scaled;
 pub use cursor::{CursorState, builtin_cursor};
-pub use frame::{DmabufPlane, Frame, FrameSource, OutputFormat};
+pub use frame::{DmabufPlane, Frame, FramePlane, FrameSource, OutputFormat};
 pub use gles::GlDevice;
+pub use yuv::{Colorimetry, YuvMatrix, YuvValueRange};
 
 use cursor::Cursor;
 pub(crate) use gles::ClientDmabuf;
 use gles::GlesOutput;
 use pixman::PixmanOutput;
+use yuv::YuvOutput;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -52,8 +55,14 @@ pub enum RenderError {
 /// What output frames are made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputTarget {
-    /// Images in system memory.
+    /// Images in system memory; a YUV format has the colorimetry
+    /// [`Colorimetry::for_height`] gives.
     System(OutputFormat),
+    /// YUV images in system memory with this colorimetry.
+    Yuv {
+        format: OutputFormat,
+        colorimetry: Colorimetry,
+    },
     /// GPU buffers handed out as DMABufs, with this DRM format modifier.
     DmaBuf { format: OutputFormat, modifier: u64 },
 }
@@ -67,7 +76,21 @@ impl From<OutputFormat> for OutputTarget {
 impl OutputTarget {
     pub fn format(self) -> OutputFormat {
         match self {
-            Self::System(format) | Self::DmaBuf { format, .. } => format,
+            Self::System(format) | Self::Yuv { format, .. } | Self::DmaBuf { format, .. } => format,
+        }
+    }
+
+    /// The YUV format and colorimetry of frames `height` lines high, if they are YUV.
+    fn yuv(self, height: u32) -> Option<(OutputFormat, Colorimetry)> {
+        match self {
+            Self::Yuv {
+                format,
+                colorimetry,
+            } => Some((format, colorimetry)),
+            Self::System(format) if format.is_yuv() => {
+                Some((format, Colorimetry::for_height(height)))
+            }
+            Self::System(_) | Self::DmaBuf { .. } => None,
         }
     }
 }
@@ -91,24 +114,32 @@ pub(crate) struct Renderer {
     cursor: Cursor,
     /// Whether a frame may be a copy of the one client buffer covering the output.
     passthrough: bool,
+    /// For YUV output: the images frames are converted into (the backend draws BGRx).
+    yuv: Option<YuvOutput>,
 }
 
 impl Renderer {
     pub(crate) fn new(
         backend: &RenderBackend,
         output: &Output,
-        format: OutputFormat,
+        target: OutputTarget,
         passthrough: bool,
     ) -> Result<Self, RenderError> {
+        let drawn = target.format().render_format();
         let backend = match backend {
-            RenderBackend::Pixman => Backend::Pixman(PixmanOutput::new(output, format)?),
-            RenderBackend::Gles(device) => Backend::Gles(GlesOutput::new(device, output, format)?),
+            RenderBackend::Pixman => Backend::Pixman(PixmanOutput::new(output, drawn)?),
+            RenderBackend::Gles(device) => Backend::Gles(GlesOutput::new(device, output, drawn)?),
         };
-        Ok(Self {
+        let mut renderer = Self {
             backend,
             cursor: Cursor::new(),
             passthrough,
-        })
+            yuv: None,
+        };
+        if target != OutputTarget::System(drawn) {
+            renderer.reconfigure(output, target)?;
+        }
+        Ok(renderer)
     }
 
     /// Starts over after a mode or target change: old images stay with whoever holds them.
@@ -117,12 +148,29 @@ impl Renderer {
         output: &Output,
         target: OutputTarget,
     ) -> Result<(), RenderError> {
-        match (&mut self.backend, target) {
+        let (width, height) = output_size(output);
+        self.yuv = match target.yuv(height) {
+            Some((format, colorimetry)) => {
+                Some(YuvOutput::new(format, width, height, colorimetry)?)
+            }
+            None => None,
+        };
+        let drawn = match target {
+            OutputTarget::Yuv { .. } => OutputTarget::System(OutputFormat::Bgrx),
+            OutputTarget::System(format) => OutputTarget::System(format.render_format()),
+            OutputTarget::DmaBuf { format, .. } if format.is_yuv() => {
+                return Err(RenderError::Init(format!(
+                    "{format:?} DMABuf output is not offered; YUV frames are in system memory"
+                )));
+            }
+            OutputTarget::DmaBuf { .. } => target,
+        };
+        match (&mut self.backend, drawn) {
             (Backend::Pixman(b), OutputTarget::System(format)) => {
                 b.reconfigure(output, format);
                 Ok(())
             }
-            (Backend::Pixman(_), OutputTarget::DmaBuf { .. }) => Err(RenderError::Init(
+            (Backend::Pixman(_), _) => Err(RenderError::Init(
                 "DMABuf output needs a GPU render node; software rendering gives system memory"
                     .to_owned(),
             )),
@@ -162,17 +210,66 @@ impl Renderer {
         }
     }
 
-    /// The last frame again, if nothing changed since: no drawing, no copy.
+    /// The last output frame again, if nothing changed since: no drawing, no copy.
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
+        if let Some(yuv) = &self.yuv {
+            return yuv.pool.last_frame();
+        }
         match &self.backend {
             Backend::Pixman(b) => b.repeat_last(),
             Backend::Gles(b) => b.repeat_last(),
         }
     }
 
-    /// Draws the current state, redrawing only what changed; or, when one client buffer is
-    /// the whole picture, copies what changed in it. A window drawn `scaled` is composed
-    /// (never copied: its buffer is not the output's size).
+    /// Whether output frames are YUV (and [`render`](Self::render)'s RGB pictures only a
+    /// step towards them).
+    pub(crate) fn yuv_output(&self) -> bool {
+        self.yuv.is_some()
+    }
+
+    /// The output frame for the current state: [`render`](Self::render)'s picture, or for
+    /// YUV output, that picture converted (only the rows that changed since the image
+    /// converted into last held a picture), or the one client buffer that is the whole
+    /// picture converted directly.
+    pub(crate) fn render_output(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
+    ) -> Result<Frame, RenderError> {
+        if self.yuv.is_none() {
+            return self.render(space, output, cursor, scaled);
+        }
+        let scale = output.current_scale().fractional_scale();
+        self.cursor.prepare(cursor.status, scale);
+        if self.passthrough
+            && scaled.is_none()
+            && let Some(surface) = passthrough::single_surface(space, output)
+            && let Some(yuv) = self.yuv.as_mut()
+            && let Some(frame) = passthrough::convert_frame(
+                yuv,
+                &surface,
+                scale,
+                &self.cursor.overlay(cursor, scale),
+            )?
+        {
+            return Ok(frame);
+        }
+        let picture = self.draw(space, output, cursor, scaled)?;
+        let Some(yuv) = self.yuv.as_mut() else {
+            return Ok(picture);
+        };
+        let history = match &self.backend {
+            Backend::Pixman(b) => Some(b.pool()),
+            Backend::Gles(b) => b.system_pool(),
+        };
+        yuv.convert_rendered(&picture, |since| history?.changed_since(since))
+    }
+
+    /// Draws the current state in RGB, redrawing only what changed; or, when one client
+    /// buffer is the whole picture, copies what changed in it. A window drawn `scaled` is
+    /// composed (never copied: its buffer is not the output's size).
     pub(crate) fn render(
         &mut self,
         space: &Space<Window>,
@@ -182,6 +279,11 @@ impl Renderer {
     ) -> Result<Frame, RenderError> {
         let scale = output.current_scale().fractional_scale();
         self.cursor.prepare(cursor.status, scale);
+        if self.yuv.is_some() {
+            // The RGB images' history must stay the renderer's own for conversions to
+            // rely on it: no copied frames among them.
+            return self.draw(space, output, cursor, scaled);
+        }
         if self.passthrough
             && scaled.is_none()
             && let Some(surface) = passthrough::single_surface(space, output)
@@ -201,6 +303,17 @@ impl Renderer {
                 return Ok(frame);
             }
         }
+        self.draw(space, output, cursor, scaled)
+    }
+
+    /// Composes the space (the cursor prepared).
+    fn draw(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
+    ) -> Result<Frame, RenderError> {
         match &mut self.backend {
             Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor, scaled),
             Backend::Gles(b) => b.render(space, output, &self.cursor, cursor, scaled),

@@ -8,7 +8,7 @@
 //! guard catches it. Smithay guards only reads made inside `with_buffer_contents`, which
 //! is where this copy happens.
 
-use smithay::backend::renderer::utils::{CommitCounter, with_renderer_surface_state};
+use smithay::backend::renderer::utils::{Buffer, CommitCounter, with_renderer_surface_state};
 use smithay::desktop::{PopupManager, Space, Window, layer_map_for_output};
 use smithay::output::Output;
 use smithay::reexports::wayland_server::Resource;
@@ -22,6 +22,7 @@ use smithay::wayland::shm::{BufferAccessError, BufferData, with_buffer_contents}
 use super::cursor::Overlay;
 use super::frame::OutputImage;
 use super::pool::{Content, OutputPool};
+use super::yuv::{Colorimetry, PlanarImage, Rows, Source, YuvOutput};
 use super::{Frame, OutputFormat, RenderError};
 
 /// What an output image filled by this path holds, so the next copy into it can be
@@ -76,31 +77,25 @@ pub(crate) fn single_surface(space: &Space<Window>, output: &Output) -> Option<W
     Some(surface)
 }
 
-/// Copies `surface`'s buffer into a free output image of `pool` and blends the cursor in.
-/// `Ok(None)`: the buffer does not qualify (size, format, scale, viewport, not shm), and the
-/// renderer has to draw the frame. On an output of `scale`, the buffer qualifies when it
-/// has the output's pixels and the surface its logical size: a buffer scale equal to the
-/// output's, or (fractional-scale-v1) a viewport from the whole buffer to that size.
-pub(crate) fn copy_frame(
-    pool: &mut OutputPool<OutputImage>,
+/// The client buffer a frame is taken from, and the regions that changed in it since the
+/// copy `previous` was made from (`None`: everything).
+struct Plan {
+    buffer: Buffer,
+    commit: CommitCounter,
+    damage: Option<Vec<Rectangle<i32, Physical>>>,
+}
+
+/// What to take from `surface`, if its buffer qualifies: on an output of `scale`, a buffer
+/// with the output's pixels whose surface has the logical size (a buffer scale equal to the
+/// output's, or (fractional-scale-v1) a viewport from the whole buffer to that size).
+/// Everything is taken under the surface state's lock.
+fn plan(
     surface: &WlSurface,
     scale: f64,
-    cursor: &Overlay<'_>,
-) -> Result<Option<Frame>, RenderError> {
-    if pool.format() != OutputFormat::Bgrx || matches!(cursor, Overlay::NeedsRenderer) {
-        return Ok(None);
-    }
-    let (width, height) = pool.size();
-    let output_size = Size::<i32, Physical>::from((width as i32, height as i32));
-    let (slot, _) = pool.acquire_system()?;
-    let previous = match pool.content(slot) {
-        Content::Copied(tag) if tag.surface == surface.id() => Some(tag.clone()),
-        _ => None,
-    };
-
-    // Everything needed from the surface state, taken under its lock: the buffer, its
-    // commit, and what changed since the image's copy.
-    let plan = with_renderer_surface_state(surface, |state| {
+    output_size: Size<i32, Physical>,
+    previous: Option<&CopyTag>,
+) -> Option<Plan> {
+    with_renderer_surface_state(surface, |state| {
         let view = state.view()?;
         // In logical units: the buffer's pixels divided by its scale.
         let size = state.buffer_size()?;
@@ -120,7 +115,7 @@ pub(crate) fn copy_frame(
         }
         let buffer = state.buffer()?.clone();
         let commit = state.current_commit();
-        let damage = previous.as_ref().map(|tag| {
+        let damage = previous.map(|tag| {
             state
                 .damage_since(Some(tag.commit))
                 .iter()
@@ -132,14 +127,21 @@ pub(crate) fn copy_frame(
                 })
                 .collect::<Vec<_>>()
         });
-        Some((buffer, commit, damage))
+        Some(Plan {
+            buffer,
+            commit,
+            damage,
+        })
     })
-    .flatten();
-    let Some((buffer, commit, damage)) = plan else {
-        return Ok(None);
-    };
+    .flatten()
+}
 
-    let new_cursor = match cursor {
+/// The part of the output the cursor covers, if it is drawn by this path.
+fn cursor_rect(
+    cursor: &Overlay<'_>,
+    output_size: Size<i32, Physical>,
+) -> Option<Rectangle<i32, Physical>> {
+    match cursor {
         Overlay::Image {
             width: w,
             height: h,
@@ -148,7 +150,37 @@ pub(crate) fn copy_frame(
         } => Rectangle::new(*at, (*w as i32, *h as i32).into())
             .intersection(Rectangle::from_size(output_size)),
         Overlay::None | Overlay::NeedsRenderer => None,
+    }
+}
+
+/// Copies `surface`'s buffer into a free output image of `pool` and blends the cursor in.
+/// `Ok(None)`: the buffer does not qualify (size, format, scale, viewport, not shm; see
+/// [`plan`]), and the renderer has to draw the frame.
+pub(crate) fn copy_frame(
+    pool: &mut OutputPool<OutputImage>,
+    surface: &WlSurface,
+    scale: f64,
+    cursor: &Overlay<'_>,
+) -> Result<Option<Frame>, RenderError> {
+    if pool.format() != OutputFormat::Bgrx || matches!(cursor, Overlay::NeedsRenderer) {
+        return Ok(None);
+    }
+    let (width, height) = pool.size();
+    let output_size = Size::<i32, Physical>::from((width as i32, height as i32));
+    let (slot, _) = pool.acquire_system()?;
+    let previous = match pool.content(slot) {
+        Content::Copied(tag) if tag.surface == surface.id() => Some(tag.clone()),
+        _ => None,
     };
+    let Some(Plan {
+        buffer,
+        commit,
+        damage,
+    }) = plan(surface, scale, output_size, previous.as_ref())
+    else {
+        return Ok(None);
+    };
+    let new_cursor = cursor_rect(cursor, output_size);
     // Regions to take from the client: what it changed, and where the cursor was.
     let regions: Option<Vec<Rectangle<i32, Physical>>> = damage.map(|mut rects| {
         rects.extend(previous.as_ref().and_then(|t| t.cursor));
@@ -196,7 +228,8 @@ pub(crate) fn copy_frame(
         Some(rect),
     ) = (cursor, new_cursor)
     {
-        blend_over(image, pixels, *w, *at, rect);
+        let stride = image.stride();
+        blend_over(image.bytes_mut(), stride, 0, pixels, *w, *at, rect);
     }
     let tag = CopyTag {
         surface: surface.id(),
@@ -206,10 +239,125 @@ pub(crate) fn copy_frame(
     pool.copied(slot, tag).map(Some)
 }
 
+/// Like [`copy_frame`] for YUV output: converts what changed in `surface`'s buffer since a
+/// free YUV image last held it straight from the client's memory (one read, no RGB copy);
+/// only the rows under the cursor go through a small RGB copy to have it blended in.
+pub(crate) fn convert_frame(
+    yuv: &mut YuvOutput,
+    surface: &WlSurface,
+    scale: f64,
+    cursor: &Overlay<'_>,
+) -> Result<Option<Frame>, RenderError> {
+    if matches!(cursor, Overlay::NeedsRenderer) {
+        return Ok(None);
+    }
+    let (width, height) = yuv.pool.size();
+    let output_size = Size::<i32, Physical>::from((width as i32, height as i32));
+    let slot = yuv.acquire()?;
+    let previous = match yuv.source(slot) {
+        Some(Source::Client(tag)) if tag.surface == surface.id() => Some(tag.clone()),
+        _ => None,
+    };
+    let Some(Plan {
+        buffer,
+        commit,
+        damage,
+    }) = plan(surface, scale, output_size, previous.as_ref())
+    else {
+        return Ok(None);
+    };
+    let new_cursor = cursor_rect(cursor, output_size);
+    let rows_of = |r: &Rectangle<i32, Physical>| {
+        let start = usize::try_from(r.loc.y).unwrap_or(0);
+        start..start.saturating_add(usize::try_from(r.size.h).unwrap_or(0))
+    };
+    let height = height as usize;
+    let mut rows = Rows::default();
+    match damage {
+        Some(rects) => {
+            for r in rects
+                .iter()
+                .chain(previous.as_ref().and_then(|t| t.cursor.as_ref()))
+                .chain(new_cursor.as_ref())
+            {
+                rows.add(rows_of(r));
+            }
+        }
+        None => rows = Rows::all(height),
+    }
+    // The cursor's rows, as whole chroma blocks: converted from a copy with it blended in.
+    let cursor_band = new_cursor.map(|r| {
+        let rows = rows_of(&r);
+        (rows.start & !1)..rows.end.saturating_add(1).min(height.saturating_add(1)) & !1
+    });
+    let colorimetry = yuv.colorimetry;
+    let image = yuv.pool.image_mut(slot)?;
+    let converted = with_buffer_contents(&buffer, |ptr, len, data| {
+        let Some(src) = ShmSource::new(ptr, len, &data, output_size) else {
+            return Ok(false);
+        };
+        for band in rows.bands(height) {
+            let under = cursor_band
+                .clone()
+                .map(|c| c.start.max(band.start)..c.end.min(band.end).min(height))
+                .filter(|c| !c.is_empty());
+            let Some(under) = under else {
+                src.convert(image, band, colorimetry)?;
+                continue;
+            };
+            src.convert(image, band.start..under.start, colorimetry)?;
+            if let (
+                Overlay::Image {
+                    pixels,
+                    width: w,
+                    at,
+                    ..
+                },
+                Some(rect),
+            ) = (cursor, new_cursor)
+            {
+                let mut patch = src.rows_copy(under.clone());
+                let stride = src.row_bytes;
+                blend_over(
+                    &mut patch,
+                    stride,
+                    under.start as i32,
+                    pixels,
+                    *w,
+                    *at,
+                    rect,
+                );
+                image.convert_rows(&patch, stride, under.clone(), colorimetry)?;
+            }
+            src.convert(image, under.end..band.end, colorimetry)?;
+        }
+        Ok::<bool, RenderError>(true)
+    });
+    match converted {
+        Ok(Ok(true)) => {}
+        Ok(Err(err)) => return Err(err),
+        Ok(Ok(false)) | Err(BufferAccessError::NotManaged | BufferAccessError::BadMap) => {
+            return Ok(None);
+        }
+        Err(err) => return Err(RenderError::Draw(format!("client buffer: {err}"))),
+    }
+    let tag = CopyTag {
+        surface: surface.id(),
+        commit,
+        cursor: new_cursor,
+    };
+    tracing::trace!(rows = rows.count(), "converted a client buffer to YUV");
+    yuv.pool
+        .filled(slot, Content::Yuv(Source::Client(tag)), None)
+        .map(Some)
+}
+
 /// A validated view of one shm buffer of the output's size, in a 32-bit RGB layout whose
 /// colour bytes are BGRx's.
 struct ShmSource {
     ptr: *const u8,
+    /// Bytes of the mapping from `ptr` on.
+    available: usize,
     stride: usize,
     row_bytes: usize,
     height: usize,
@@ -245,10 +393,62 @@ impl ShmSource {
         let ptr = unsafe { pool.add(offset) };
         Some(Self {
             ptr,
+            available: len - offset,
             stride,
             row_bytes,
             height,
         })
+    }
+
+    /// Rows `rows` (within the buffer) as one slice, from the first row's first pixel to
+    /// the last row's last (or to its stride's end, where the mapping has it).
+    fn rows(&self, rows: std::ops::Range<usize>) -> Option<&[u8]> {
+        if rows.is_empty() || rows.end > self.height {
+            return None;
+        }
+        let start = rows.start * self.stride;
+        let needed = (rows.len() - 1) * self.stride + self.row_bytes;
+        let len = (rows.len() * self.stride).min(self.available - start);
+        if len < needed {
+            return None;
+        }
+        // SAFETY: `start + len <= available`, the bytes of the mapping from `ptr` on (checked
+        // in `new`), valid while the caller is inside `with_buffer_contents`, whose SIGBUS
+        // guard covers a pool the client shrinks meanwhile. A client may write the memory
+        // while it is read, as it may while a renderer imports it (Smithay's renderers
+        // read it through slices the same way): what it gets is its own torn picture; we
+        // never write it.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr.add(start), len) })
+    }
+
+    /// Converts rows `rows` of the buffer into the same rows of `image`.
+    fn convert(
+        &self,
+        image: &mut PlanarImage,
+        rows: std::ops::Range<usize>,
+        colorimetry: Colorimetry,
+    ) -> Result<(), RenderError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let src = self
+            .rows(rows.clone())
+            .ok_or_else(|| RenderError::Draw("client buffer rows out of range".to_owned()))?;
+        image.convert_rows(src, self.stride, rows, colorimetry)
+    }
+
+    /// Rows `rows` copied out, `row_bytes` apart (empty rows if out of range).
+    fn rows_copy(&self, rows: std::ops::Range<usize>) -> Vec<u8> {
+        let mut out = vec![0; rows.len() * self.row_bytes];
+        for (i, row) in rows.enumerate() {
+            if let (Some(from), Some(to)) = (
+                self.rows(row..row + 1),
+                out.get_mut(i * self.row_bytes..(i + 1) * self.row_bytes),
+            ) {
+                to.copy_from_slice(&from[..self.row_bytes]);
+            }
+        }
+        out
     }
 
     fn copy_all(&self, image: &mut OutputImage) {
@@ -300,22 +500,23 @@ fn mul_un8(a: u8, b: u8) -> u8 {
     (((t >> 8) + t) >> 8) as u8
 }
 
-/// Blends premultiplied ARGB8888 `pixels` (`width` per row) placed at `at` over `image`,
-/// within `clip` (the part of the cursor on the output): Porter-Duff OVER.
+/// Blends premultiplied ARGB8888 `pixels` (`width` per row) placed at `at` over `dst`,
+/// BGRx rows `dst_stride` apart whose first is the output's row `first_row`, within `clip`
+/// (the part of the cursor on the output): Porter-Duff OVER. Rows outside `dst` are left.
 fn blend_over(
-    image: &mut OutputImage,
+    dst: &mut [u8],
+    dst_stride: usize,
+    first_row: i32,
     pixels: &[u8],
     width: usize,
     at: Point<i32, Physical>,
     clip: Rectangle<i32, Physical>,
 ) {
-    let dst_stride = image.stride();
-    let dst = image.bytes_mut();
-    for y in clip.loc.y..clip.loc.y + clip.size.h {
+    for y in clip.loc.y.max(first_row)..clip.loc.y + clip.size.h {
         for x in clip.loc.x..clip.loc.x + clip.size.w {
             let (sx, sy) = ((x - at.x) as usize, (y - at.y) as usize);
             let s = (sy * width + sx) * 4;
-            let d = y as usize * dst_stride + x as usize * 4;
+            let d = (y - first_row) as usize * dst_stride + x as usize * 4;
             let (Some(src), Some(out)) = (pixels.get(s..s + 4), dst.get_mut(d..d + 4)) else {
                 continue;
             };
@@ -349,7 +550,8 @@ mod tests {
         let pixels = [0, 0, 255, 255, 0, 0, 0, 0, 128, 128, 128, 128];
         let at = Point::from((1, 1));
         let clip = Rectangle::new(at, (3, 1).into());
-        blend_over(&mut image, &pixels, 3, at, clip);
+        let stride = image.stride();
+        blend_over(image.bytes_mut(), stride, 0, &pixels, 3, at, clip);
         let row = &image.bytes()[16..32];
         assert_eq!(&row[0..3], &[100, 100, 100]);
         assert_eq!(&row[4..7], &[0, 0, 255]);

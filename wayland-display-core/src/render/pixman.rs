@@ -43,6 +43,10 @@ impl PixmanOutput {
         &mut self.pool
     }
 
+    pub(crate) fn pool(&self) -> &OutputPool<OutputImage> {
+        &self.pool
+    }
+
     pub(crate) fn repeat_last(&self) -> Option<Frame> {
         self.pool.last_frame()
     }
@@ -66,7 +70,7 @@ impl PixmanOutput {
             .bind(image)
             .map_err(|err| RenderError::Draw(err.to_string()))?;
         // Pixman draws synchronously: the image is complete when compose returns.
-        let _done = compose(
+        let (_done, changed) = compose(
             &mut self.renderer,
             &mut target,
             age,
@@ -76,6 +80,6 @@ impl PixmanOutput {
             &mut self.damage,
         )?;
         drop(target);
-        self.pool.rendered(slot)
+        self.pool.rendered(slot, Some(changed))
     }
 }

@@ -2,11 +2,13 @@
 //! damage tracker redraws only what changed since then. The same bookkeeping serves
 //! system-memory images and GPU DMABufs.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::RenderError;
 use super::frame::{DmabufImage, Frame, FrameMemory, FrameSource, OutputFormat, OutputImage};
 use super::passthrough::CopyTag;
+use super::yuv::{Colorimetry, Rows, Source};
 
 /// What a pool holds.
 pub(crate) trait PoolImage: Sized {
@@ -38,6 +40,10 @@ impl PoolImage for DmabufImage {
 /// Free images kept for reuse; more than this are released once downstream returns them.
 const IDLE_KEEP: usize = 3;
 
+/// Frames whose changed rows are remembered, for converting into images that held an
+/// older one; further back, an image is converted whole.
+const HISTORY: usize = 16;
+
 /// What an image holds, which decides how much of it the next frame must redraw.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Content {
@@ -47,6 +53,8 @@ pub(crate) enum Content {
     Composed,
     /// A client buffer copied by the pass-through path.
     Copied(CopyTag),
+    /// A YUV conversion of a picture.
+    Yuv(Source),
 }
 
 struct Slot<I> {
@@ -70,6 +78,11 @@ pub(crate) struct OutputPool<I> {
     slots: Vec<Slot<I>>,
     /// Frames rendered so far; the newest image holds frame number `rendered`.
     rendered: u64,
+    /// For the latest frames (number, rows that changed from the one before, `None` when
+    /// unknown), newest last.
+    history: VecDeque<(u64, Option<Rows>)>,
+    /// How a YUV pool's frames encode colours.
+    pub(crate) colorimetry: Option<Colorimetry>,
 }
 
 impl<I: PoolImage> OutputPool<I> {
@@ -80,6 +93,8 @@ impl<I: PoolImage> OutputPool<I> {
             height,
             slots: Vec::new(),
             rendered: 0,
+            history: VecDeque::new(),
+            colorimetry: None,
         }
     }
 
@@ -107,7 +122,7 @@ impl<I: PoolImage> OutputPool<I> {
             let slot = &self.slots[i];
             let age = match slot.content {
                 Content::Composed => (self.rendered + 1 - slot.rendered) as usize,
-                Content::Fresh | Content::Copied(_) => 0,
+                Content::Fresh | Content::Copied(_) | Content::Yuv(_) => 0,
             };
             return Ok((i, age));
         }
@@ -151,18 +166,29 @@ impl<I: PoolImage> OutputPool<I> {
         self.slots.get(slot).map_or(&Content::Fresh, |s| &s.content)
     }
 
-    /// Records that `slot` now holds the newest frame, drawn by the renderer, and hands
-    /// that frame out.
-    pub(crate) fn rendered(&mut self, slot: usize) -> Result<Frame, RenderError> {
-        self.filled(slot, Content::Composed)
+    /// Records that `slot` now holds the newest frame, drawn by the renderer, which
+    /// changed `changed` rows from the frame before (`None`: unknown), and hands that
+    /// frame out.
+    pub(crate) fn rendered(
+        &mut self,
+        slot: usize,
+        changed: Option<Rows>,
+    ) -> Result<Frame, RenderError> {
+        self.filled(slot, Content::Composed, changed)
     }
 
     /// Like [`rendered`](Self::rendered), for a frame the pass-through path copied.
     pub(crate) fn copied(&mut self, slot: usize, tag: CopyTag) -> Result<Frame, RenderError> {
-        self.filled(slot, Content::Copied(tag))
+        self.filled(slot, Content::Copied(tag), None)
     }
 
-    fn filled(&mut self, slot: usize, content: Content) -> Result<Frame, RenderError> {
+    /// Records that `slot` now holds the newest frame, made as `content` says.
+    pub(crate) fn filled(
+        &mut self,
+        slot: usize,
+        content: Content,
+        changed: Option<Rows>,
+    ) -> Result<Frame, RenderError> {
         let s = self
             .slots
             .get_mut(slot)
@@ -170,7 +196,32 @@ impl<I: PoolImage> OutputPool<I> {
         self.rendered += 1;
         s.rendered = self.rendered;
         s.content = content;
+        if self.history.len() >= HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back((self.rendered, changed));
         Ok(self.frame(slot, false))
+    }
+
+    /// The rows that changed after frame `since` up to the newest one; `None` when that
+    /// is no longer (or was never) known.
+    pub(crate) fn changed_since(&self, since: u64) -> Option<Rows> {
+        if since > self.rendered {
+            return None;
+        }
+        let mut rows = Rows::default();
+        let mut expect = since + 1;
+        for (seq, changed) in &self.history {
+            if *seq < expect {
+                continue;
+            }
+            if *seq != expect {
+                return None;
+            }
+            rows.extend(changed.as_ref()?);
+            expect += 1;
+        }
+        (expect == self.rendered + 1).then_some(rows)
     }
 
     /// The newest frame again, if there is one.
@@ -196,9 +247,12 @@ impl<I: PoolImage> OutputPool<I> {
             seq: s.rendered,
             repeated,
             source: match s.content {
-                Content::Copied(_) => FrameSource::ClientBuffer,
-                Content::Fresh | Content::Composed => FrameSource::Composed,
+                Content::Copied(_) | Content::Yuv(Source::Client(_)) => FrameSource::ClientBuffer,
+                Content::Fresh | Content::Composed | Content::Yuv(Source::Rendered(_)) => {
+                    FrameSource::Composed
+                }
             },
+            colorimetry: self.colorimetry,
         }
     }
 }
@@ -228,14 +282,14 @@ mod tests {
         let mut pool = Pool::new(OutputFormat::Bgrx, 8, 4);
         let (a, age) = pool.acquire_system().unwrap();
         assert_eq!(age, 0);
-        let first = pool.rendered(a).unwrap();
+        let first = pool.rendered(a, None).unwrap();
         assert_eq!(first.data().len(), 8 * 4 * 4);
 
         // Downstream holds the first frame: the next one goes to a new image.
         let (b, age) = pool.acquire_system().unwrap();
         assert_ne!(a, b);
         assert_eq!(age, 0);
-        let second = pool.rendered(b).unwrap();
+        let second = pool.rendered(b, None).unwrap();
 
         // Both released: the newest image is reused, one frame old.
         drop((first, second));
@@ -249,7 +303,7 @@ mod tests {
         let mut pool = Pool::new(OutputFormat::Rgba, 2, 2);
         assert!(pool.last_frame().is_none());
         let (a, _) = pool.acquire_system().unwrap();
-        let frame = pool.rendered(a).unwrap();
+        let frame = pool.rendered(a, None).unwrap();
         let again = pool.last_frame().unwrap();
         assert!(again.repeated);
         assert!(frame.same_memory(&again));
@@ -261,7 +315,7 @@ mod tests {
         use crate::render::frame::FrameSource;
         let mut pool = Pool::new(OutputFormat::Bgrx, 2, 2);
         let (a, _) = pool.acquire_system().unwrap();
-        let frame = pool.rendered(a).unwrap();
+        let frame = pool.rendered(a, None).unwrap();
         assert_eq!(frame.source, FrameSource::Composed);
         drop(frame);
         let (b, age) = pool.acquire_system().unwrap();
@@ -277,12 +331,43 @@ mod tests {
     }
 
     #[test]
+    fn changed_rows_are_remembered_for_recent_frames() {
+        let mut pool = Pool::new(OutputFormat::Bgrx, 2, 40);
+        let rows = |r: std::ops::Range<usize>| {
+            let mut rows = Rows::default();
+            rows.add(r);
+            rows
+        };
+        for changed in [Some(rows(0..2)), Some(rows(10..12)), Some(rows(4..6))] {
+            let (i, _) = pool.acquire_system().unwrap();
+            pool.rendered(i, changed).unwrap();
+        }
+        let mut expect = rows(10..12);
+        expect.add(4..6);
+        assert_eq!(pool.changed_since(1), Some(expect));
+        assert_eq!(pool.changed_since(3), Some(Rows::default()));
+        assert_eq!(pool.changed_since(4), None);
+        // An unknown step (a copied frame) makes everything before it unknown.
+        let (i, _) = pool.acquire_system().unwrap();
+        pool.copied(i, CopyTag::for_tests()).unwrap();
+        assert_eq!(pool.changed_since(3), None);
+        assert_eq!(pool.changed_since(4), Some(Rows::default()));
+        // Older than the history: unknown.
+        for _ in 0..=HISTORY {
+            let (i, _) = pool.acquire_system().unwrap();
+            pool.rendered(i, Some(Rows::default())).unwrap();
+        }
+        assert_eq!(pool.changed_since(4), None);
+        assert_eq!(pool.changed_since(5), Some(Rows::default()));
+    }
+
+    #[test]
     fn idle_images_are_trimmed() {
         let mut pool = Pool::new(OutputFormat::Bgrx, 2, 2);
         let held: Vec<_> = (0..6)
             .map(|_| {
                 let (i, _) = pool.acquire_system().unwrap();
-                pool.rendered(i).unwrap()
+                pool.rendered(i, None).unwrap()
             })
             .collect();
         assert_eq!(pool.slots.len(), 6);

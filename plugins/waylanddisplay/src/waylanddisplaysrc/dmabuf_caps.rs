@@ -133,10 +133,15 @@ fn full_ranges(
         )
 }
 
-/// System-memory caps: every format we render, any size and rate.
+/// System-memory caps, any size and rate: every format we render first (no conversion,
+/// what a consumer that takes anything gets), then the YUV formats we convert into.
 pub(crate) fn system_caps() -> gst::Caps {
     let formats = ["BGRx", "RGBx", "BGRA", "RGBA"];
-    full_ranges(gst::Caps::builder("video/x-raw").field("format", gst::List::new(formats))).build()
+    let mut caps =
+        full_ranges(gst::Caps::builder("video/x-raw").field("format", gst::List::new(formats)))
+            .build();
+    caps.merge(full_ranges(super::yuv_caps::yuv_caps_builder()).build());
+    caps
 }
 
 /// The pad template: system memory, and DMABuf in either style (what a run offers is
@@ -267,16 +272,18 @@ mod tests {
         let linear = [(XR24, vec![LINEAR])];
         for style in [CapsStyle::DmaDrm, CapsStyle::Plain] {
             let caps = offered_caps(&linear, style);
-            assert_eq!(caps.size(), 2, "{caps}");
+            // DMABuf, then system memory in RGB, then in YUV.
+            assert_eq!(caps.size(), 3, "{caps}");
             assert!(caps.features(0).unwrap().contains(MEMORY_DMABUF));
             assert!(!caps.features(1).unwrap().contains(MEMORY_DMABUF));
+            assert!(!caps.features(2).unwrap().contains(MEMORY_DMABUF));
             assert!(
                 caps.is_subset(&template_caps()),
                 "{caps} not within the template"
             );
         }
         let software = offered_caps(&[], CapsStyle::DmaDrm);
-        assert_eq!(software.size(), 1);
+        assert_eq!(software.size(), 2);
         assert_eq!(software, system_caps());
     }
 

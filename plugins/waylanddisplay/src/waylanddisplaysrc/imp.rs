@@ -11,15 +11,16 @@ use waylanddisplaycore::clipboard::ClipboardContent;
 use waylanddisplaycore::device::DeviceError;
 use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
-    ClientLimits, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent, OutputFormat,
-    OutputScale, OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay, WindowMode,
-    WindowPolicy, XwaylandMode,
+    ClientLimits, Colorimetry, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent,
+    OutputFormat, OutputScale, OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
+    WindowMode, WindowPolicy, XwaylandMode,
 };
 
 use super::clipboard_event::{self, ClipboardRequest};
 use super::dmabuf_caps;
 use super::input_event::{self, ParseError};
 use super::pacing::Pacer;
+use super::yuv_caps;
 use crate::gst_log::{CAT, dispatch};
 
 /// Name of the application message that announces the socket, as upstream posts it.
@@ -153,7 +154,19 @@ impl Negotiated {
                 modifier,
             },
             None => {
-                OutputTarget::System(OutputFormat::from_gst_name(s.get::<&str>("format").ok()?)?)
+                let format = OutputFormat::from_gst_name(s.get::<&str>("format").ok()?)?;
+                if format.is_yuv() {
+                    let colorimetry = match s.get::<&str>("colorimetry") {
+                        Ok(value) => yuv_caps::parse_colorimetry(value)?,
+                        Err(_) => Colorimetry::for_height(height),
+                    };
+                    OutputTarget::Yuv {
+                        format,
+                        colorimetry,
+                    }
+                } else {
+                    OutputTarget::System(format)
+                }
             }
         };
         Some(Self {
@@ -575,6 +588,7 @@ impl BaseSrcImpl for WaylandDisplaySrc {
             s.fixate_field_nearest_int("width", DEFAULT_WIDTH);
             s.fixate_field_nearest_int("height", DEFAULT_HEIGHT);
             s.fixate_field_nearest_fraction("framerate", gst::Fraction::new(DEFAULT_FPS, 1));
+            yuv_caps::fixate_colorimetry(s);
         }
         self.parent_fixate(caps)
     }
@@ -844,8 +858,13 @@ impl WaylandDisplaySrc {
         let (mut buffer, offsets, strides) = match frame.dmabuf_planes() {
             Some(planes) => self.dmabuf_buffer(&frame, &planes)?,
             None => {
-                let stride = stride_of(frame.stride)?;
-                (gst::Buffer::from_slice(frame), vec![0], vec![stride])
+                let planes = frame.planes();
+                let offsets = planes.iter().map(|p| p.offset).collect();
+                let strides = planes
+                    .iter()
+                    .map(|p| stride_of(p.stride))
+                    .collect::<Result<_, _>>()?;
+                (gst::Buffer::from_slice(frame), offsets, strides)
             }
         };
         let (offset, discont) = {
@@ -1174,9 +1193,52 @@ mod tests {
     }
 
     #[test]
+    fn yuv_caps_carry_their_colorimetry() {
+        let n =
+            negotiated("video/x-raw, format=NV12, width=64, height=48, framerate=30/1").unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::Yuv {
+                format: OutputFormat::Nv12,
+                colorimetry: Colorimetry::BT601
+            }
+        );
+        assert_eq!(n.video_format(), gst_video::VideoFormat::Nv12);
+        let n = negotiated(
+            "video/x-raw, format=I420, width=64, height=48, framerate=30/1, colorimetry=(string)1:3:5:1",
+        )
+        .unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::Yuv {
+                format: OutputFormat::I420,
+                colorimetry: Colorimetry {
+                    matrix: waylanddisplaycore::YuvMatrix::Bt709,
+                    range: waylanddisplaycore::YuvValueRange::Full,
+                }
+            }
+        );
+        let n =
+            negotiated("video/x-raw, format=I420, width=1280, height=720, framerate=30/1").unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::Yuv {
+                format: OutputFormat::I420,
+                colorimetry: Colorimetry::BT709
+            }
+        );
+    }
+
+    #[test]
     fn caps_we_cannot_produce_are_refused() {
         assert!(
-            negotiated("video/x-raw, format=NV12, width=64, height=48, framerate=30/1").is_none()
+            negotiated("video/x-raw, format=YUY2, width=64, height=48, framerate=30/1").is_none()
+        );
+        assert!(
+            negotiated(
+                "video/x-raw, format=I420, width=64, height=48, framerate=30/1, colorimetry=bt2020"
+            )
+            .is_none()
         );
         assert!(negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=64, height=48, framerate=30/1").is_none());
         assert!(negotiated("video/x-raw, format=RGBA, width=64, framerate=30/1").is_none());

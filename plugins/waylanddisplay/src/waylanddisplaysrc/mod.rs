@@ -10,6 +10,7 @@ mod dmabuf_caps;
 mod imp;
 pub mod input_event;
 mod pacing;
+mod yuv_caps;
 
 glib::wrapper! {
     pub struct WaylandDisplaySrc(ObjectSubclass<imp::WaylandDisplaySrc>)
