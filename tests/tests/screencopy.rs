@@ -680,3 +680,70 @@ fn screencopy_is_offered_only_with_privileged_protocols() {
     };
     assert!(err.contains("screencopy"), "grim said: {err}");
 }
+
+/// A picture made for someone else — a capture by grim, the element's snapshot — leaves
+/// the stream current: its next frame shows that picture, not the one it had cached (the
+/// capture used up the "changed" mark the stream's cache relies on). A snapshot of YUV
+/// output is the exact RGB picture.
+#[test]
+fn captures_and_snapshots_leave_the_stream_current() {
+    use waylanddisplaycore::{Frame, OutputFormat};
+    let colour = [0x99, 0x66, 0x33];
+    let shows = |frame: &Frame| frame.pixel(10, 10).is_some_and(|p| p[..3] == colour);
+    for (capture, output) in [
+        ("grim", OutputFormat::Bgrx),
+        ("snapshot", OutputFormat::Bgrx),
+        ("snapshot", OutputFormat::I420),
+    ] {
+        let what = format!("{capture} with {output:?} output");
+        let dir = gwd_tests::private_dir("gwd-screencopy");
+        let display = display(dir.path(), true);
+        let mode = VideoMode {
+            width: 320,
+            height: 240,
+            refresh_mhz: 60_000,
+        };
+        display.set_mode(mode, output).unwrap();
+        let empty = display.frame().unwrap();
+        assert_eq!(empty.format, output, "{what}");
+        let client = gwd_tests::client(
+            CLIENT,
+            &["--pattern", "solid:336699"],
+            dir.path(),
+            display.socket_name(),
+        );
+        client.expect_line(WAIT, "drawn");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let captured = match capture {
+                "grim" => {
+                    grim(dir.path(), display.socket_name(), &[])
+                        .unwrap()
+                        .pixel(10, 10)
+                        == (0x33, 0x66, 0x99)
+                }
+                _ => {
+                    let snapshot = display.snapshot().unwrap();
+                    assert_eq!(snapshot.format, OutputFormat::Bgrx, "{what}");
+                    shows(&snapshot)
+                }
+            };
+            if captured {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: never captured the client"
+            );
+        }
+        let frame = display.frame().unwrap();
+        assert_eq!(frame.format, output, "{what}");
+        assert!(
+            !frame.same_memory(&empty),
+            "{what}: the stream kept its old frame"
+        );
+        if output == OutputFormat::Bgrx {
+            assert!(shows(&frame), "{what}: {:?}", frame.pixel(10, 10));
+        }
+    }
+}

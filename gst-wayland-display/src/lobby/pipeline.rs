@@ -18,33 +18,19 @@ pub(crate) fn caps(spec: &LobbySpec) -> String {
     )
 }
 
-/// Whether frames are in system memory (then a screenshot branch can read them).
-pub(crate) fn system_memory(spec: &LobbySpec) -> bool {
-    !spec
-        .buffer_caps
-        .as_deref()
-        .is_some_and(|caps| caps.contains("memory:"))
-}
-
-/// The whole pipeline: source, caps, a tee to the encoder and sink, (for system memory) a
-/// leaky branch keeping the latest frame for screenshots, and (with `audio`) the audio
-/// branch. That appsink must not wait for its frame to be pulled before passing EOS on, or
-/// a finishing file never ends.
+/// The whole pipeline: source, caps, a queue to the encoder and sink, and (with `audio`)
+/// the audio branch. Screenshots come from the source's `snapshot` signal, not the stream
+/// (whose frames may be YUV or on a GPU).
 pub(crate) fn description(
     spec: &LobbySpec,
     encoder_fragment: &str,
     audio: Option<&AudioSpec>,
 ) -> String {
-    let shot = if system_memory(spec) {
-        " t. ! queue leaky=downstream max-size-buffers=1 ! appsink name=shot sync=false max-buffers=1 drop=true async=false wait-on-eos=false"
-    } else {
-        ""
-    };
     let audio = audio
         .map(|audio| format!(" {}", branch::description(audio.channels, &audio.pipeline)))
         .unwrap_or_default();
     format!(
-        "waylanddisplaysrc name=src ! {caps} ! tee name=t t. ! queue ! {encoder_fragment} ! {sink}{shot}{audio}",
+        "waylanddisplaysrc name=src ! {caps} ! queue ! {encoder_fragment} ! {sink}{audio}",
         caps = caps(spec),
         sink = spec.sink_pipeline,
     )
@@ -90,12 +76,10 @@ mod tests {
         let pipeline = gst::parse::launch(&description).unwrap();
         let bin = pipeline.downcast::<gst::Bin>().unwrap();
         assert!(bin.by_name("src").is_some());
-        assert!(bin.by_name("shot").is_some());
 
         let mut dmabuf = spec();
         dmabuf.buffer_caps = Some("video/x-raw(memory:DMABuf), format=DMA_DRM".into());
         let description = super::description(&dmabuf, "fakesink", None);
-        assert!(!description.contains("appsink"), "{description}");
         assert!(description.contains("width=(int)640"), "{description}");
     }
 }

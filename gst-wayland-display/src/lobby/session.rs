@@ -25,7 +25,6 @@ const AUDIO_STOP_WAIT: Duration = Duration::from_secs(2);
 pub(crate) struct Session {
     pipeline: gst::Pipeline,
     src: gst::Element,
-    shot: Option<gst_app::AppSink>,
     frames: Arc<AtomicU64>,
     bus: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
     app: Option<RunningApp>,
@@ -61,9 +60,6 @@ impl Session {
         src.set_property("scale", spec.scale);
         src.set_property("privileged-protocols", spec.privileged_protocols);
         set_xwayland(&src, spec.xwayland)?;
-        let shot = pipeline
-            .by_name("shot")
-            .and_then(|e| e.downcast::<gst_app::AppSink>().ok());
 
         let frames = Arc::new(AtomicU64::new(0));
         let counter = frames.clone();
@@ -93,7 +89,6 @@ impl Session {
         Ok(Self {
             pipeline,
             src,
-            shot,
             frames,
             bus: Some((running, thread)),
             app: None,
@@ -204,18 +199,14 @@ impl Session {
         }
     }
 
-    /// Writes the latest frame to `path` as PNG.
+    /// Writes the current picture to `path` as PNG: the source's RGB snapshot, drawn
+    /// now, so it shows everything the compositor had received from the app when asked,
+    /// exactly (the stream may be YUV, or on a GPU).
     pub(crate) fn screenshot(&self, path: &Path) -> Result<(), String> {
-        let shot = self.shot.as_ref().ok_or_else(|| {
-            "screenshots need frames in system memory (this lobby uses GPU buffers)".to_owned()
-        })?;
         let sample = self
-            .frame_after_now(shot)
-            .or_else(|| {
-                tracing::warn!("no new frame within 2 s; the screenshot shows the last one");
-                shot.property::<Option<gst::Sample>>("last-sample")
-            })
-            .ok_or_else(|| "no frame has been produced yet".to_owned())?;
+            .src
+            .emit_by_name::<Option<gst::Sample>>(gstwaylanddisplaysrc::SNAPSHOT_SIGNAL, &[])
+            .ok_or_else(|| "the compositor gave no picture (see the log)".to_owned())?;
         let png_caps = gst::Caps::builder("image/png").build();
         let png =
             gst_video::convert_sample(&sample, &png_caps, Some(gst::ClockTime::from_seconds(5)))
@@ -228,25 +219,6 @@ impl Session {
             .map_err(|err| format!("cannot read the PNG: {err}"))?;
         std::fs::write(path, map.as_slice())
             .map_err(|err| format!("cannot write {}: {err}", path.display()))
-    }
-
-    /// The first frame drawn after this call, so that a screenshot shows everything the app
-    /// committed before asking for it. The shot branch holds frames drawn earlier (its queue
-    /// and appsink keep one each); frames are stamped with the running time they were due at
-    /// and drawn no earlier, so those stamped before now are skipped.
-    fn frame_after_now(&self, shot: &gst_app::AppSink) -> Option<gst::Sample> {
-        let now = self.pipeline.current_running_time();
-        let deadline = Deadline::after(Duration::from_secs(2));
-        loop {
-            let left = deadline.left()?;
-            let wait = gst::ClockTime::try_from(left).unwrap_or(gst::ClockTime::MAX);
-            let sample = shot.try_pull_sample(wait)?;
-            let pts = sample.buffer().and_then(|b| b.pts());
-            match (now, pts) {
-                (Some(now), Some(pts)) if pts < now => continue,
-                _ => return Some(sample),
-            }
-        }
     }
 
     /// Ends the stream so muxers can finish their files; the EOS arrives on the bus.

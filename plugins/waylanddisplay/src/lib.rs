@@ -15,7 +15,7 @@
 mod gst_log;
 mod waylanddisplaysrc;
 
-pub use waylanddisplaysrc::{WaylandDisplaySrc, clipboard_event, input_event};
+pub use waylanddisplaysrc::{SNAPSHOT_SIGNAL, WaylandDisplaySrc, clipboard_event, input_event};
 
 gst::plugin_define!(
     waylanddisplaysrc,

@@ -31,6 +31,9 @@ pub(crate) struct Link {
     pub(crate) commands: channel::Channel<Command>,
     pub(crate) frames: SyncSender<Result<Frame, RenderError>>,
     pub(crate) changed: PictureChanged,
+    /// Marked when a frame newer than the last one sent to the handle was made for someone
+    /// else (a screen capture, a snapshot): the handle's cached frame is stale then.
+    pub(crate) stale: PictureChanged,
     /// Told of every input event handled.
     pub(crate) input: Arc<InputGate>,
 }
@@ -52,6 +55,9 @@ pub(crate) struct LoopData {
     /// The X display until its first client connects (on-demand Xwayland).
     pub(super) x11_waiting: Option<super::xwayland_loop::Waiting>,
     frame_requested: bool,
+    /// See [`Link::stale`]; `sent` is the number of the last frame sent to the handle.
+    stale: PictureChanged,
+    sent: Option<u64>,
     stop: bool,
     input: Arc<InputGate>,
     /// The listening socket's source, disabled while accepting is paused.
@@ -78,6 +84,8 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         evdev: None,
         clients: Vec::new(),
         frame_requested: false,
+        stale: link.stale,
+        sent: None,
         stop: false,
         input: link.input,
         listener: None,
@@ -152,11 +160,19 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         }
         super::xwayland_loop::check(&mut data);
         if std::mem::take(&mut data.frame_requested) {
+            let frame = data.state.produce_frame();
+            if let Ok(frame) = &frame {
+                data.sent = Some(frame.seq);
+            }
+            data.stale.clear();
             // The requester may have given up and gone; nothing to do then.
-            let _ = link.frames.try_send(data.state.produce_frame());
+            let _ = link.frames.try_send(frame);
         }
         // After the frame, which serves what waits for the next picture.
         data.state.serve_screencopies();
+        if data.sent.is_some() && data.state.renderer.repeat_last().map(|f| f.seq) != data.sent {
+            data.stale.mark();
+        }
         if let Err(err) = display.flush_clients() {
             tracing::debug!(%err, "flushing clients");
         }
@@ -228,6 +244,9 @@ fn handle_command(command: Command, data: &mut LoopData) {
         }
         Command::Sync(reply) => {
             let _ = reply.try_send(());
+        }
+        Command::Snapshot(reply) => {
+            let _ = reply.try_send(data.state.produce_rgb_frame());
         }
         Command::ReadClipboard(wanted, reply) => {
             let _ = reply.try_send(data.state.read_clipboard(&wanted));

@@ -131,6 +131,15 @@ impl WaylandDisplay {
         self.thread.frame()
     }
 
+    /// The current picture with the cursor, in RGB whatever the output format (YUV output
+    /// is converted from it, lossily), drawn now: for screenshots. The stream's next frame
+    /// shows the same picture.
+    pub fn snapshot(&self) -> Result<Frame, DisplayError> {
+        self.thread
+            .request("a snapshot", Command::Snapshot)?
+            .map_err(DisplayError::from)
+    }
+
     /// Changes the output size, refresh rate or what frames are made of; clients are
     /// reconfigured.
     pub fn set_mode(

@@ -35,6 +35,7 @@ pub(crate) enum Command {
         reply: SyncSender<Result<(), String>>,
     },
     Sync(SyncSender<()>),
+    Snapshot(SyncSender<Result<Frame, RenderError>>),
     ReadClipboard(
         Vec<String>,
         SyncSender<Result<crate::comp::ClipboardRead, crate::clipboard::ClipboardError>>,
@@ -67,6 +68,8 @@ pub(crate) struct CompositorThread {
     commands: channel::Sender<Command>,
     frames: Mutex<Receiver<Result<Frame, RenderError>>>,
     changed: PictureChanged,
+    /// See `event_loop::Link::stale`.
+    stale: PictureChanged,
     input: Arc<InputGate>,
     /// The last frame, handed out again while the picture has not changed; taken before a
     /// new frame is drawn so the image is free for the compositor to draw into.
@@ -88,12 +91,14 @@ impl CompositorThread {
         let end = Arc::new(Mutex::new(ThreadEnd::Running));
         let thread_end = end.clone();
         let changed = PictureChanged::new();
+        let stale = PictureChanged::new();
         let input = Arc::new(InputGate::default());
         let thread_input = input.clone();
         let link = Link {
             commands: command_rx,
             frames: frame_tx,
             changed: changed.clone(),
+            stale: stale.clone(),
             input: input.clone(),
         };
         // The compositor logs where its creator logs (the element routes this to GStreamer).
@@ -137,6 +142,7 @@ impl CompositorThread {
             commands,
             frames: Mutex::new(frames),
             changed,
+            stale,
             input,
             last: Mutex::new(None),
             end,
@@ -200,6 +206,7 @@ impl CompositorThread {
         let poisoned = || DisplayError::Stopped("a frame request panicked earlier".to_owned());
         let mut last = self.last.lock().map_err(|_| poisoned())?;
         if !self.changed.is_marked()
+            && !self.stale.is_marked()
             && let Some(frame) = last.as_ref()
         {
             let mut again = frame.clone();

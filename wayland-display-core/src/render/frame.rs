@@ -241,6 +241,11 @@ impl Frame {
         Ok(out)
     }
 
+    /// A copy of the frame's bytes (rows `stride` apart), read from a DMABuf if need be.
+    pub fn copy_pixels(&self) -> Result<Vec<u8>, RenderError> {
+        self.with_pixels(<[u8]>::to_vec)
+    }
+
     /// The DRM format modifier of a DMABuf frame; `None` for system memory.
     pub fn modifier(&self) -> Option<u64> {
         match &self.memory {

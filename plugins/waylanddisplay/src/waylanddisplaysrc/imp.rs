@@ -25,6 +25,8 @@ use crate::gst_log::{CAT, dispatch};
 
 /// Name of the application message that announces the socket, as upstream posts it.
 pub const READY_MESSAGE: &str = "wayland.src";
+/// The action signal that returns the current picture as an RGB `GstSample`.
+pub const SNAPSHOT_SIGNAL: &str = "snapshot";
 
 const DEFAULT_RENDER_NODE: &str = "auto";
 const DEFAULT_WIDTH: i32 = 1920;
@@ -194,6 +196,26 @@ impl Negotiated {
 }
 
 impl ObjectImpl for WaylandDisplaySrc {
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![
+                // For screenshots: the picture in RGB, exact even when the stream is YUV.
+                glib::subclass::Signal::builder(SNAPSHOT_SIGNAL)
+                    .action()
+                    .return_type::<Option<gst::Sample>>()
+                    .class_handler(|args| {
+                        let sample = args
+                            .first()
+                            .and_then(|v| v.get::<super::WaylandDisplaySrc>().ok())
+                            .and_then(|src| src.imp().snapshot());
+                        Some(sample.to_value())
+                    })
+                    .build(),
+            ]
+        });
+        SIGNALS.as_ref()
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -1013,6 +1035,44 @@ impl WaylandDisplaySrc {
 
     /// Delivers one of the element's input events to the compositor. Returns whether the
     /// event was one of ours (malformed ones included: they are logged and dropped).
+    /// The current picture in RGB with the cursor, drawn now (`snapshot` signal); `None`
+    /// when the compositor is not running or the picture cannot be had (logged).
+    fn snapshot(&self) -> Option<gst::Sample> {
+        let display = lock(&self.running)
+            .as_ref()
+            .map(|r| Arc::clone(&r.display))?;
+        let frame = tracing::dispatcher::with_default(&dispatch(), || display.snapshot())
+            .inspect_err(|err| gst::warning!(CAT, imp = self, "no snapshot: {err}"))
+            .ok()?;
+        let format = gst_video::VideoFormat::from_string(frame.format.gst_name());
+        let info = gst_video::VideoInfo::builder(format, frame.width, frame.height)
+            .build()
+            .inspect_err(|err| gst::warning!(CAT, imp = self, "no snapshot: {err}"))
+            .ok()?;
+        let (width, height, stride) = (frame.width, frame.height, stride_of(frame.stride).ok()?);
+        let mut buffer = if frame.dmabuf_planes().is_some() {
+            let pixels = frame
+                .copy_pixels()
+                .inspect_err(|err| gst::warning!(CAT, imp = self, "no snapshot: {err}"))
+                .ok()?;
+            gst::Buffer::from_mut_slice(pixels)
+        } else {
+            gst::Buffer::from_slice(frame)
+        };
+        gst_video::VideoMeta::add_full(
+            buffer.get_mut()?,
+            gst_video::VideoFrameFlags::empty(),
+            format,
+            width,
+            height,
+            &[0],
+            &[stride],
+        )
+        .ok()?;
+        let caps = info.to_caps().ok()?;
+        Some(gst::Sample::builder().buffer(&buffer).caps(&caps).build())
+    }
+
     fn handle_input_event(&self, event: &gst::Event) -> bool {
         let gst::EventView::CustomUpstream(custom) = event.view() else {
             return false;

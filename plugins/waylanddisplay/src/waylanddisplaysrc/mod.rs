@@ -12,6 +12,8 @@ pub mod input_event;
 mod pacing;
 mod yuv_caps;
 
+pub use imp::SNAPSHOT_SIGNAL;
+
 glib::wrapper! {
     pub struct WaylandDisplaySrc(ObjectSubclass<imp::WaylandDisplaySrc>)
         @extends gst_base::PushSrc, gst_base::BaseSrc, gst::Element, gst::Object;
