@@ -1,6 +1,6 @@
 //! Producing one output frame and telling clients it was shown.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use smithay::desktop::layer_map_for_output;
 use smithay::desktop::utils::{OutputPresentationFeedback, send_frames_surface_tree};
@@ -9,7 +9,11 @@ use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_pre
 use smithay::reexports::wayland_server::Resource;
 use smithay::wayland::presentation::Refresh;
 
+use smithay::reexports::calloop::timer::{TimeoutAction, Timer};
+
 use crate::comp::State;
+use crate::comp::schedule::{self, Recipient};
+use crate::display::LoopData;
 use crate::render::{CursorState, Frame, RenderError, Scaled};
 
 impl State {
@@ -106,42 +110,139 @@ impl State {
     }
 
     /// Presentation feedback for what this frame showed, and frame callbacks so clients
-    /// draw the next one.
+    /// draw the next one: each at the time the schedule gives (`schedule.rs`), at once
+    /// when nothing is known.
     fn frame_shown(&mut self, seq: u64) {
-        let now = self.now();
+        let produced = Instant::now();
         let output = self.output.clone();
         let on_output = |_: &_, _: &_| Some(output.clone());
         let mut feedback = OutputPresentationFeedback::new(&output);
+        let mut recipients = Vec::new();
         for window in self.space.elements() {
             window.take_presentation_feedback(&mut feedback, on_output, |_, _| {
                 wp_presentation_feedback::Kind::empty()
             });
-            window.send_frame(&output, now, None, on_output);
+            recipients.push(Recipient::Window(window.clone()));
         }
         for layer in layer_map_for_output(&output).layers() {
             layer.take_presentation_feedback(&mut feedback, on_output, |_, _| {
                 wp_presentation_feedback::Kind::empty()
             });
-            layer.send_frame(&output, now, None, on_output);
+            recipients.push(Recipient::Layer(layer.clone()));
         }
         if let CursorImageStatus::Surface(surface) = &self.cursor_status
             && surface.is_alive()
         {
-            send_frames_surface_tree(surface, &output, now, None, on_output);
+            recipients.push(Recipient::Cursor(surface.clone()));
         }
-        let refresh = match self.mode.refresh_mhz {
-            0 => Refresh::Unknown,
-            mhz => Refresh::fixed(Duration::from_nanos(
-                1_000_000_000_000u64
-                    .checked_div(u64::from(mhz))
-                    .unwrap_or_default(),
-            )),
+        let interval = match self.mode.refresh_mhz {
+            0 => None,
+            mhz => 1_000_000_000_000u64
+                .checked_div(u64::from(mhz))
+                .map(Duration::from_nanos),
         };
+        let refresh = interval.map_or(Refresh::Unknown, Refresh::fixed);
         feedback.presented(
             self.clock.now(),
             refresh,
             seq,
             wp_presentation_feedback::Kind::empty(),
         );
+
+        let schedule = &mut self.schedule;
+        schedule.predictor.frame_produced(produced);
+        // A due time in the past means nobody paces frames any more.
+        let due = schedule.due.get().filter(|due| *due > produced);
+        schedule.pending.clear();
+        let mut now = Vec::new();
+        for recipient in recipients {
+            let at = recipient.surface().map_or(produced, |surface| {
+                schedule
+                    .predictor
+                    .send_at(&surface.id(), due, interval, produced)
+            });
+            if at <= produced {
+                now.push(recipient);
+            } else {
+                schedule.pending.push((at, recipient));
+            }
+        }
+        for recipient in &now {
+            self.send_frame_callback(recipient);
+        }
+        self.arm_callback_timer();
+    }
+
+    /// Sends `recipient`'s frame callbacks, and times its draw if it was waiting for one.
+    fn send_frame_callback(&mut self, recipient: &Recipient) {
+        let now = self.now();
+        let output = self.output.clone();
+        let on_output = |_: &_, _: &_| Some(output.clone());
+        let timed = recipient
+            .surface()
+            .filter(schedule::waits_for_callback)
+            .map(|surface| surface.id());
+        match recipient {
+            Recipient::Window(window) => window.send_frame(&output, now, None, on_output),
+            Recipient::Layer(layer) => layer.send_frame(&output, now, None, on_output),
+            Recipient::Cursor(surface) => {
+                if surface.is_alive() {
+                    send_frames_surface_tree(surface, &output, now, None, on_output);
+                }
+            }
+        }
+        if let Some(id) = timed {
+            self.schedule.predictor.callback_sent(&id, Instant::now());
+        }
+    }
+
+    /// Sends the callbacks whose time has come; the time of the next one left, if any.
+    pub(crate) fn send_due_callbacks(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.schedule.pending)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.schedule.pending = later;
+        for (_, recipient) in &due {
+            self.send_frame_callback(recipient);
+        }
+        self.schedule.pending.iter().map(|(at, _)| *at).min()
+    }
+
+    /// One timer on the event loop for the earliest waiting callback (replacing the last
+    /// one). Without a loop, or if the timer cannot be made, they all go now.
+    fn arm_callback_timer(&mut self) {
+        if let (Some(token), Some(handle)) = (self.schedule.timer.take(), &self.loop_handle) {
+            handle.remove(token);
+        }
+        let Some(next) = self.schedule.pending.iter().map(|(at, _)| *at).min() else {
+            return;
+        };
+        let timer = self.loop_handle.as_ref().map(|handle| {
+            handle.insert_source(
+                Timer::from_deadline(next),
+                |_, _, data: &mut LoopData| match data.state.send_due_callbacks() {
+                    Some(next) => TimeoutAction::ToInstant(next),
+                    None => {
+                        data.state.schedule.timer = None;
+                        TimeoutAction::Drop
+                    }
+                },
+            )
+        });
+        match timer {
+            Some(Ok(token)) => self.schedule.timer = Some(token),
+            Some(Err(err)) => {
+                tracing::warn!(error = %err.error, "no frame callback timer; sending callbacks now");
+                for (_, recipient) in std::mem::take(&mut self.schedule.pending) {
+                    self.send_frame_callback(&recipient);
+                }
+            }
+            None => {
+                for (_, recipient) in std::mem::take(&mut self.schedule.pending) {
+                    self.send_frame_callback(&recipient);
+                }
+            }
+        }
     }
 }

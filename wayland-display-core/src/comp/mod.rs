@@ -15,6 +15,7 @@ mod output;
 mod placement;
 mod policy;
 mod protocols;
+pub(crate) mod schedule;
 mod screencopy;
 mod text;
 mod xwayland;
@@ -163,6 +164,8 @@ pub(crate) struct State {
     pub(crate) clipboard: Clipboard,
     /// The event loop, for transfers the X11 window manager runs on it.
     pub(crate) loop_handle: Option<LoopHandle<'static, LoopData>>,
+    /// When clients are sent their frame callbacks (`schedule.rs`).
+    pub(crate) schedule: schedule::FrameSchedule,
 }
 
 impl State {
@@ -172,6 +175,7 @@ impl State {
         dh: &DisplayHandle,
         setup: &Setup,
         changed: PictureChanged,
+        due: schedule::FrameDue,
     ) -> Result<(Self, Option<RenderError>), DisplayError> {
         let Setup {
             mode,
@@ -315,6 +319,10 @@ impl State {
             x11: None,
             clipboard: Clipboard::Empty,
             loop_handle: None,
+            schedule: schedule::FrameSchedule {
+                due,
+                ..Default::default()
+            },
         };
         state.offer_gpu_buffers();
         if privileged_protocols {

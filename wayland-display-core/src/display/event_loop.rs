@@ -22,6 +22,7 @@ use wayland_backend::server::ClientLimits as BackendLimits;
 use super::config::{ClientLimits, Setup};
 use super::input_gate::InputGate;
 use super::thread::{Command, Ready, Started};
+use crate::comp::schedule::FrameDue;
 use crate::comp::{PictureChanged, State, add_evdev_device, new_evdev_context};
 use crate::render::{Frame, RenderError};
 use crate::{DisplayError, InputEvent};
@@ -34,6 +35,8 @@ pub(crate) struct Link {
     /// Marked when a frame newer than the last one sent to the handle was made for someone
     /// else (a screen capture, a snapshot): the handle's cached frame is stale then.
     pub(crate) stale: PictureChanged,
+    /// When the next frame is due, for scheduling frame callbacks.
+    pub(crate) due: FrameDue,
     /// Told of every input event handled.
     pub(crate) input: Arc<InputGate>,
 }
@@ -46,7 +49,7 @@ const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// What the event loop's sources share besides the compositor state.
 pub(crate) struct LoopData {
-    pub(super) state: State,
+    pub(crate) state: State,
     pub(super) handle: LoopHandle<'static, LoopData>,
     /// Created with the first evdev device.
     evdev: Option<smithay::reexports::input::Libinput>,
@@ -76,7 +79,7 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         EventLoop::try_new().map_err(|e| setup_err("event loop", &e))?;
     let mut display: Display<State> =
         Display::new().map_err(|e| setup_err("wayland display", &e))?;
-    let (state, fell_back) = State::new(&display.handle(), &setup, link.changed)?;
+    let (state, fell_back) = State::new(&display.handle(), &setup, link.changed, link.due)?;
     let handle = event_loop.handle();
     let mut data = LoopData {
         state,

@@ -131,6 +131,14 @@ impl WaylandDisplay {
         self.thread.frame()
     }
 
+    /// Says when the next frame will be asked for (on the monotonic clock), so clients
+    /// are told to draw just in time for it rather than at once after each frame: call it
+    /// with every frame asked for on a schedule. Frames asked for without it, or after it
+    /// has passed, get callbacks sent at once.
+    pub fn set_next_frame_due(&self, at: std::time::Instant) {
+        self.thread.due.set(at);
+    }
+
     /// The current picture with the cursor, in RGB whatever the output format (YUV output
     /// is converted from it, lossily), drawn now: for screenshots. The stream's next frame
     /// shows the same picture.

@@ -16,6 +16,7 @@ use super::config::{OutputScale, Setup, Timeouts, VideoMode};
 use super::event_loop::{self, Link};
 use super::input_gate::InputGate;
 use crate::comp::PictureChanged;
+use crate::comp::schedule::FrameDue;
 use crate::render::{Frame, OutputTarget, RenderError};
 use crate::{DisplayError, InputEvent};
 
@@ -70,6 +71,7 @@ pub(crate) struct CompositorThread {
     changed: PictureChanged,
     /// See `event_loop::Link::stale`.
     stale: PictureChanged,
+    pub(crate) due: FrameDue,
     input: Arc<InputGate>,
     /// The last frame, handed out again while the picture has not changed; taken before a
     /// new frame is drawn so the image is free for the compositor to draw into.
@@ -92,6 +94,7 @@ impl CompositorThread {
         let thread_end = end.clone();
         let changed = PictureChanged::new();
         let stale = PictureChanged::new();
+        let due = FrameDue::default();
         let input = Arc::new(InputGate::default());
         let thread_input = input.clone();
         let link = Link {
@@ -99,6 +102,7 @@ impl CompositorThread {
             frames: frame_tx,
             changed: changed.clone(),
             stale: stale.clone(),
+            due: due.clone(),
             input: input.clone(),
         };
         // The compositor logs where its creator logs (the element routes this to GStreamer).
@@ -143,6 +147,7 @@ impl CompositorThread {
             frames: Mutex::new(frames),
             changed,
             stale,
+            due,
             input,
             last: Mutex::new(None),
             end,

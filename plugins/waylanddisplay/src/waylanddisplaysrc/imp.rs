@@ -726,6 +726,11 @@ impl PushSrcImpl for WaylandDisplaySrc {
         } else {
             self.next_unpaced_time(duration)
         };
+        if let Some(next) = pts.and_then(|due| self.monotonic_time_of(due.saturating_add(duration)))
+        {
+            // Clients are told to draw just in time for the next frame.
+            display.set_next_frame_due(next);
+        }
 
         let frame =
             tracing::dispatcher::with_default(&dispatch(), || display.frame()).map_err(|err| {
@@ -969,6 +974,20 @@ impl WaylandDisplaySrc {
             gst::ParentBufferMeta::add(b, &gst::Buffer::from_slice(frame.clone()));
         }
         Ok((buffer, offsets, strides))
+    }
+
+    /// When running time `running` comes on the monotonic clock, for a live source whose
+    /// pipeline clock runs (frames that are not paced have no due times).
+    fn monotonic_time_of(&self, running: gst::ClockTime) -> Option<std::time::Instant> {
+        if !lock(&self.settings).is_live {
+            return None;
+        }
+        let obj = self.obj();
+        let (clock, base_time) = (obj.clock()?, obj.base_time()?);
+        let left = base_time
+            .saturating_add(running)
+            .saturating_sub(clock.time());
+        std::time::Instant::now().checked_add(std::time::Duration::from_nanos(left.nseconds()))
     }
 
     /// Running time of the next frame when not live: frames are stamped back to back.

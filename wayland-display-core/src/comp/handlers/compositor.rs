@@ -3,7 +3,9 @@ use smithay::reexports::wayland_server::protocol::wl_callback::WlCallback;
 use smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor;
 use smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
-use smithay::reexports::wayland_server::{Client, delegate_dispatch, delegate_global_dispatch};
+use smithay::reexports::wayland_server::{
+    Client, Resource, delegate_dispatch, delegate_global_dispatch,
+};
 use smithay::wayland::compositor::{
     CompositorClientState, CompositorHandler, CompositorState, get_parent, is_sync_subsurface,
     with_states,
@@ -39,6 +41,9 @@ impl CompositorHandler for State {
             while let Some(parent) = get_parent(&root) {
                 root = parent;
             }
+            self.schedule
+                .predictor
+                .committed(&root.id(), std::time::Instant::now());
             if let Some(window) = self
                 .space
                 .elements()
@@ -59,6 +64,7 @@ impl CompositorHandler for State {
 
     fn destroyed(&mut self, surface: &WlSurface) {
         self.touch_surface_gone(surface);
+        self.schedule.predictor.forget(&surface.id());
         self.changed.mark();
     }
 }
