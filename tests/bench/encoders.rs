@@ -1,6 +1,7 @@
 //! Every H.264, H.265 and AV1 encoder on this machine, fed by `waylanddisplaysrc` with a
-//! full-screen client animating: frames out per second, CPU, and latency through the
-//! encoder (running time at the sink minus the frame's timestamp).
+//! full-screen client animating, both ways in the same run: BGRx converted by
+//! `videoconvert`, and I420/NV12 straight from the element. Frames out per second, CPU,
+//! and latency through the encoder (running time at the sink minus the frame's timestamp).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use gwd_tests::wait_for_socket;
 use serde_json::json;
 
 use crate::Options;
+use crate::frames::raw_caps;
 use crate::probe::{self, SinkProbe};
 use crate::report::{Table, col, percentile};
 
@@ -17,6 +19,37 @@ const CODECS: [(&str, &str); 3] = [
     ("video/x-h265", "H.265"),
     ("video/x-av1", "AV1"),
 ];
+
+/// How the encoder gets 4:2:0 frames.
+#[derive(Clone, Copy)]
+enum Feed {
+    /// `BGRx ! videoconvert ! I420|NV12`: the conversion in the pipeline.
+    Videoconvert,
+    /// `I420|NV12` from the element, which converts only the rows that changed.
+    Element,
+}
+
+impl Feed {
+    /// What follows `waylanddisplaysrc !` up to the encoder; the encoder picks the format.
+    fn downstream(self, size: (u32, u32)) -> String {
+        const QUEUE: &str = "queue max-size-buffers=2 max-size-bytes=0 max-size-time=0";
+        match self {
+            Self::Videoconvert => format!(
+                "{} ! {QUEUE} ! videoconvert ! video/x-raw,format={{I420,NV12}}",
+                raw_caps("BGRx", size)
+            ),
+            Self::Element => format!("{} ! {QUEUE}", raw_caps("{I420,NV12}", size)),
+        }
+    }
+
+    /// The row's label, with the format the encoder took.
+    fn label(self, format: &str) -> String {
+        match self {
+            Self::Videoconvert => format!("BGRx ! videoconvert ! {format}"),
+            Self::Element => format!("{format} from the element"),
+        }
+    }
+}
 
 /// Encoder elements present, with the codec each makes, hardware first by rank.
 fn present() -> Vec<(String, &'static str)> {
@@ -84,6 +117,7 @@ pub fn run(opts: &Options) -> Table {
         vec![
             col("codec", "codec", 0),
             col("encoder", "encoder and settings", 0),
+            col("input", "input", 0),
             col("fps", "frames out/s", 1),
             col("cpu_percent", "process CPU %", 0),
             col("cpu_ms_per_frame", "CPU per frame (ms)", 2),
@@ -93,11 +127,16 @@ pub fn run(opts: &Options) -> Table {
         ],
     );
     table.notes.push(format!(
-        "Pipeline: `waylanddisplaysrc ! video/x-raw,format=BGRx,width={w},height={h},framerate=60/1 \
-         ! queue max-size-buffers=2 ! videoconvert ! video/x-raw,format=I420|NV12 ! ENCODER ! \
-         fakesink sync=false`; CPU includes the conversion. Latency is the sink's running \
-         time minus the buffer's PTS (when the frame was due), so it holds queueing, \
-         conversion and encoding. {:.1} s after {:.1} s of warm-up.",
+        "Pipelines: `waylanddisplaysrc ! video/x-raw,format=BGRx,width={w},height={h},\
+         framerate=60/1 ! queue max-size-buffers=2 ! videoconvert ! \
+         video/x-raw,format=I420|NV12 ! ENCODER ! fakesink sync=false` (input \
+         \"BGRx ! videoconvert\"), and `waylanddisplaysrc ! video/x-raw,format=I420|NV12,\
+         width={w},height={h},framerate=60/1 ! queue max-size-buffers=2 ! ENCODER ! fakesink \
+         sync=false` (input \"from the element\", which converts only the rows that \
+         changed); the input column names the format the encoder took. CPU is the whole \
+         process, conversion included. Latency is the sink's running time minus the \
+         buffer's PTS (when the frame was due), so it holds queueing, conversion and \
+         encoding. {:.1} s after {:.1} s of warm-up.",
         opts.seconds.as_secs_f64(),
         opts.warmup.as_secs_f64()
     ));
@@ -109,40 +148,49 @@ pub fn run(opts: &Options) -> Table {
     }
     for (encoder, codec) in encoders {
         let fragment = low_latency_fragment(&encoder);
-        let row = match measure(opts, &fragment) {
-            Ok(m) => {
-                let mut lag = m.lag_ms;
-                json!({
+        for feed in [Feed::Videoconvert, Feed::Element] {
+            let row = match measure(opts, &fragment, feed) {
+                Ok(m) => {
+                    let mut lag = m.lag_ms;
+                    json!({
+                        "codec": codec,
+                        "encoder": fragment,
+                        "input": feed.label(&m.format),
+                        "fps": m.fps,
+                        "cpu_percent": m.cpu_percent,
+                        "cpu_ms_per_frame": m.cpu_ms_per_frame,
+                        "latency_p50_ms": percentile(&mut lag, 0.5),
+                        "latency_p99_ms": percentile(&mut lag, 0.99),
+                    })
+                }
+                Err(error) => json!({
                     "codec": codec,
                     "encoder": fragment,
-                    "fps": m.fps,
-                    "cpu_percent": m.cpu_percent,
-                    "cpu_ms_per_frame": m.cpu_ms_per_frame,
-                    "latency_p50_ms": percentile(&mut lag, 0.5),
-                    "latency_p99_ms": percentile(&mut lag, 0.99),
-                })
-            }
-            Err(error) => json!({ "codec": codec, "encoder": fragment, "error": error }),
-        };
-        table.push(row);
+                    "input": feed.label("I420|NV12"),
+                    "error": error,
+                }),
+            };
+            table.push(row);
+        }
     }
     table
 }
 
 struct Measured {
+    /// The raw format the encoder took.
+    format: String,
     fps: f64,
     cpu_percent: f64,
     cpu_ms_per_frame: f64,
     lag_ms: Vec<f64>,
 }
 
-fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
-    let (w, h) = opts.encoder_size;
+fn measure(opts: &Options, fragment: &str, feed: Feed) -> Result<Measured, String> {
     let description = format!(
-        "waylanddisplaysrc render-node={node} ! video/x-raw,format=BGRx,width={w},height={h},\
-         framerate=60/1 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! \
-         videoconvert ! video/x-raw,format={{I420,NV12}} ! {fragment} ! fakesink name=sink sync=false",
-        node = opts.render_node
+        "waylanddisplaysrc render-node={node} ! {downstream} ! {fragment} name=encoder ! \
+         fakesink name=sink sync=false",
+        node = opts.render_node,
+        downstream = feed.downstream(opts.encoder_size),
     );
     let pipeline = gst::parse::launch(&description)
         .map_err(|e| e.to_string())?
@@ -159,6 +207,12 @@ fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
     if let Some(err) = gwd_tests::bus_error(&pipeline) {
         return Err(err);
     }
+    let format = pipeline
+        .by_name("encoder")
+        .and_then(|e| e.static_pad("sink"))
+        .and_then(|pad| pad.current_caps())
+        .and_then(|caps| caps.structure(0)?.get::<String>("format").ok())
+        .unwrap_or_else(|| "?".to_owned());
     probe.reset();
     let (cpu0, n0, t0) = (
         probe::process_cpu(),
@@ -174,6 +228,7 @@ fn measure(opts: &Options, fragment: &str) -> Result<Measured, String> {
     }
     drop(guard);
     Ok(Measured {
+        format,
         fps: frames as f64 / wall,
         cpu_percent: cpu.as_secs_f64() / wall * 100.0,
         cpu_ms_per_frame: cpu.as_secs_f64() * 1000.0 / frames.max(1) as f64,

@@ -13,7 +13,7 @@ use crate::report::{Table, col, percentile};
 use crate::{Options, floor_ms};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Client {
+pub enum Client {
     Idle,
     /// weston-simple-shm: a 250x250 window redrawn every frame.
     SimpleShm,
@@ -32,7 +32,7 @@ enum Client {
 }
 
 impl Client {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Self::Idle => "idle",
             Self::SimpleShm => "weston-simple-shm",
@@ -56,7 +56,8 @@ impl Client {
     }
 }
 
-struct Running {
+/// A pipeline playing with its client (if any) connected; both stop when it drops.
+pub struct Running {
     pipeline: gst::Pipeline,
     probe: SinkProbe,
     client: Option<ChildGuard>,
@@ -69,12 +70,35 @@ impl Drop for Running {
     }
 }
 
-fn start(opts: &Options, (w, h): (u32, u32), client: Client, paced: bool) -> Running {
+/// `video/x-raw` caps for `format` at `(w, h)`, 60 fps.
+pub fn raw_caps(format: &str, (w, h): (u32, u32)) -> String {
+    format!("video/x-raw,format={format},width={w},height={h},framerate=60/1")
+}
+
+fn start(opts: &Options, size: (u32, u32), client: Client, paced: bool) -> Running {
+    launch(
+        opts,
+        client,
+        paced,
+        &raw_caps("BGRx", size),
+        client.full_screen(),
+    )
+}
+
+/// Plays `waylanddisplaysrc ! DOWNSTREAM ! fakesink` with the element set up for `client`
+/// (pass-through, scale) and starts that client. `downstream` begins with the source's
+/// caps; `read_counter` reads the test client's frame counter at the sink, which only BGRx
+/// buffers there carry.
+pub fn launch(
+    opts: &Options,
+    client: Client,
+    paced: bool,
+    downstream: &str,
+    read_counter: bool,
+) -> Running {
     let pipeline = gst::parse::launch(&format!(
         "waylanddisplaysrc render-node={node} is-live={paced} passthrough={passthrough} \
-         scale={scale} ! \
-         video/x-raw,format=BGRx,width={w},height={h},framerate=60/1 ! \
-         fakesink name=sink sync=false",
+         scale={scale} ! {downstream} ! fakesink name=sink sync=false",
         node = opts.render_node,
         passthrough = client != Client::FullScreenComposed,
         scale = client.scale(),
@@ -82,7 +106,7 @@ fn start(opts: &Options, (w, h): (u32, u32), client: Client, paced: bool) -> Run
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
-    let probe = SinkProbe::attach(&pipeline, client.full_screen());
+    let probe = SinkProbe::attach(&pipeline, read_counter);
     pipeline.set_state(gst::State::Playing).unwrap();
     let (socket, dir) = wait_for_socket(&pipeline.bus().unwrap(), Duration::from_secs(10));
     let client = match client {
@@ -166,16 +190,18 @@ pub fn run(opts: &Options) -> Table {
     table
 }
 
-struct Measured {
-    fps: f64,
-    cpu_ms_per_frame: f64,
-    cpu_percent: f64,
-    client_fps: Option<f64>,
-    client_cpu_percent: Option<f64>,
-    latencies: Vec<f64>,
+pub struct Measured {
+    pub fps: f64,
+    pub cpu_ms_per_frame: f64,
+    pub cpu_percent: f64,
+    pub client_fps: Option<f64>,
+    pub client_cpu_percent: Option<f64>,
+    pub latencies: Vec<f64>,
 }
 
-fn measure(opts: &Options, r: &Running) -> Measured {
+/// Buffers at the sink and CPU of this process (and of the client) over `opts.seconds`,
+/// after `opts.warmup`.
+pub fn measure(opts: &Options, r: &Running) -> Measured {
     std::thread::sleep(opts.warmup);
     let client_pid = r.client.as_ref().map(|c| c.child.id());
     if let Some(c) = &r.client {

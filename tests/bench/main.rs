@@ -16,6 +16,7 @@ mod probe;
 mod report;
 mod sockets;
 mod yuv;
+mod yuv_frames;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ use report::{Table, col};
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
 [--sizes WxH,...] \
 [--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture,\
-av-sync,audio-cpu,yuv-convert] [--json FILE]";
+av-sync,audio-cpu,yuv-convert,yuv-frames] [--json FILE]";
 
 pub struct Options {
     pub quick: bool,
@@ -56,7 +57,7 @@ pub struct Options {
     json: PathBuf,
 }
 
-const ALL_SECTIONS: [&str; 12] = [
+const ALL_SECTIONS: [&str; 13] = [
     "frames",
     "startup",
     "sockets",
@@ -69,6 +70,7 @@ const ALL_SECTIONS: [&str; 12] = [
     "av-sync",
     "audio-cpu",
     "yuv-convert",
+    "yuv-frames",
 ];
 
 fn parse_args() -> Result<Options, String> {
@@ -260,7 +262,7 @@ fn main() {
     let mut tables = vec![floors(&opts)];
     println!("{}", tables[0].markdown());
     type Section = fn(&Options) -> Table;
-    let sections: [(&str, Section); 12] = [
+    let sections: [(&str, Section); 13] = [
         ("frames", frames::run),
         ("startup", frames::startup),
         ("sockets", sockets::run),
@@ -273,6 +275,7 @@ fn main() {
         ("av-sync", audio::av_sync),
         ("audio-cpu", audio::audio_cpu),
         ("yuv-convert", yuv::run),
+        ("yuv-frames", yuv_frames::run),
     ];
     for (name, section) in sections {
         if runs(name) {
