@@ -24,7 +24,7 @@ use smithay::wayland::seat::WaylandFocus;
 /// Draws remembered per surface; the prediction is the longest of them.
 const SAMPLES: usize = 8;
 /// Slack between the predicted commit and the frame's due time.
-pub(crate) const MARGIN: Duration = Duration::from_micros(1500);
+pub(crate) const MARGIN: Duration = Duration::from_millis(1);
 /// Surfaces timed at most; beyond, the oldest entry is forgotten.
 const MAX_SURFACES: usize = 256;
 
