@@ -175,6 +175,10 @@ impl State {
 
     /// Sends `recipient`'s frame callbacks, and times its draw if it was waiting for one.
     fn send_frame_callback(&mut self, recipient: &Recipient) {
+        // A recipient waiting for its time may have gone since.
+        if !recipient.surface().is_some_and(|s| s.is_alive()) {
+            return;
+        }
         let now = self.now();
         let output = self.output.clone();
         let on_output = |_: &_, _: &_| Some(output.clone());
@@ -186,9 +190,7 @@ impl State {
             Recipient::Window(window) => window.send_frame(&output, now, None, on_output),
             Recipient::Layer(layer) => layer.send_frame(&output, now, None, on_output),
             Recipient::Cursor(surface) => {
-                if surface.is_alive() {
-                    send_frames_surface_tree(surface, &output, now, None, on_output);
-                }
+                send_frames_surface_tree(surface, &output, now, None, on_output);
             }
         }
         if let Some(id) = timed {
