@@ -556,6 +556,55 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Any size, stride and set of changed rows: converting only those rows' bands
+        /// into an image that held the old picture gives what converting the new picture
+        /// whole gives, and a source cut right after its last pixel converts the same.
+        #[test]
+        fn converting_changed_rows_equals_converting_everything(
+            w in 1usize..40,
+            h in 1usize..40,
+            pad in 0usize..12,
+            seed in proptest::prelude::any::<u32>(),
+            changes in proptest::collection::vec((0usize..40, 1usize..8), 0..4),
+            nv12 in proptest::prelude::any::<bool>(),
+        ) {
+            let format = if nv12 { OutputFormat::Nv12 } else { OutputFormat::I420 };
+            let stride = w * 4 + pad;
+            let pixel = |i: usize, s: u32| (i as u32).wrapping_mul(2_654_435_761).wrapping_add(s).to_le_bytes()[1];
+            let old: Vec<u8> = (0..stride * h).map(|i| pixel(i, seed)).collect();
+            let mut new = old.clone();
+            let mut rows = Rows::default();
+            for (start, len) in changes {
+                let range = start.min(h)..(start + len).min(h);
+                for row in range.clone() {
+                    for x in row * stride..row * stride + w * 4 {
+                        new[x] = pixel(x, seed ^ 0x5555);
+                    }
+                }
+                rows.add(range);
+            }
+            let layout = PlanarLayout::new(format, w as u32, h as u32).unwrap();
+            let mut whole = PlanarImage::new(layout.clone());
+            whole.convert_rows(&new, stride, 0..h, Colorimetry::BT709).unwrap();
+            let mut partial = PlanarImage::new(layout);
+            partial.convert_rows(&old, stride, 0..h, Colorimetry::BT709).unwrap();
+            let cut = &new[..stride * (h - 1) + w * 4];
+            for band in rows.bands(h) {
+                partial
+                    .convert_rows(&cut[band.start * stride..], stride, band, Colorimetry::BT709)
+                    .unwrap();
+            }
+            proptest::prop_assert_eq!(whole.bytes(), partial.bytes());
+        }
+    }
+
     #[test]
     fn odd_band_starts_are_refused() {
         let mut image = PlanarImage::new(PlanarLayout::new(OutputFormat::Nv12, 4, 4).unwrap());
