@@ -584,8 +584,9 @@ mod tests {
             for (start, len) in changes {
                 let range = start.min(h)..(start + len).min(h);
                 for row in range.clone() {
-                    for x in row * stride..row * stride + w * 4 {
-                        new[x] = pixel(x, seed ^ 0x5555);
+                    let first = row * stride;
+                    for (i, byte) in new[first..first + w * 4].iter_mut().enumerate() {
+                        *byte = pixel(first + i, seed ^ 0x5555);
                     }
                 }
                 rows.add(range);
