@@ -335,7 +335,10 @@ pub(crate) fn convert_frame(
     });
     match converted {
         Ok(Ok(true)) => {}
-        Ok(Err(err)) => return Err(err),
+        Ok(Err(err)) => {
+            yuv.pool.forget(slot);
+            return Err(err);
+        }
         Ok(Ok(false)) | Err(BufferAccessError::NotManaged | BufferAccessError::BadMap) => {
             return Ok(None);
         }

@@ -161,6 +161,14 @@ impl<I: PoolImage> OutputPool<I> {
             .ok_or_else(|| RenderError::Draw("output image is in use downstream".to_owned()))
     }
 
+    /// Forgets what `slot` holds, after a failed write left it part old and part new: it
+    /// is drawn whole next time.
+    pub(crate) fn forget(&mut self, slot: usize) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            s.content = Content::Fresh;
+        }
+    }
+
     /// What `slot` holds.
     pub(crate) fn content(&self, slot: usize) -> &Content {
         self.slots.get(slot).map_or(&Content::Fresh, |s| &s.content)
@@ -359,6 +367,17 @@ mod tests {
         }
         assert_eq!(pool.changed_since(4), None);
         assert_eq!(pool.changed_since(5), Some(Rows::default()));
+    }
+
+    #[test]
+    fn a_forgotten_image_is_drawn_whole() {
+        let mut pool = Pool::new(OutputFormat::Bgrx, 2, 2);
+        let (a, _) = pool.acquire_system().unwrap();
+        drop(pool.rendered(a, None).unwrap());
+        assert_eq!(pool.acquire_system().unwrap(), (a, 1));
+        pool.forget(a);
+        assert_eq!(pool.content(a), &Content::Fresh);
+        assert_eq!(pool.acquire_system().unwrap(), (a, 0));
     }
 
     #[test]

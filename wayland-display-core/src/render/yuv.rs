@@ -433,13 +433,18 @@ impl YuvOutput {
         let stride = frame.stride as usize;
         let image = self.pool.image_mut(slot)?;
         tracing::trace!(rows = rows.count(), "converting a rendered frame to YUV");
-        frame.with_pixels(|pixels| -> Result<(), RenderError> {
+        let converted = frame.with_pixels(|pixels| -> Result<(), RenderError> {
             for band in rows.bands(height) {
                 let src = pixels.get(band.start * stride..).ok_or_else(short)?;
                 image.convert_rows(src, stride, band, colorimetry)?;
             }
             Ok(())
-        })??;
+        });
+        if let Err(err) = converted.and_then(|inner| inner) {
+            // Part old, part new: converted whole next time.
+            self.pool.forget(slot);
+            return Err(err);
+        }
         self.pool
             .filled(slot, Content::Yuv(Source::Rendered(frame.seq)), None)
     }
