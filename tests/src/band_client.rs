@@ -75,3 +75,18 @@ pub fn to_bgrx(picture: &[[u8; 3]]) -> Vec<u8> {
 pub fn pointer_at(i: u32) -> (i32, i32) {
     (20 + (i as i32 * 37) % 300, 10 + (i as i32 * 23) % 230)
 }
+
+/// Moves the pointer to where it is before frame `i` of the sequence and takes that frame.
+pub fn frame_at(
+    display: &waylanddisplaycore::WaylandDisplay,
+    i: u32,
+) -> ((i32, i32), waylanddisplaycore::Frame) {
+    let pointer = pointer_at(i);
+    display
+        .input(waylanddisplaycore::InputEvent::MouseMoveAbsolute {
+            pointer_x: f64::from(pointer.0),
+            pointer_y: f64::from(pointer.1),
+        })
+        .unwrap();
+    (pointer, display.frame().unwrap())
+}

@@ -7,11 +7,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gwd_tests::band_client::{H, W, expected, pointer_at};
+use gwd_tests::band_client::{H, W, expected, frame_at};
 use waylanddisplaycore::socket::SocketSpec;
 use waylanddisplaycore::{
-    DisplayConfig, Frame, FrameSource, InputEvent, RenderTarget, VideoMode, WaylandDisplay,
-    builtin_cursor,
+    DisplayConfig, Frame, FrameSource, RenderTarget, VideoMode, WaylandDisplay, builtin_cursor,
 };
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
@@ -66,14 +65,7 @@ fn check_frames(display: &WaylandDisplay, count: u32, source: FrameSource, what:
     let arrow = builtin_cursor();
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..count {
-        let pointer = pointer_at(i);
-        display
-            .input(InputEvent::MouseMoveAbsolute {
-                pointer_x: f64::from(pointer.0),
-                pointer_y: f64::from(pointer.1),
-            })
-            .unwrap();
-        let frame = display.frame().unwrap();
+        let (pointer, frame) = frame_at(display, i);
         let n = counter(&frame);
         assert_eq!(frame.source, source, "{what}: frame {i} (client frame {n})");
         if let Some((x, y, got, wanted)) = first_difference(&frame, &expected(n, pointer, &arrow)) {

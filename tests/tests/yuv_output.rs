@@ -11,12 +11,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use gwd_tests::band_client::{H, W, picture, pointer_at, to_bgrx};
+use gwd_tests::band_client::{H, W, frame_at, picture, to_bgrx};
 use gwd_tests::yuv_ref::{self, Bgrx};
 use waylanddisplaycore::socket::SocketSpec;
 use waylanddisplaycore::{
-    Colorimetry, DisplayConfig, Frame, FrameSource, InputEvent, OutputFormat, OutputTarget,
-    RenderTarget, VideoMode, WaylandDisplay, YuvMatrix, YuvValueRange, builtin_cursor,
+    Colorimetry, DisplayConfig, Frame, FrameSource, OutputFormat, OutputTarget, RenderTarget,
+    VideoMode, WaylandDisplay, YuvMatrix, YuvValueRange, builtin_cursor,
 };
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
@@ -146,14 +146,7 @@ fn check_frames(
     let plain = reference(&picture(-2 * H, 0, nowhere, &arrow), colorimetry);
     let mut seen = BTreeSet::new();
     for i in 0..count {
-        let pointer = pointer_at(i);
-        display
-            .input(InputEvent::MouseMoveAbsolute {
-                pointer_x: f64::from(pointer.0),
-                pointer_y: f64::from(pointer.1),
-            })
-            .unwrap();
-        let frame = display.frame().unwrap();
+        let (pointer, frame) = frame_at(display, i);
         assert_eq!(frame.format, format, "{what}: frame {i}");
         assert_eq!(frame.source, source, "{what}: frame {i}");
         assert_eq!(frame.colorimetry, Some(colorimetry), "{what}: frame {i}");

@@ -25,6 +25,7 @@ mod yuv;
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::desktop::{Space, Window};
 use smithay::output::Output;
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 
 pub(crate) use compose::Scaled;
 pub use cursor::{CursorState, builtin_cursor};
@@ -243,9 +244,7 @@ impl Renderer {
         }
         let scale = output.current_scale().fractional_scale();
         self.cursor.prepare(cursor.status, scale);
-        if self.passthrough
-            && scaled.is_none()
-            && let Some(surface) = passthrough::single_surface(space, output)
+        if let Some(surface) = self.passthrough_surface(space, output, scaled)
             && let Some(yuv) = self.yuv.as_mut()
             && let Some(frame) = passthrough::convert_frame(
                 yuv,
@@ -284,10 +283,7 @@ impl Renderer {
             // rely on it: no copied frames among them.
             return self.draw(space, output, cursor, scaled);
         }
-        if self.passthrough
-            && scaled.is_none()
-            && let Some(surface) = passthrough::single_surface(space, output)
-        {
+        if let Some(surface) = self.passthrough_surface(space, output, scaled) {
             let pool = match &mut self.backend {
                 Backend::Pixman(b) => Some(b.pool_mut()),
                 Backend::Gles(b) => b.system_pool_mut(),
@@ -304,6 +300,20 @@ impl Renderer {
             }
         }
         self.draw(space, output, cursor, scaled)
+    }
+
+    /// The one client surface whose buffer may be the frame, when the pass-through path
+    /// is on and no window is drawn scaled.
+    fn passthrough_surface(
+        &self,
+        space: &Space<Window>,
+        output: &Output,
+        scaled: Option<&Scaled<'_>>,
+    ) -> Option<WlSurface> {
+        if !self.passthrough || scaled.is_some() {
+            return None;
+        }
+        passthrough::single_surface(space, output)
     }
 
     /// Composes the space (the cursor prepared).
