@@ -149,11 +149,14 @@ pub(crate) struct PlanarImage {
 }
 
 impl PlanarImage {
-    pub(crate) fn new(layout: PlanarLayout) -> Self {
-        // Black in every range (Y 0 is below the video range, but nothing shows a fresh
-        // image before it is converted whole).
-        let bytes = vec![0; layout.len];
-        Self { bytes, layout }
+    /// `None` when the memory cannot be had (caps may ask for any size): an error for
+    /// the caller, not an abort.
+    pub(crate) fn new(layout: PlanarLayout) -> Option<Self> {
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(layout.len).ok()?;
+        // Zeroes: nothing shows a fresh image before it is converted whole.
+        bytes.resize(layout.len, 0);
+        Some(Self { bytes, layout })
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -401,8 +404,15 @@ impl YuvOutput {
     /// A free image, new when all are in use downstream.
     pub(crate) fn acquire(&mut self) -> Result<usize, RenderError> {
         let layout = self.layout.clone();
+        let (width, height, format) = (dim(layout.width)?, dim(layout.height)?, self.pool.format());
         self.pool
-            .acquire(|| Ok(PlanarImage::new(layout)))
+            .acquire(|| {
+                PlanarImage::new(layout).ok_or(RenderError::Alloc {
+                    width,
+                    height,
+                    format,
+                })
+            })
             .map(|(slot, _)| slot)
     }
 
@@ -504,7 +514,8 @@ mod tests {
     #[test]
     fn converts_known_colours() {
         let (w, h) = (6usize, 4usize);
-        let mut image = PlanarImage::new(PlanarLayout::new(OutputFormat::I420, 6, 4).unwrap());
+        let mut image =
+            PlanarImage::new(PlanarLayout::new(OutputFormat::I420, 6, 4).unwrap()).unwrap();
         // White over black over red, in bands.
         let mut src = vec![0u8; w * 4 * h];
         for (i, px) in src.chunks_exact_mut(4).enumerate() {
@@ -542,17 +553,17 @@ mod tests {
         }
         for format in OutputFormat::YUV {
             let layout = PlanarLayout::new(format, w as u32, h as u32).unwrap();
-            let mut whole = PlanarImage::new(layout.clone());
+            let mut whole = PlanarImage::new(layout.clone()).unwrap();
             whole
                 .convert_rows(&src, stride, 0..h, Colorimetry::BT709)
                 .unwrap();
-            let mut cut = PlanarImage::new(layout);
+            let mut cut = PlanarImage::new(layout).unwrap();
             let end = stride * (h - 1) + w * 4;
             cut.convert_rows(&src[..end], stride, 0..h, Colorimetry::BT709)
                 .unwrap();
             assert_eq!(whole.bytes(), cut.bytes(), "{format:?}");
             // And a band from row 2 on.
-            let mut band = PlanarImage::new(whole.layout().clone());
+            let mut band = PlanarImage::new(whole.layout().clone()).unwrap();
             band.convert_rows(&src[..end], stride, 0..h, Colorimetry::BT709)
                 .unwrap();
             band.convert_rows(&src[2 * stride..end], stride, 2..h, Colorimetry::BT709)
@@ -597,9 +608,9 @@ mod tests {
                 rows.add(range);
             }
             let layout = PlanarLayout::new(format, w as u32, h as u32).unwrap();
-            let mut whole = PlanarImage::new(layout.clone());
+            let mut whole = PlanarImage::new(layout.clone()).unwrap();
             whole.convert_rows(&new, stride, 0..h, Colorimetry::BT709).unwrap();
-            let mut partial = PlanarImage::new(layout);
+            let mut partial = PlanarImage::new(layout).unwrap();
             partial.convert_rows(&old, stride, 0..h, Colorimetry::BT709).unwrap();
             let cut = &new[..stride * (h - 1) + w * 4];
             for band in rows.bands(h) {
@@ -613,7 +624,8 @@ mod tests {
 
     #[test]
     fn odd_band_starts_are_refused() {
-        let mut image = PlanarImage::new(PlanarLayout::new(OutputFormat::Nv12, 4, 4).unwrap());
+        let mut image =
+            PlanarImage::new(PlanarLayout::new(OutputFormat::Nv12, 4, 4).unwrap()).unwrap();
         let src = vec![0u8; 64];
         assert!(
             image
