@@ -35,6 +35,15 @@ step "element: DMABuf output"
 GST_DEBUG=waylanddisplaysrc:4 timeout 30 gst-launch-1.0 -q waylanddisplaysrc render-node=auto num-buffers=30 \
   ! 'video/x-raw(memory:DMABuf),width=320,height=240,framerate=30/1' ! fakesink 2>&1 | tail -15
 echo "rc=${PIPESTATUS[0]}"
+step "element: NV12 DMABuf output (the YUV shader into R8/GR88 plane views; never run on a GPU before)"
+if gst-inspect-1.0 --version | grep -qE 'GStreamer 1\.(2[4-9]|[3-9][0-9])'; then nv12='format=DMA_DRM,drm-format=NV12'; else nv12='format=NV12'; fi
+GST_DEBUG=waylanddisplaysrc:4 timeout 30 gst-launch-1.0 -q waylanddisplaysrc render-node=auto num-buffers=30 \
+  ! "video/x-raw(memory:DMABuf),$nv12,width=320,height=240,framerate=30/1" ! fakesink 2>&1 | tail -15
+echo "rc=${PIPESTATUS[0]}"
+step "element: I420 in system memory converted by the shader, 60 frames 1080p"
+timeout 60 gst-launch-1.0 waylanddisplaysrc render-node=auto num-buffers=60 \
+  ! video/x-raw,format=I420,width=1920,height=1080,framerate=60/1 ! fakesink 2>&1 | tail -5
+echo "rc=${PIPESTATUS[0]}"
 step "element: system memory on the GPU, 60 frames 1080p"
 timeout 60 gst-launch-1.0 waylanddisplaysrc render-node=auto num-buffers=60 \
   ! video/x-raw,format=BGRx,width=1920,height=1080,framerate=60/1 ! fakesink 2>&1 | tail -5

@@ -128,6 +128,41 @@ fn yuv_frames_name_their_colorimetry_and_hold_the_clients_colours() {
     }
 }
 
+/// The GPU conversion (GLES on llvmpipe, composed so the shader converts every frame) at
+/// an odd size: the last column and row have chroma blocks of their own pixels only, which
+/// the texture's edge clamping gives (wrapping around would mix in the far edge's colour).
+#[test]
+fn the_shader_converts_odd_sizes_to_their_edges() {
+    let reference = yuv_ref::Colorimetry::BT601;
+    let (w, h) = (161usize, 121usize);
+    for format in ["I420", "NV12"] {
+        let caps = format!("video/x-raw,format={format},width={w},height={h},framerate=30/1");
+        let lobby = Lobby::start("render-node=llvmpipe passthrough=false", &caps);
+        let client = lobby.client(CLIENT, &[]);
+        client.expect_line(WAIT, &format!("drawn {w} {h}"));
+        let red = reference_yuv([0, 0, 255], reference);
+        let sample = pull_until(&lobby, |s| sample_yuv(s, 1, 1).0.abs_diff(red.0) <= 1);
+        // Red, green / blue, white; each corner pixel, the right column and the bottom row.
+        for (x, y, bgr) in [
+            (0, 0, [0, 0, 255]),
+            (w - 1, 0, [0, 255, 0]),
+            (w - 1, h / 4, [0, 255, 0]),
+            (0, h - 1, [255, 0, 0]),
+            (w / 4, h - 1, [255, 0, 0]),
+            (w - 1, h - 1, [255, 255, 255]),
+        ] {
+            let (gy, gu, gv) = sample_yuv(&sample, x, y);
+            let (ry, ru, rv) = reference_yuv(bgr, reference);
+            assert!(
+                gy.abs_diff(ry) <= 1 && gu.abs_diff(ru) <= 2 && gv.abs_diff(rv) <= 2,
+                "{format} {w}x{h} at ({x},{y}): got {:?}, want {:?}",
+                (gy, gu, gv),
+                (ry, ru, rv)
+            );
+        }
+    }
+}
+
 #[test]
 fn an_encoder_links_straight_to_the_element() {
     let lobby = Lobby::start_launch(

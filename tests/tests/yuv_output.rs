@@ -275,6 +275,21 @@ fn composed_i420_frames_on_gles_match_the_reference() {
     );
 }
 
+/// The GPU path (a shader drawing each plane, read back) in the other format and range.
+#[test]
+fn composed_nv12_full_range_frames_on_gles_match_the_reference() {
+    let full = Colorimetry {
+        matrix: YuvMatrix::Bt601,
+        range: YuvValueRange::Full,
+    };
+    exact_yuv_frames(
+        RenderTarget::SoftwareGl,
+        true,
+        OutputFormat::Nv12,
+        Some(full),
+    );
+}
+
 /// An unchanged picture is the same memory again, not a new conversion.
 #[test]
 fn an_unchanged_picture_is_the_same_frame() {

@@ -71,9 +71,13 @@ impl OutputFormat {
         if self.is_yuv() { Self::Bgrx } else { self }
     }
 
-    /// The RGB layout of a DMABuf fourcc (GPU output buffers are RGB).
+    /// The layout of a DMABuf fourcc: GPU output buffers are RGB, or NV12 converted by a
+    /// shader.
     pub fn from_fourcc(fourcc: u32) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.fourcc() as u32 == fourcc)
+        Self::ALL
+            .into_iter()
+            .chain([Self::Nv12])
+            .find(|f| f.fourcc() as u32 == fourcc)
     }
 
     /// Pixman's code for the layout drawn in ([`render_format`](Self::render_format)).
@@ -124,6 +128,9 @@ impl OutputImage {
 #[derive(Debug)]
 pub(crate) struct DmabufImage {
     pub(crate) dmabuf: Dmabuf,
+    /// For a YUV buffer: each plane as a one-plane buffer of its own (`R8`, `GR88`), which
+    /// is what GLES can draw into.
+    pub(crate) plane_views: Vec<Dmabuf>,
 }
 
 /// Where a frame's pixels are.
@@ -208,6 +215,11 @@ impl Frame {
     pub(crate) fn with_pixels<T>(&self, read: impl FnOnce(&[u8]) -> T) -> Result<T, RenderError> {
         let image = match &self.memory {
             FrameMemory::System(image) => return Ok(read(image.bytes())),
+            FrameMemory::DmaBuf(_) if self.format.is_yuv() => {
+                return Err(RenderError::Draw(
+                    "reading a YUV frame as RGB pixels".to_owned(),
+                ));
+            }
             FrameMemory::Planar(_) => {
                 return Err(RenderError::Draw(
                     "reading a YUV frame as RGB pixels".to_owned(),

@@ -2,16 +2,18 @@
 //! (llvmpipe), which runs the same code on a machine without a GPU.
 //!
 //! For system-memory output, frames are drawn into an offscreen texture and read back into
-//! output images. For DMABuf output (a render node only), they are drawn straight into
-//! GBM buffers allocated on the node, which go downstream without a copy.
+//! output images; YUV frames are converted from that texture by a shader and read back
+//! plane by plane (`gles_yuv.rs`). For DMABuf output (a render node only), RGB frames are
+//! drawn straight into GBM buffers allocated on the node, NV12 frames converted by the
+//! shader into them, and they go downstream without a copy.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use smithay::backend::allocator::dmabuf::{AsDmabuf, Dmabuf};
+use smithay::backend::allocator::dmabuf::{AsDmabuf, Dmabuf, DmabufFlags};
 use smithay::backend::allocator::format::FormatSet;
 use smithay::backend::allocator::gbm::{GbmAllocator, GbmBufferFlags, GbmDevice};
-use smithay::backend::allocator::{Allocator, Fourcc, Modifier};
+use smithay::backend::allocator::{Allocator, Buffer as _, Fourcc, Modifier};
 use smithay::backend::egl::{EGLContext, EGLDevice, EGLDisplay};
 use smithay::backend::renderer::damage::OutputDamageTracker;
 use smithay::backend::renderer::gles::{GlesRenderer, GlesTexture};
@@ -23,7 +25,9 @@ use smithay::utils::{Buffer, Rectangle, Size};
 use super::compose::{Scaled, compose, overlay};
 use super::cursor::{Cursor, CursorState};
 use super::frame::{DmabufImage, OutputImage};
-use super::pool::OutputPool;
+use super::gles_yuv::{PlanePass, YuvReadback, YuvShader, plane_passes};
+use super::pool::{Content, OutputPool};
+use super::yuv::{Colorimetry, Rows, Source, YuvOutput};
 use super::{Frame, OutputFormat, OutputTarget, RenderError};
 
 /// What clients need to share GPU buffers with us.
@@ -49,11 +53,35 @@ enum Target {
         pool: OutputPool<OutputImage>,
         /// Offscreen framebuffer; its contents persist, so each frame redraws only damage.
         texture: Option<GlesTexture>,
+        /// For YUV output: the shader and plane textures that convert the picture.
+        yuv: Option<YuvReadback>,
     },
     DmaBuf {
         pool: OutputPool<DmabufImage>,
         modifier: Modifier,
+        /// For NV12 output: where the picture is composed before the shader converts it.
+        yuv: Option<DmabufYuv>,
     },
+}
+
+/// NV12 DMABuf output: the picture is composed into an RGBA texture (kept, so only damage
+/// is redrawn), then converted whole into each buffer's planes.
+struct DmabufYuv {
+    shader: YuvShader,
+    passes: Vec<PlanePass>,
+    texture: Option<GlesTexture>,
+    /// RGB pictures for snapshots and screen captures.
+    rgb: OutputPool<OutputImage>,
+}
+
+/// What a call to [`GlesOutput::draw`] makes.
+enum Want<'a> {
+    /// The frame in the target's format (RGB for system memory; RGB or NV12 DMABufs).
+    Target,
+    /// An RGB picture in system memory.
+    Rgb,
+    /// A YUV frame in system memory, in one of these images.
+    Yuv(&'a mut YuvOutput),
 }
 
 pub(crate) struct GlesOutput {
@@ -65,6 +93,8 @@ pub(crate) struct GlesOutput {
     damage: OutputDamageTracker,
     target: Target,
     size: Size<i32, Buffer>,
+    /// Whether NV12 DMABufs can be allocated and drawn into (see `probe_nv12`).
+    nv12_dmabuf: bool,
 }
 
 impl GlesOutput {
@@ -99,19 +129,48 @@ impl GlesOutput {
             target: Target::System {
                 pool: OutputPool::new(format, width, height),
                 texture: None,
+                yuv: None,
             },
             size: (width as i32, height as i32).into(),
-        })
+            nv12_dmabuf: false,
+        }
+        .probe_nv12())
+    }
+
+    /// Decides whether NV12 DMABufs are offered: GBM must allocate them linear on the
+    /// node and EGL must draw into their planes (`R8` and `GR88` views).
+    fn probe_nv12(mut self) -> Self {
+        let Some(gbm) = self.gbm.as_mut() else {
+            return self;
+        };
+        let renderable = self.renderer.egl_context().dmabuf_render_formats();
+        let drawable = [Fourcc::R8, Fourcc::Gr88].into_iter().all(|code| {
+            renderable.contains(&smithay::backend::allocator::Format {
+                code,
+                modifier: Modifier::Linear,
+            })
+        });
+        if !drawable {
+            tracing::info!("EGL cannot draw into R8/GR88 DMABufs; no NV12 DMABuf output");
+            return self;
+        }
+        match allocate_dmabuf(gbm, 64, 64, OutputFormat::Nv12, Modifier::Linear) {
+            Ok(_) => self.nv12_dmabuf = true,
+            Err(err) => tracing::info!(%err, "no NV12 DMABuf output"),
+        }
+        self
     }
 
     /// The (fourcc, modifiers) DMABuf output can be negotiated in. Only linear buffers for
-    /// now: every consumer imports them, and they are always a single plane.
+    /// now: every consumer imports them, and an RGB one is always a single plane. NV12
+    /// last, when the node can make it (converted by a shader).
     pub(crate) fn dmabuf_formats(&self) -> Vec<(u32, Vec<u64>)> {
         if self.gbm.is_none() {
             return Vec::new();
         }
         let renderable = self.renderer.egl_context().dmabuf_render_formats();
-        OutputFormat::ALL
+        let linear = vec![u64::from(Modifier::Linear)];
+        let mut formats: Vec<(u32, Vec<u64>)> = OutputFormat::ALL
             .into_iter()
             .filter(|f| {
                 renderable.contains(&smithay::backend::allocator::Format {
@@ -119,8 +178,22 @@ impl GlesOutput {
                     modifier: Modifier::Linear,
                 })
             })
-            .map(|f| (f.fourcc() as u32, vec![u64::from(Modifier::Linear)]))
-            .collect()
+            .map(|f| (f.fourcc() as u32, linear.clone()))
+            .collect();
+        if self.nv12_dmabuf {
+            formats.push((OutputFormat::Nv12.fourcc() as u32, linear));
+        }
+        formats
+    }
+
+    /// Whether output frames are NV12 DMABufs (and RGB pictures only drawn on request).
+    pub(crate) fn yuv_dmabuf(&self) -> bool {
+        matches!(self.target, Target::DmaBuf { yuv: Some(_), .. })
+    }
+
+    /// Whether YUV output in system memory is converted here, on the GPU.
+    pub(crate) fn converts_yuv(&self) -> bool {
+        matches!(self.target, Target::System { yuv: Some(_), .. })
     }
 
     /// The render node and the formats clients may send DMABufs in; `None` without a
@@ -153,11 +226,27 @@ impl GlesOutput {
     ) -> Result<(), RenderError> {
         let (width, height) = super::output_size(output);
         self.target = match target {
-            OutputTarget::System(format) | OutputTarget::Yuv { format, .. } => Target::System {
-                pool: OutputPool::new(format, width, height),
-                texture: None,
-            },
-            OutputTarget::DmaBuf { format, modifier } => {
+            OutputTarget::System(_) | OutputTarget::Yuv { .. } => {
+                let yuv = match target.yuv(height) {
+                    Some((format, colorimetry)) => Some(YuvReadback::new(
+                        &mut self.renderer,
+                        format,
+                        colorimetry,
+                        (width, height),
+                    )?),
+                    None => None,
+                };
+                Target::System {
+                    pool: OutputPool::new(target.format().render_format(), width, height),
+                    texture: None,
+                    yuv,
+                }
+            }
+            OutputTarget::DmaBuf {
+                format,
+                modifier,
+                colorimetry,
+            } => {
                 if self.gbm.is_none() {
                     return Err(RenderError::Init(
                         "DMABuf output needs a GPU render node; this renderer has none".to_owned(),
@@ -172,9 +261,22 @@ impl GlesOutput {
                         "DMABuf output in {format:?} with modifier {modifier:#x} is not offered"
                     )));
                 }
+                let yuv = match plane_passes(
+                    format,
+                    colorimetry.unwrap_or_else(|| Colorimetry::for_height(height)),
+                ) {
+                    Some(passes) => Some(DmabufYuv {
+                        shader: YuvShader::new(&mut self.renderer)?,
+                        passes,
+                        texture: None,
+                        rgb: OutputPool::new(OutputFormat::Bgrx, width, height),
+                    }),
+                    None => None,
+                };
                 Target::DmaBuf {
                     pool: OutputPool::new(format, width, height),
                     modifier: Modifier::from(modifier),
+                    yuv,
                 }
             }
         };
@@ -211,6 +313,8 @@ impl GlesOutput {
         }
     }
 
+    /// The frame in the target's format: RGB in system memory (also what a YUV output's
+    /// snapshots use), an RGB DMABuf, or an NV12 one.
     pub(crate) fn render(
         &mut self,
         space: &Space<Window>,
@@ -218,6 +322,44 @@ impl GlesOutput {
         cursor: &Cursor,
         cursor_state: &CursorState<'_>,
         scaled: Option<&Scaled<'_>>,
+    ) -> Result<Frame, RenderError> {
+        self.draw(space, output, cursor, cursor_state, scaled, Want::Target)
+    }
+
+    /// An RGB picture in system memory, whatever the output is.
+    pub(crate) fn render_rgb(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &Cursor,
+        cursor_state: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
+    ) -> Result<Frame, RenderError> {
+        self.draw(space, output, cursor, cursor_state, scaled, Want::Rgb)
+    }
+
+    /// A YUV frame in system memory, converted on the GPU into one of `yuv`'s images
+    /// (only when [`converts_yuv`](Self::converts_yuv)).
+    pub(crate) fn render_yuv(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &Cursor,
+        cursor_state: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
+        yuv: &mut YuvOutput,
+    ) -> Result<Frame, RenderError> {
+        self.draw(space, output, cursor, cursor_state, scaled, Want::Yuv(yuv))
+    }
+
+    fn draw(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+        cursor: &Cursor,
+        cursor_state: &CursorState<'_>,
+        scaled: Option<&Scaled<'_>>,
+        want: Want<'_>,
     ) -> Result<Frame, RenderError> {
         let scale = output.current_scale().fractional_scale();
         let cursor_elements = cursor.elements(&mut self.renderer, cursor_state, scale);
@@ -227,36 +369,101 @@ impl GlesOutput {
             output,
             elements: &elements,
         };
-        match &mut self.target {
-            Target::System { pool, texture } => {
-                let (age, mut tex) = match texture.take() {
-                    Some(tex) => (1, tex),
-                    None => {
-                        let tex = Offscreen::<GlesTexture>::create_buffer(
-                            &mut self.renderer,
-                            Fourcc::Abgr8888,
-                            self.size,
-                        )
-                        .map_err(|err| RenderError::Draw(format!("offscreen texture: {err}")))?;
-                        (0, tex)
-                    }
-                };
-                let drawn = draw_and_read(
-                    &mut self.renderer,
-                    &mut self.damage,
-                    &mut tex,
-                    age,
-                    &scene,
-                    pool,
-                    self.size,
-                );
-                // The texture keeps its contents for the next frame only if this one completed.
-                if drawn.is_ok() {
-                    *texture = Some(tex);
-                }
-                drawn
+        let renderer = &mut self.renderer;
+        let damage = &mut self.damage;
+        let size = self.size;
+        match (&mut self.target, want) {
+            (Target::System { pool, texture, yuv }, Want::Target | Want::Rgb) => {
+                let (mut picture, changed) =
+                    compose_offscreen(renderer, damage, texture, size, &scene)?;
+                // The pool's previous frame is the texture's previous one unless YUV frames
+                // were composed in between.
+                let changed = yuv.is_none().then_some(changed);
+                read_rgb(renderer, &mut picture, pool, size, changed)
             }
-            Target::DmaBuf { pool, modifier } => {
+            (
+                Target::System {
+                    texture,
+                    yuv: Some(readback),
+                    ..
+                },
+                Want::Yuv(out),
+            ) => {
+                let (picture, _) = compose_offscreen(renderer, damage, texture, size, &scene)?;
+                let slot = out.acquire()?;
+                let image = out.pool.image_mut(slot)?;
+                if let Err(err) = readback.convert(renderer, &picture, image) {
+                    out.pool.forget(slot);
+                    return Err(err);
+                }
+                out.pool.filled(slot, Content::Yuv(Source::Gpu), None)
+            }
+            (Target::System { yuv: None, .. }, Want::Yuv(_)) => Err(RenderError::Draw(
+                "YUV frames asked of a renderer set up for RGB".to_owned(),
+            )),
+            (Target::DmaBuf { yuv: Some(y), .. }, Want::Rgb) => {
+                let (mut picture, _) =
+                    compose_offscreen(renderer, damage, &mut y.texture, size, &scene)?;
+                read_rgb(renderer, &mut picture, &mut y.rgb, size, None)
+            }
+            (
+                Target::DmaBuf {
+                    pool,
+                    yuv: Some(y),
+                    modifier,
+                },
+                Want::Target,
+            ) => {
+                let Some(gbm) = self.gbm.as_mut() else {
+                    return Err(RenderError::Draw(
+                        "no GBM device for DMABuf output".to_owned(),
+                    ));
+                };
+                let (picture, _) =
+                    compose_offscreen(renderer, damage, &mut y.texture, size, &scene)?;
+                let (format, (width, height)) = (pool.format(), pool.size());
+                let (slot, _) =
+                    pool.acquire(|| allocate_dmabuf(gbm, width, height, format, *modifier))?;
+                let image = pool.image_mut(slot)?;
+                if image.plane_views.len() != y.passes.len() {
+                    return Err(RenderError::Draw(format!(
+                        "a {format:?} buffer with {} plane views for {} passes",
+                        image.plane_views.len(),
+                        y.passes.len()
+                    )));
+                }
+                let mut last = None;
+                for (pass, view) in y.passes.iter().zip(image.plane_views.iter_mut()) {
+                    let mut target = renderer
+                        .bind(view)
+                        .map_err(|err| RenderError::Draw(format!("bind a plane view: {err}")))?;
+                    last = Some(y.shader.draw_plane(
+                        renderer,
+                        &picture,
+                        &mut target,
+                        pass,
+                        (width, height),
+                    )?);
+                }
+                // Passes run in order on one context: the last one done means all are.
+                if let Some(sync) = last {
+                    sync.wait().map_err(|_| {
+                        RenderError::Draw("waiting for the GPU was interrupted".to_owned())
+                    })?;
+                }
+                pool.filled(slot, Content::Yuv(Source::Gpu), None)
+            }
+            (Target::DmaBuf { .. }, Want::Yuv(_)) => Err(RenderError::Draw(
+                "system-memory YUV frames asked of a renderer set up for DMABufs".to_owned(),
+            )),
+            (
+                Target::DmaBuf {
+                    pool,
+                    modifier,
+                    yuv: None,
+                },
+                Want::Target | Want::Rgb,
+            ) => {
                 let Some(gbm) = self.gbm.as_mut() else {
                     return Err(RenderError::Draw(
                         "no GBM device for DMABuf output".to_owned(),
@@ -266,18 +473,17 @@ impl GlesOutput {
                 let (slot, age) =
                     pool.acquire(|| allocate_dmabuf(gbm, width, height, format, *modifier))?;
                 let image = pool.image_mut(slot)?;
-                let mut target = self
-                    .renderer
+                let mut target = renderer
                     .bind(&mut image.dmabuf)
                     .map_err(|err| RenderError::Draw(format!("bind DMABuf: {err}")))?;
                 let (sync, changed) = compose(
-                    &mut self.renderer,
+                    renderer,
                     &mut target,
                     age,
                     scene.space,
                     scene.output,
                     scene.elements,
-                    &mut self.damage,
+                    damage,
                 )?;
                 drop(target);
                 // Downstream may read the buffer as soon as it has it: finish drawing first.
@@ -299,19 +505,28 @@ struct Scene<'a> {
     elements: &'a [super::cursor::CursorElement<GlesRenderer>],
 }
 
-fn draw_and_read(
+/// Composes `scene` into the offscreen texture in `slot` (made on first use), redrawing
+/// only what changed since the frame it holds; returns the texture and the rows changed.
+/// A failed frame leaves no texture, so the next one is drawn whole.
+fn compose_offscreen(
     renderer: &mut GlesRenderer,
     damage: &mut OutputDamageTracker,
-    texture: &mut GlesTexture,
-    age: usize,
-    scene: &Scene<'_>,
-    pool: &mut OutputPool<OutputImage>,
+    slot: &mut Option<GlesTexture>,
     size: Size<i32, Buffer>,
-) -> Result<Frame, RenderError> {
-    let gl_err =
-        |what: &str, err: &dyn std::fmt::Display| RenderError::Draw(format!("{what}: {err}"));
-    let mut target = renderer.bind(texture).map_err(|e| gl_err("bind", &e))?;
-    // No wait: the read-back below is queued after the drawing on the same context.
+    scene: &Scene<'_>,
+) -> Result<(GlesTexture, Rows), RenderError> {
+    let (age, mut texture) = match slot.take() {
+        Some(texture) => (1, texture),
+        None => {
+            let texture = Offscreen::<GlesTexture>::create_buffer(renderer, Fourcc::Abgr8888, size)
+                .map_err(|err| RenderError::Draw(format!("offscreen texture: {err}")))?;
+            (0, texture)
+        }
+    };
+    let mut target = renderer
+        .bind(&mut texture)
+        .map_err(|err| RenderError::Draw(format!("bind: {err}")))?;
+    // No wait: what reads the texture next is queued after the drawing on this context.
     let (_drawn, changed) = compose(
         renderer,
         &mut target,
@@ -321,9 +536,27 @@ fn draw_and_read(
         scene.elements,
         damage,
     )?;
+    drop(target);
+    *slot = Some(texture.clone());
+    Ok((texture, changed))
+}
+
+/// Reads the composed `picture` back into a free image of `pool`, which records `changed`
+/// as the rows that differ from its previous frame (`None`: not known).
+fn read_rgb(
+    renderer: &mut GlesRenderer,
+    picture: &mut GlesTexture,
+    pool: &mut OutputPool<OutputImage>,
+    size: Size<i32, Buffer>,
+    changed: Option<Rows>,
+) -> Result<Frame, RenderError> {
+    let gl_err =
+        |what: &str, err: &dyn std::fmt::Display| RenderError::Draw(format!("{what}: {err}"));
+    let target = renderer.bind(picture).map_err(|e| gl_err("bind", &e))?;
     let mapping = renderer
         .copy_framebuffer(&target, Rectangle::from_size(size), pool.format().fourcc())
         .map_err(|e| gl_err("read back", &e))?;
+    drop(target);
     let flipped = mapping.flipped();
     let pixels = renderer
         .map_texture(&mapping)
@@ -331,9 +564,7 @@ fn draw_and_read(
     let (slot, _) = pool.acquire_system()?;
     let image = &mut pool.image_mut(slot)?.image;
     copy_rows(pixels, image, flipped)?;
-    drop(target);
-    // The texture's previous frame is the pool's previous one: `changed` is relative to it.
-    pool.rendered(slot, Some(changed))
+    pool.rendered(slot, changed)
 }
 
 /// A single-plane GBM buffer on the render node, exported as a DMABuf.
@@ -354,13 +585,62 @@ fn allocate_dmabuf(
     let dmabuf = buffer
         .export()
         .map_err(|err| RenderError::Draw(format!("exporting the GBM buffer as a DMABuf: {err}")))?;
-    if dmabuf.num_planes() != 1 {
+    if !format.is_yuv() {
+        if dmabuf.num_planes() != 1 {
+            return Err(RenderError::Draw(format!(
+                "the driver gave a {}-plane buffer for a linear {format:?} frame",
+                dmabuf.num_planes()
+            )));
+        }
+        return Ok(DmabufImage {
+            dmabuf,
+            plane_views: Vec::new(),
+        });
+    }
+    let plane_views = plane_views(&dmabuf, width, height)?;
+    Ok(DmabufImage {
+        dmabuf,
+        plane_views,
+    })
+}
+
+/// An NV12 buffer's planes as one-plane buffers GLES can draw into: Y as `R8` at the
+/// picture's size, the interleaved chroma as `GR88` (U in the first byte) at half size,
+/// each with the plane's own fd, offset and stride.
+fn plane_views(dmabuf: &Dmabuf, width: u32, height: u32) -> Result<Vec<Dmabuf>, RenderError> {
+    if dmabuf.num_planes() != 2 {
         return Err(RenderError::Draw(format!(
-            "the driver gave a {}-plane buffer for a linear {format:?} frame",
+            "the driver gave a {}-plane buffer for an NV12 frame",
             dmabuf.num_planes()
         )));
     }
-    Ok(DmabufImage { dmabuf })
+    let size = |w: u32, h: u32| -> Result<(i32, i32), RenderError> {
+        match (i32::try_from(w), i32::try_from(h)) {
+            (Ok(w), Ok(h)) => Ok((w, h)),
+            _ => Err(RenderError::Draw(format!("a {w}x{h} plane is too big"))),
+        }
+    };
+    let views = [
+        (Fourcc::R8, size(width, height)?),
+        (Fourcc::Gr88, size(width.div_ceil(2), height.div_ceil(2))?),
+    ];
+    let modifier = dmabuf.format().modifier;
+    dmabuf
+        .handles()
+        .zip(dmabuf.offsets())
+        .zip(dmabuf.strides())
+        .zip(views)
+        .map(|(((fd, offset), stride), (fourcc, size))| {
+            let fd = fd.try_clone_to_owned().map_err(|err| {
+                RenderError::Draw(format!("duplicating an NV12 plane's fd: {err}"))
+            })?;
+            let mut builder = Dmabuf::builder(size, fourcc, modifier, DmabufFlags::empty());
+            builder.add_plane(fd, 0, offset, stride);
+            builder
+                .build()
+                .ok_or_else(|| RenderError::Draw("an NV12 plane view without its plane".to_owned()))
+        })
+        .collect()
 }
 
 /// GBM on the render node, or `None` (logged) when it cannot be opened: the renderer still

@@ -17,6 +17,7 @@ mod compose;
 mod cursor;
 mod frame;
 mod gles;
+mod gles_yuv;
 mod passthrough;
 mod pixman;
 mod pool;
@@ -64,8 +65,13 @@ pub enum OutputTarget {
         format: OutputFormat,
         colorimetry: Colorimetry,
     },
-    /// GPU buffers handed out as DMABufs, with this DRM format modifier.
-    DmaBuf { format: OutputFormat, modifier: u64 },
+    /// GPU buffers handed out as DMABufs, with this DRM format modifier; an NV12 one
+    /// with this colorimetry (`None`: [`Colorimetry::for_height`]).
+    DmaBuf {
+        format: OutputFormat,
+        modifier: u64,
+        colorimetry: Option<Colorimetry>,
+    },
 }
 
 impl From<OutputFormat> for OutputTarget {
@@ -156,26 +162,18 @@ impl Renderer {
             }
             None => None,
         };
-        let drawn = match target {
-            OutputTarget::Yuv { .. } => OutputTarget::System(OutputFormat::Bgrx),
-            OutputTarget::System(format) => OutputTarget::System(format.render_format()),
-            OutputTarget::DmaBuf { format, .. } if format.is_yuv() => {
-                return Err(RenderError::Init(format!(
-                    "{format:?} DMABuf output is not offered; YUV frames are in system memory"
-                )));
-            }
-            OutputTarget::DmaBuf { .. } => target,
-        };
-        match (&mut self.backend, drawn) {
-            (Backend::Pixman(b), OutputTarget::System(format)) => {
-                b.reconfigure(output, format);
-                Ok(())
-            }
-            (Backend::Pixman(_), _) => Err(RenderError::Init(
-                "DMABuf output needs a GPU render node; software rendering gives system memory"
-                    .to_owned(),
-            )),
-            (Backend::Gles(b), target) => b.reconfigure(output, target),
+        match &mut self.backend {
+            Backend::Pixman(b) => match target {
+                OutputTarget::System(format) | OutputTarget::Yuv { format, .. } => {
+                    b.reconfigure(output, format.render_format());
+                    Ok(())
+                }
+                OutputTarget::DmaBuf { .. } => Err(RenderError::Init(
+                    "DMABuf output needs a GPU render node; software rendering gives system memory"
+                        .to_owned(),
+                )),
+            },
+            Backend::Gles(b) => b.reconfigure(output, target),
         }
     }
 
@@ -223,15 +221,15 @@ impl Renderer {
     }
 
     /// Whether output frames are YUV (and [`render`](Self::render)'s RGB pictures only a
-    /// step towards them).
+    /// step towards them or drawn on request).
     pub(crate) fn yuv_output(&self) -> bool {
-        self.yuv.is_some()
+        self.yuv.is_some() || matches!(&self.backend, Backend::Gles(b) if b.yuv_dmabuf())
     }
 
     /// The output frame for the current state: [`render`](Self::render)'s picture, or for
-    /// YUV output, that picture converted (only the rows that changed since the image
-    /// converted into last held a picture), or the one client buffer that is the whole
-    /// picture converted directly.
+    /// YUV output, that picture converted (on the CPU only the rows that changed since the
+    /// image converted into last held a picture; on the GPU whole), or the one client
+    /// buffer that is the whole picture converted directly.
     pub(crate) fn render_output(
         &mut self,
         space: &Space<Window>,
@@ -240,6 +238,12 @@ impl Renderer {
         scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
         if self.yuv.is_none() {
+            if self.yuv_output() {
+                // NV12 DMABufs, converted on the GPU.
+                let scale = output.current_scale().fractional_scale();
+                self.cursor.prepare(cursor.status, scale);
+                return self.draw(space, output, cursor, scaled);
+            }
             return self.render(space, output, cursor, scaled);
         }
         let scale = output.current_scale().fractional_scale();
@@ -254,6 +258,11 @@ impl Renderer {
             )?
         {
             return Ok(frame);
+        }
+        if let (Backend::Gles(b), Some(yuv)) = (&mut self.backend, self.yuv.as_mut())
+            && b.converts_yuv()
+        {
+            return b.render_yuv(space, output, &self.cursor, cursor, scaled, yuv);
         }
         let picture = self.draw(space, output, cursor, scaled)?;
         let Some(yuv) = self.yuv.as_mut() else {
@@ -278,10 +287,13 @@ impl Renderer {
     ) -> Result<Frame, RenderError> {
         let scale = output.current_scale().fractional_scale();
         self.cursor.prepare(cursor.status, scale);
-        if self.yuv.is_some() {
+        if self.yuv_output() {
             // The RGB images' history must stay the renderer's own for conversions to
             // rely on it: no copied frames among them.
-            return self.draw(space, output, cursor, scaled);
+            return match &mut self.backend {
+                Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor, scaled),
+                Backend::Gles(b) => b.render_rgb(space, output, &self.cursor, cursor, scaled),
+            };
         }
         if let Some(surface) = self.passthrough_surface(space, output, scaled) {
             let pool = match &mut self.backend {
@@ -316,7 +328,7 @@ impl Renderer {
         passthrough::single_surface(space, output)
     }
 
-    /// Composes the space (the cursor prepared).
+    /// Composes the space (the cursor prepared) into the target's format.
     fn draw(
         &mut self,
         space: &Space<Window>,

@@ -256,9 +256,9 @@ impl<I: PoolImage> OutputPool<I> {
             repeated,
             source: match s.content {
                 Content::Copied(_) | Content::Yuv(Source::Client(_)) => FrameSource::ClientBuffer,
-                Content::Fresh | Content::Composed | Content::Yuv(Source::Rendered(_)) => {
-                    FrameSource::Composed
-                }
+                Content::Fresh
+                | Content::Composed
+                | Content::Yuv(Source::Rendered(_) | Source::Gpu) => FrameSource::Composed,
             },
             colorimetry: self.colorimetry,
         }

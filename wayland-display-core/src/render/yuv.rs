@@ -167,6 +167,14 @@ impl PlanarImage {
         &self.layout
     }
 
+    /// Plane `index`'s bytes: from its offset to the next plane's (or the end).
+    pub(crate) fn plane_mut(&mut self, index: usize) -> Result<&mut [u8], RenderError> {
+        let planes = &self.layout.planes;
+        let start = planes.get(index).ok_or_else(short)?.offset;
+        let end = planes.get(index + 1).map_or(self.bytes.len(), |p| p.offset);
+        self.bytes.get_mut(start..end).ok_or_else(short)
+    }
+
     /// Converts `rows` of a BGRx picture into the same rows of this image. `src` starts at
     /// the picture's row `rows.start` and holds every row of the band, `stride` bytes
     /// apart (the last may end after its pixels). `rows.start` must be even.
@@ -367,6 +375,9 @@ pub(crate) enum Source {
     Rendered(u64),
     /// A client buffer converted directly (`passthrough.rs`).
     Client(super::passthrough::CopyTag),
+    /// A composed picture the GPU converted whole (`gles_yuv.rs`): nothing later builds
+    /// on it.
+    Gpu,
 }
 
 /// The YUV pool and its colorimetry.

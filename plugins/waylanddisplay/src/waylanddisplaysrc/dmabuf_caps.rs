@@ -40,8 +40,15 @@ pub(crate) fn gst_format_name(fourcc: u32) -> Option<&'static str> {
         b"XB24" => "RGBx",
         b"AR24" => "BGRA",
         b"AB24" => "RGBA",
+        b"NV12" => "NV12",
         _ => return None,
     })
+}
+
+/// Whether a fourcc we produce is YUV (converted by a shader), whose caps name a
+/// colorimetry.
+fn is_yuv(fourcc: u32) -> bool {
+    fourcc == fourcc_code(b"NV12")
 }
 
 fn fourcc_code(code: &[u8; 4]) -> u32 {
@@ -81,10 +88,32 @@ pub(crate) fn parse_drm_format(value: &str) -> Option<(u32, u64)> {
     Some((fourcc_code(&bytes), modifier))
 }
 
-/// Caps for DMABuf output of the given (fourcc, modifiers) in `style`, any size and rate.
-/// `None` when nothing can be expressed (e.g. no linear modifier in the plain style).
+/// Caps for DMABuf output of the given (fourcc, modifiers) in `style`, any size and rate:
+/// the RGB formats, then the YUV ones with the colorimetries they can have. `None` when
+/// nothing can be expressed (e.g. no linear modifier in the plain style).
 pub(crate) fn dmabuf_caps(formats: &[(u32, Vec<u64>)], style: CapsStyle) -> Option<gst::Caps> {
-    let builder = match style {
+    let (yuv, rgb): (Vec<_>, Vec<_>) = formats.iter().cloned().partition(|(f, _)| is_yuv(*f));
+    let mut caps = gst::Caps::new_empty();
+    for (group, is_yuv) in [(rgb, false), (yuv, true)] {
+        let Some(builder) = dmabuf_structure(&group, style) else {
+            continue;
+        };
+        let builder = if is_yuv {
+            super::yuv_caps::with_yuv_fields(builder)
+        } else {
+            builder
+        };
+        caps.merge(full_ranges(builder).features([MEMORY_DMABUF]).build());
+    }
+    (!caps.is_empty()).then_some(caps)
+}
+
+/// The format fields of DMABuf caps for `formats`, or `None` when none is expressible.
+fn dmabuf_structure(
+    formats: &[(u32, Vec<u64>)],
+    style: CapsStyle,
+) -> Option<gst::caps::Builder<gst::caps::NoFeature>> {
+    match style {
         CapsStyle::DmaDrm => {
             let drm_formats: Vec<String> = formats
                 .iter()
@@ -98,9 +127,11 @@ pub(crate) fn dmabuf_caps(formats: &[(u32, Vec<u64>)], style: CapsStyle) -> Opti
             if drm_formats.is_empty() {
                 return None;
             }
-            gst::Caps::builder("video/x-raw")
-                .field("format", "DMA_DRM")
-                .field("drm-format", gst::List::new(drm_formats))
+            Some(
+                gst::Caps::builder("video/x-raw")
+                    .field("format", "DMA_DRM")
+                    .field("drm-format", gst::List::new(drm_formats)),
+            )
         }
         CapsStyle::Plain => {
             let names: Vec<&str> = formats
@@ -111,10 +142,9 @@ pub(crate) fn dmabuf_caps(formats: &[(u32, Vec<u64>)], style: CapsStyle) -> Opti
             if names.is_empty() {
                 return None;
             }
-            gst::Caps::builder("video/x-raw").field("format", gst::List::new(names))
+            Some(gst::Caps::builder("video/x-raw").field("format", gst::List::new(names)))
         }
-    };
-    Some(full_ranges(builder).features([MEMORY_DMABUF]).build())
+    }
 }
 
 /// Any size and frame rate.
@@ -154,6 +184,9 @@ pub(crate) fn template_caps() -> gst::Caps {
             .features([MEMORY_DMABUF])
             .build();
     caps.merge(dmabuf);
+    let nv12 =
+        super::yuv_caps::with_yuv_fields(gst::Caps::builder("video/x-raw").field("format", "NV12"));
+    caps.merge(full_ranges(nv12).features([MEMORY_DMABUF]).build());
     caps
 }
 
@@ -182,6 +215,7 @@ pub(crate) fn negotiated_dmabuf(caps: &gst::CapsRef) -> Option<(u32, u64)> {
             "RGBx" => b"XB24",
             "BGRA" => b"AR24",
             "RGBA" => b"AB24",
+            "NV12" => b"NV12",
             _ => return None,
         };
         Some((fourcc_code(code), LINEAR))
@@ -246,6 +280,39 @@ mod tests {
         let list = s.get::<gst::List>("drm-format").unwrap();
         let values: Vec<&str> = list.iter().map(|v| v.get::<&str>().unwrap()).collect();
         assert_eq!(values, ["XR24", "XR24:0x0300000000606014", "AB24"]);
+    }
+
+    #[test]
+    fn nv12_comes_after_rgb_with_its_colorimetries() {
+        init();
+        let nv12 = u32::from_le_bytes(*b"NV12");
+        for style in [CapsStyle::DmaDrm, CapsStyle::Plain] {
+            let caps = dmabuf_caps(&[(nv12, vec![LINEAR]), (XR24, vec![LINEAR])], style).unwrap();
+            assert_eq!(caps.size(), 2, "{caps}");
+            let (rgb, yuv) = (caps.structure(0).unwrap(), caps.structure(1).unwrap());
+            assert!(!rgb.has_field("colorimetry"), "{caps}");
+            assert_eq!(yuv.get::<&str>("chroma-site").unwrap(), "jpeg");
+            let colorimetries = yuv.get::<gst::List>("colorimetry").unwrap();
+            assert_eq!(colorimetries.len(), 4, "{caps}");
+            let field = match style {
+                CapsStyle::DmaDrm => "drm-format",
+                CapsStyle::Plain => "format",
+            };
+            let list = yuv.get::<gst::List>(field).unwrap();
+            let format = list.first().unwrap().get::<String>().unwrap();
+            assert_eq!(format, "NV12");
+            assert!(
+                caps.is_subset(&template_caps()),
+                "{caps} not within the template"
+            );
+            let fixed: gst::Caps = match style {
+                CapsStyle::DmaDrm => "video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=64, height=48",
+                CapsStyle::Plain => "video/x-raw(memory:DMABuf), format=NV12, width=64, height=48",
+            }
+            .parse()
+            .unwrap();
+            assert_eq!(negotiated_dmabuf(&fixed), Some((nv12, LINEAR)));
+        }
     }
 
     #[test]

@@ -150,18 +150,28 @@ impl Negotiated {
         let width = u32::try_from(s.get::<i32>("width").ok()?).ok()?;
         let height = u32::try_from(s.get::<i32>("height").ok()?).ok()?;
         let fps = s.get::<gst::Fraction>("framerate").ok()?;
+        // YUV caps name their colorimetry, or leave the default for the height.
+        let colorimetry = || match s.get::<&str>("colorimetry") {
+            Ok(value) => yuv_caps::parse_colorimetry(value),
+            Err(_) => Some(Colorimetry::for_height(height)),
+        };
         let target = match dmabuf_caps::negotiated_dmabuf(caps) {
-            Some((fourcc, modifier)) => OutputTarget::DmaBuf {
-                format: OutputFormat::from_fourcc(fourcc)?,
-                modifier,
-            },
+            Some((fourcc, modifier)) => {
+                let format = OutputFormat::from_fourcc(fourcc)?;
+                OutputTarget::DmaBuf {
+                    format,
+                    modifier,
+                    colorimetry: if format.is_yuv() {
+                        Some(colorimetry()?)
+                    } else {
+                        None
+                    },
+                }
+            }
             None => {
                 let format = OutputFormat::from_gst_name(s.get::<&str>("format").ok()?)?;
                 if format.is_yuv() {
-                    let colorimetry = match s.get::<&str>("colorimetry") {
-                        Ok(value) => yuv_caps::parse_colorimetry(value)?,
-                        Err(_) => Colorimetry::for_height(height),
-                    };
+                    let colorimetry = colorimetry()?;
                     OutputTarget::Yuv {
                         format,
                         colorimetry,
@@ -1254,7 +1264,8 @@ mod tests {
             n.target,
             OutputTarget::DmaBuf {
                 format: OutputFormat::Bgrx,
-                modifier: 0
+                modifier: 0,
+                colorimetry: None
             }
         );
         assert_eq!(n.video_format(), gst_video::VideoFormat::Bgrx);
@@ -1266,7 +1277,34 @@ mod tests {
             n.target,
             OutputTarget::DmaBuf {
                 format: OutputFormat::Bgra,
-                modifier: 0
+                modifier: 0,
+                colorimetry: None
+            }
+        );
+    }
+
+    #[test]
+    fn nv12_dmabuf_caps_carry_their_colorimetry() {
+        let n = negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=1920, height=1080, framerate=60/1").unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::DmaBuf {
+                format: OutputFormat::Nv12,
+                modifier: 0,
+                colorimetry: Some(Colorimetry::BT709)
+            }
+        );
+        assert_eq!(n.video_format(), gst_video::VideoFormat::Nv12);
+        let n = negotiated("video/x-raw(memory:DMABuf), format=NV12, width=64, height=48, framerate=60/1, colorimetry=1:3:5:1").unwrap();
+        assert_eq!(
+            n.target,
+            OutputTarget::DmaBuf {
+                format: OutputFormat::Nv12,
+                modifier: 0,
+                colorimetry: Some(Colorimetry {
+                    matrix: waylanddisplaycore::YuvMatrix::Bt709,
+                    range: waylanddisplaycore::YuvValueRange::Full
+                })
             }
         );
     }
@@ -1319,7 +1357,8 @@ mod tests {
             )
             .is_none()
         );
-        assert!(negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=64, height=48, framerate=30/1").is_none());
+        assert!(negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, width=64, height=48, framerate=30/1, colorimetry=bt2020").is_none());
+        assert!(negotiated("video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=YU12, width=64, height=48, framerate=30/1").is_none());
         assert!(negotiated("video/x-raw, format=RGBA, width=64, framerate=30/1").is_none());
     }
 }

@@ -70,8 +70,15 @@ pub(crate) fn parse_colorimetry(value: &str) -> Option<Colorimetry> {
 /// the caller's to add.
 pub(crate) fn yuv_caps_builder() -> gst::caps::Builder<gst::caps::NoFeature> {
     let formats: Vec<&str> = OutputFormat::YUV.iter().map(|f| f.gst_name()).collect();
-    gst::Caps::builder("video/x-raw")
-        .field("format", gst::List::new(formats))
+    with_yuv_fields(gst::Caps::builder("video/x-raw").field("format", gst::List::new(formats)))
+}
+
+/// The fields every YUV structure we offer has: the colorimetries we make and where chroma
+/// sits.
+pub(crate) fn with_yuv_fields(
+    builder: gst::caps::Builder<gst::caps::NoFeature>,
+) -> gst::caps::Builder<gst::caps::NoFeature> {
+    builder
         .field("colorimetry", gst::List::new(offered()))
         .field("chroma-site", CHROMA_SITE)
 }
