@@ -40,6 +40,10 @@ if gst-inspect-1.0 --version | grep -qE 'GStreamer 1\.(2[4-9]|[3-9][0-9])'; then
 GST_DEBUG=waylanddisplaysrc:4 timeout 30 gst-launch-1.0 -q waylanddisplaysrc render-node=auto num-buffers=30 \
   ! "video/x-raw(memory:DMABuf),$nv12,width=320,height=240,framerate=30/1" ! fakesink 2>&1 | tail -15
 echo "rc=${PIPESTATUS[0]}"
+step "NV12 DMABufs from the shader, every frame read back and checked against the reference"
+GWD_TEST_CLIENT="$B/bin/wayland-test-client" timeout 120 "$B/bin/yuv_output" --ignored \
+  --exact nv12_dmabufs_from_a_render_node_match_the_reference 2>&1 | tail -20
+echo "rc=${PIPESTATUS[0]}"
 step "element: I420 in system memory converted by the shader, 60 frames 1080p"
 timeout 60 gst-launch-1.0 waylanddisplaysrc render-node=auto num-buffers=60 \
   ! video/x-raw,format=I420,width=1920,height=1080,framerate=60/1 ! fakesink 2>&1 | tail -5

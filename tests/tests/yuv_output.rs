@@ -20,6 +20,12 @@ use waylanddisplaycore::{
 };
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
+
+/// The test client; `GWD_TEST_CLIENT` names it where this binary runs away from its build
+/// (the GPU machine's bundle, `scripts/gpu-check`).
+fn client_path() -> String {
+    std::env::var("GWD_TEST_CLIENT").unwrap_or_else(|_| CLIENT.to_owned())
+}
 const WAIT: Duration = Duration::from_secs(15);
 const MODE: VideoMode = VideoMode {
     width: W as u32,
@@ -41,34 +47,35 @@ fn reference_colorimetry(c: Colorimetry) -> yuv_ref::Colorimetry {
 }
 
 /// A frame's planes as (Y, U, V) with their strides and steps: I420's U and V are planes of
-/// their own, NV12's are interleaved in one.
-struct Planes<'a> {
-    y: (&'a [u8], usize),
-    u: (&'a [u8], usize, usize),
-    v: (&'a [u8], usize, usize),
+/// their own, NV12's are interleaved in one. Copied out (`Frame::copy_planes`), so a DMABuf
+/// frame reads the same as one in system memory.
+struct Planes {
+    y: (Vec<u8>, usize),
+    u: (Vec<u8>, usize, usize),
+    v: (Vec<u8>, usize, usize),
 }
 
-fn planes(frame: &Frame) -> Planes<'_> {
-    let data = frame.data();
-    let p = frame.planes();
-    let plane = |i: usize| (&data[p[i].offset..], p[i].stride as usize);
+fn planes(frame: &Frame) -> Planes {
+    let mut p = frame.copy_planes().unwrap().into_iter();
+    let mut plane = || {
+        let p = p.next().expect("a plane missing");
+        (p.bytes, p.stride as usize)
+    };
     match frame.format {
         OutputFormat::I420 => {
-            assert_eq!(p.len(), 3);
-            let ((u, us), (v, vs)) = (plane(1), plane(2));
+            let (y, u, v) = (plane(), plane(), plane());
             Planes {
-                y: plane(0),
-                u: (u, us, 1),
-                v: (v, vs, 1),
+                y,
+                u: (u.0, u.1, 1),
+                v: (v.0, v.1, 1),
             }
         }
         OutputFormat::Nv12 => {
-            assert_eq!(p.len(), 2);
-            let (uv, s) = plane(1);
+            let (y, (uv, s)) = (plane(), plane());
             Planes {
-                y: plane(0),
+                y,
+                v: (uv[1..].to_vec(), s, 2),
                 u: (uv, s, 2),
-                v: (&uv[1..], s, 2),
             }
         }
         other => panic!("not a YUV frame: {other:?}"),
@@ -173,27 +180,59 @@ fn start(dir: &Path, target: RenderTarget, compose_always: bool) -> WaylandDispl
     .unwrap()
 }
 
+/// Where frames go: system memory, or DMABufs (a GPU render node's, drawn by the shader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Memory {
+    System,
+    DmaBuf,
+}
+
 fn exact_yuv_frames(
     target: RenderTarget,
     compose_always: bool,
     format: OutputFormat,
     colorimetry: Option<Colorimetry>,
 ) {
-    let what = format!("{target:?} {format:?} {colorimetry:?}, compose_always={compose_always}");
+    exact_yuv_frames_in(Memory::System, target, compose_always, format, colorimetry);
+}
+
+fn exact_yuv_frames_in(
+    memory: Memory,
+    target: RenderTarget,
+    compose_always: bool,
+    format: OutputFormat,
+    colorimetry: Option<Colorimetry>,
+) {
+    let what = format!(
+        "{target:?} {memory:?} {format:?} {colorimetry:?}, compose_always={compose_always}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let display = start(dir.path(), target, compose_always);
-    let output = match colorimetry {
-        Some(colorimetry) => OutputTarget::Yuv {
+    let output = match (memory, colorimetry) {
+        (Memory::DmaBuf, colorimetry) => {
+            let fourcc = format.fourcc() as u32;
+            assert!(
+                display.dmabuf_formats().iter().any(|(f, _)| *f == fourcc),
+                "{what}: no {format:?} DMABuf output here; offered: {:?}",
+                display.dmabuf_formats()
+            );
+            OutputTarget::DmaBuf {
+                format,
+                modifier: 0,
+                colorimetry,
+            }
+        }
+        (Memory::System, Some(colorimetry)) => OutputTarget::Yuv {
             format,
             colorimetry,
         },
-        None => OutputTarget::System(format),
+        (Memory::System, None) => OutputTarget::System(format),
     };
     display.set_mode(MODE, output).unwrap();
     // Under 720 lines the default is BT.601, video range.
     let colorimetry = colorimetry.unwrap_or(Colorimetry::BT601);
     let client = gwd_tests::client(
-        CLIENT,
+        &client_path(),
         &["--animate", "--damage", "band"],
         dir.path(),
         display.socket_name(),
@@ -219,7 +258,7 @@ fn exact_yuv_frames(
     // converts again into images last filled from the renderer's, and stays exact.
     let grey = reference(&vec![[0x80; 3]; (W * H) as usize], colorimetry).y[0];
     let other = gwd_tests::client(
-        CLIENT,
+        &client_path(),
         &["--pattern", "solid:808080"],
         dir.path(),
         display.socket_name(),
@@ -287,6 +326,20 @@ fn composed_nv12_full_range_frames_on_gles_match_the_reference() {
         true,
         OutputFormat::Nv12,
         Some(full),
+    );
+}
+
+/// NV12 DMABufs a GPU render node's shader drew, read back and checked like the rest. Needs
+/// a GPU, so CI cannot run it; `scripts/gpu-check/check.sh` does, on the lent GPU machine.
+#[test]
+#[ignore = "needs a GPU render node that offers NV12 DMABufs (scripts/gpu-check)"]
+fn nv12_dmabufs_from_a_render_node_match_the_reference() {
+    exact_yuv_frames_in(
+        Memory::DmaBuf,
+        RenderTarget::Auto,
+        true,
+        OutputFormat::Nv12,
+        Some(Colorimetry::BT709),
     );
 }
 

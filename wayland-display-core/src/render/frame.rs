@@ -258,6 +258,69 @@ impl Frame {
         self.with_pixels(<[u8]>::to_vec)
     }
 
+    /// Each plane's rows copied out, in plane order: from system memory, or from a linear
+    /// DMABuf (an NV12 one included), each plane's buffer mapped whole from its start (a
+    /// plane's offset need not fall on a page, which mapping the plane alone would need)
+    /// between the kernel's begin/end CPU access calls.
+    pub fn copy_planes(&self) -> Result<Vec<PlaneCopy>, RenderError> {
+        let rows = |index: usize| {
+            if index > 0 && self.format.is_yuv() {
+                self.height.div_ceil(2)
+            } else {
+                self.height
+            }
+        };
+        let FrameMemory::DmaBuf(image) = &self.memory else {
+            let data = self.data();
+            return Ok(self
+                .planes()
+                .iter()
+                .enumerate()
+                .map(|(index, p)| {
+                    let len = (p.stride as usize).saturating_mul(rows(index) as usize);
+                    let end = p.offset.saturating_add(len).min(data.len());
+                    PlaneCopy {
+                        bytes: data.get(p.offset..end).unwrap_or_default().to_vec(),
+                        stride: p.stride,
+                    }
+                })
+                .collect());
+        };
+        let dmabuf = &image.dmabuf;
+        let failed = |what: &str, err: &dyn std::fmt::Display| {
+            RenderError::Draw(format!("reading a DMABuf frame: {what}: {err}"))
+        };
+        if dmabuf.format().modifier != Modifier::Linear {
+            return Err(RenderError::Draw(
+                "reading a DMABuf frame: only linear buffers can be read".to_owned(),
+            ));
+        }
+        let mut out = Vec::new();
+        for (index, ((fd, offset), stride)) in dmabuf
+            .handles()
+            .zip(dmabuf.offsets())
+            .zip(dmabuf.strides())
+            .enumerate()
+        {
+            let mapping = WholeMapping::new(fd).map_err(|e| failed("map", &e))?;
+            dmabuf
+                .sync_plane(index, DmabufSyncFlags::START | DmabufSyncFlags::READ)
+                .map_err(|e| failed("begin access", &e))?;
+            let len = (stride as usize).saturating_mul(rows(index) as usize);
+            let start = (offset as usize).min(mapping.bytes().len());
+            let end = start.saturating_add(len).min(mapping.bytes().len());
+            out.push(PlaneCopy {
+                bytes: mapping.bytes().get(start..end).unwrap_or_default().to_vec(),
+                stride,
+            });
+            if let Err(err) = dmabuf.sync_plane(index, DmabufSyncFlags::END | DmabufSyncFlags::READ)
+            {
+                tracing::debug!(%err, "ending CPU access to a DMABuf frame");
+            }
+        }
+        Ok(out)
+    }
+
     /// The DRM format modifier of a DMABuf frame; `None` for system memory.
     pub fn modifier(&self) -> Option<u64> {
         match &self.memory {
@@ -298,6 +361,59 @@ impl Frame {
             (FrameMemory::Planar(a), FrameMemory::Planar(b)) => Arc::ptr_eq(a, b),
             (FrameMemory::DmaBuf(a), FrameMemory::DmaBuf(b)) => Arc::ptr_eq(a, b),
             _ => false,
+        }
+    }
+}
+
+/// One plane of a frame copied into system memory ([`Frame::copy_planes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaneCopy {
+    /// The plane's rows, `stride` bytes apart, from its first.
+    pub bytes: Vec<u8>,
+    pub stride: u32,
+}
+
+/// A read-only mapping of a whole DMABuf, unmapped when dropped.
+struct WholeMapping {
+    ptr: *mut std::ffi::c_void,
+    len: usize,
+}
+
+impl WholeMapping {
+    fn new(fd: BorrowedFd<'_>) -> std::io::Result<Self> {
+        let size = rustix::fs::seek(fd, rustix::fs::SeekFrom::End(0))?;
+        rustix::fs::seek(fd, rustix::fs::SeekFrom::Start(0))?;
+        let len = usize::try_from(size)
+            .map_err(|_| std::io::Error::other("a DMABuf larger than the address space"))?;
+        if len == 0 {
+            return Err(std::io::Error::other("an empty DMABuf"));
+        }
+        // SAFETY: a fresh shared read-only mapping of `len` bytes of the fd from its start,
+        // owned by the value returned, which unmaps it on drop.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::SHARED,
+                fd,
+                0,
+            )
+        }?;
+        Ok(Self { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes until `self` is dropped.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for WholeMapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are the mapping made in `new`, not yet unmapped.
+        if let Err(err) = unsafe { rustix::mm::munmap(self.ptr, self.len) } {
+            tracing::debug!(%err, "unmapping a DMABuf");
         }
     }
 }

@@ -30,7 +30,7 @@ use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 
 pub(crate) use compose::Scaled;
 pub use cursor::{CursorState, builtin_cursor};
-pub use frame::{DmabufPlane, Frame, FramePlane, FrameSource, OutputFormat};
+pub use frame::{DmabufPlane, Frame, FramePlane, FrameSource, OutputFormat, PlaneCopy};
 pub use gles::GlDevice;
 pub use yuv::{Colorimetry, YuvMatrix, YuvValueRange};
 

@@ -940,9 +940,10 @@ impl WaylandDisplaySrc {
         Ok(buffer)
     }
 
-    /// A buffer of DMABuf memories for the frame's planes, each with its own duplicate of
-    /// the plane's fd, and the frame itself kept alive (so the compositor does not draw
-    /// into it) for as long as the buffer lives.
+    /// A buffer of DMABuf memories for the frame's planes, and the frame itself kept alive
+    /// (so the compositor does not draw into it) for as long as the buffer lives. Planes
+    /// of one buffer (NV12's, through fds that name the same DMABuf) share one memory;
+    /// each plane's offset counts from the buffer's start, as `GstVideoMeta` reads it.
     fn dmabuf_buffer(
         &self,
         frame: &Frame,
@@ -965,20 +966,42 @@ impl WaylandDisplaySrc {
             let Some(b) = buffer.get_mut() else {
                 return Err(gst::FlowError::Error);
             };
+            // (device, inode) of each memory appended, and where it starts in the buffer.
+            let mut memories: Vec<((u64, u64), usize)> = Vec::with_capacity(planes.len());
+            let mut end = 0usize;
             for plane in planes {
-                let fd = plane
-                    .fd
-                    .try_clone_to_owned()
-                    .map_err(|e| fail("Duplicating a DMABuf fd", &e))?;
-                let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
-                    .map_err(|e| fail("Sizing a DMABuf", &e))?;
-                let size = usize::try_from(size).map_err(|e| fail("Sizing a DMABuf", &e))?;
-                // SAFETY: `fd` is a DMABuf of `size` bytes that we own (a fresh duplicate);
-                // the memory takes it over and closes it.
-                let memory = unsafe { allocator.alloc_dmabuf(fd, size) }
-                    .map_err(|e| fail("Wrapping a DMABuf", &e))?;
-                b.append_memory(memory);
-                offsets.push(plane.offset as usize);
+                let stat =
+                    rustix::fs::fstat(plane.fd).map_err(|e| fail("Identifying a DMABuf", &e))?;
+                let id = (stat.st_dev, stat.st_ino);
+                let base = match memories.iter().find(|(known, _)| *known == id) {
+                    Some((_, base)) => *base,
+                    None => {
+                        let fd = plane
+                            .fd
+                            .try_clone_to_owned()
+                            .map_err(|e| fail("Duplicating a DMABuf fd", &e))?;
+                        let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
+                            .map_err(|e| fail("Sizing a DMABuf", &e))?;
+                        let size =
+                            usize::try_from(size).map_err(|e| fail("Sizing a DMABuf", &e))?;
+                        // SAFETY: `fd` is a DMABuf of `size` bytes that we own (a fresh
+                        // duplicate); the memory takes it over and closes it.
+                        let memory = unsafe { allocator.alloc_dmabuf(fd, size) }
+                            .map_err(|e| fail("Wrapping a DMABuf", &e))?;
+                        b.append_memory(memory);
+                        let base = end;
+                        end = end
+                            .checked_add(size)
+                            .ok_or_else(|| fail("Sizing a DMABuf", &"too big"))?;
+                        memories.push((id, base));
+                        base
+                    }
+                };
+                let offset = usize::try_from(plane.offset)
+                    .ok()
+                    .and_then(|o| base.checked_add(o))
+                    .ok_or_else(|| fail("Placing a DMABuf plane", &"offset too big"))?;
+                offsets.push(offset);
                 strides.push(stride_of(plane.stride)?);
             }
             gst::ParentBufferMeta::add(b, &gst::Buffer::from_slice(frame.clone()));
