@@ -128,7 +128,8 @@ fn yuv_frames_name_their_colorimetry_and_hold_the_clients_colours() {
     }
 }
 
-/// The GPU conversion (GLES on llvmpipe, composed so the shader converts every frame) at
+/// The GPU conversion (GLES on llvmpipe with the shader asked for, composed so it converts
+/// every frame) at
 /// an odd size: the last column and row have chroma blocks of their own pixels only, which
 /// the texture's edge clamping gives (wrapping around would mix in the far edge's colour).
 #[test]
@@ -137,7 +138,10 @@ fn the_shader_converts_odd_sizes_to_their_edges() {
     let (w, h) = (161usize, 121usize);
     for format in ["I420", "NV12"] {
         let caps = format!("video/x-raw,format={format},width={w},height={h},framerate=30/1");
-        let lobby = Lobby::start("render-node=llvmpipe passthrough=false", &caps);
+        let lobby = Lobby::start(
+            "render-node=llvmpipe passthrough=false yuv-conversion=gpu",
+            &caps,
+        );
         let client = lobby.client(CLIENT, &[]);
         client.expect_line(WAIT, &format!("drawn {w} {h}"));
         let red = reference_yuv([0, 0, 255], reference);

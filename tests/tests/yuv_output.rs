@@ -16,7 +16,7 @@ use gwd_tests::yuv_ref::{self, Bgrx};
 use waylanddisplaycore::socket::SocketSpec;
 use waylanddisplaycore::{
     Colorimetry, DisplayConfig, Frame, FrameSource, OutputFormat, OutputTarget, RenderTarget,
-    VideoMode, WaylandDisplay, YuvMatrix, YuvValueRange, builtin_cursor,
+    VideoMode, WaylandDisplay, YuvConversion, YuvMatrix, YuvValueRange, builtin_cursor,
 };
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_wayland-test-client");
@@ -170,20 +170,32 @@ fn check_frames(
 }
 
 fn start(dir: &Path, target: RenderTarget, compose_always: bool) -> WaylandDisplay {
+    start_with(dir, target, compose_always, YuvConversion::Auto)
+}
+
+fn start_with(
+    dir: &Path,
+    target: RenderTarget,
+    compose_always: bool,
+    yuv_conversion: YuvConversion,
+) -> WaylandDisplay {
     WaylandDisplay::new(DisplayConfig {
         socket: SocketSpec::auto().in_dir(dir),
         render_target: target,
         mode: MODE,
         passthrough: !compose_always,
+        yuv_conversion,
         ..DisplayConfig::default()
     })
     .unwrap()
 }
 
-/// Where frames go: system memory, or DMABufs (a GPU render node's, drawn by the shader).
+/// Where frames go and who converts them: system memory (converted on the CPU, or by the
+/// GLES shader with `Shader`), or DMABufs (a GPU render node's, drawn by the shader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Memory {
     System,
+    Shader,
     DmaBuf,
 }
 
@@ -207,7 +219,11 @@ fn exact_yuv_frames_in(
         "{target:?} {memory:?} {format:?} {colorimetry:?}, compose_always={compose_always}"
     );
     let dir = tempfile::tempdir().unwrap();
-    let display = start(dir.path(), target, compose_always);
+    let conversion = match memory {
+        Memory::System => YuvConversion::Auto,
+        Memory::Shader | Memory::DmaBuf => YuvConversion::Gpu,
+    };
+    let display = start_with(dir.path(), target, compose_always, conversion);
     let output = match (memory, colorimetry) {
         (Memory::DmaBuf, colorimetry) => {
             let fourcc = format.fourcc() as u32;
@@ -222,11 +238,11 @@ fn exact_yuv_frames_in(
                 colorimetry,
             }
         }
-        (Memory::System, Some(colorimetry)) => OutputTarget::Yuv {
+        (Memory::System | Memory::Shader, Some(colorimetry)) => OutputTarget::Yuv {
             format,
             colorimetry,
         },
-        (Memory::System, None) => OutputTarget::System(format),
+        (Memory::System | Memory::Shader, None) => OutputTarget::System(format),
     };
     display.set_mode(MODE, output).unwrap();
     // Under 720 lines the default is BT.601, video range.
@@ -314,14 +330,27 @@ fn composed_i420_frames_on_gles_match_the_reference() {
     );
 }
 
-/// The GPU path (a shader drawing each plane, read back) in the other format and range.
+/// The GPU path (a shader drawing each plane, read back), asked for on llvmpipe (where the
+/// default converts on the CPU, as the test above does), in both formats.
 #[test]
-fn composed_nv12_full_range_frames_on_gles_match_the_reference() {
+fn shader_converted_i420_frames_on_gles_match_the_reference() {
+    exact_yuv_frames_in(
+        Memory::Shader,
+        RenderTarget::SoftwareGl,
+        true,
+        OutputFormat::I420,
+        Some(Colorimetry::BT709),
+    );
+}
+
+#[test]
+fn shader_converted_nv12_full_range_frames_on_gles_match_the_reference() {
     let full = Colorimetry {
         matrix: YuvMatrix::Bt601,
         range: YuvValueRange::Full,
     };
-    exact_yuv_frames(
+    exact_yuv_frames_in(
+        Memory::Shader,
         RenderTarget::SoftwareGl,
         true,
         OutputFormat::Nv12,

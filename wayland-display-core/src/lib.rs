@@ -36,6 +36,6 @@ pub use input::{
 };
 pub use render::{
     Colorimetry, DmabufPlane, Frame, FramePlane, FrameSource, GlDevice, OutputFormat, OutputTarget,
-    PlaneCopy, RenderBackend, RenderError, YuvMatrix, YuvValueRange, builtin_cursor,
+    PlaneCopy, RenderBackend, RenderError, YuvConversion, YuvMatrix, YuvValueRange, builtin_cursor,
 };
 pub use xwayland::{XwaylandError, XwaylandMode};

@@ -68,7 +68,7 @@ use smithay::reexports::calloop::LoopHandle;
 use smithay::wayland::xwayland_shell::XWaylandShellState;
 
 use crate::display::{LoopData, OutputScale, Setup, WindowPolicy};
-use crate::render::{RenderBackend, RenderError, Renderer};
+use crate::render::{RenderBackend, RenderError, RenderOptions, Renderer};
 use crate::{ClientLimits, DisplayError, VideoMode};
 
 pub(crate) use changed::PictureChanged;
@@ -181,6 +181,7 @@ impl State {
             mode,
             format,
             passthrough,
+            yuv_conversion,
             fallback,
             ref backend,
             client_limits,
@@ -191,18 +192,21 @@ impl State {
         } = *setup;
         // The renderer comes first: if it fails, no global has been announced yet.
         let output = new_output(mode, scale);
-        let (renderer, fell_back) =
-            match Renderer::new(backend, &output, format.into(), passthrough) {
-                Ok(renderer) => (renderer, None),
-                Err(err) if fallback && *backend != RenderBackend::Pixman => {
-                    tracing::warn!(%err, "GLES renderer failed, rendering in software");
-                    (
-                        Renderer::new(&RenderBackend::Pixman, &output, format.into(), passthrough)?,
-                        Some(err),
-                    )
-                }
-                Err(err) => return Err(err.into()),
-            };
+        let options = RenderOptions {
+            passthrough,
+            yuv_conversion,
+        };
+        let (renderer, fell_back) = match Renderer::new(backend, &output, format.into(), options) {
+            Ok(renderer) => (renderer, None),
+            Err(err) if fallback && *backend != RenderBackend::Pixman => {
+                tracing::warn!(%err, "GLES renderer failed, rendering in software");
+                (
+                    Renderer::new(&RenderBackend::Pixman, &output, format.into(), options)?,
+                    Some(err),
+                )
+            }
+            Err(err) => return Err(err.into()),
+        };
 
         let compositor_state = CompositorState::new_v6::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);

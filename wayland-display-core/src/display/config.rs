@@ -5,7 +5,7 @@ use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
 use crate::device::RenderTarget;
-use crate::render::{OutputFormat, RenderBackend};
+use crate::render::{OutputFormat, RenderBackend, YuvConversion};
 use crate::socket::SocketSpec;
 use crate::xwayland::XwaylandMode;
 
@@ -265,6 +265,9 @@ pub struct DisplayConfig {
     /// compositing (the same pixels, less work). `false` always composites, for
     /// comparisons.
     pub passthrough: bool,
+    /// Where YUV frames are converted when GLES renders: by default a shader on a GPU,
+    /// the CPU on llvmpipe.
+    pub yuv_conversion: YuvConversion,
     pub client_limits: ClientLimits,
     pub window: WindowPolicy,
     /// The output's scale: clients lay out at the mode divided by it.
@@ -292,6 +295,7 @@ impl Default for DisplayConfig {
             format: OutputFormat::default(),
             timeouts: Timeouts::default(),
             passthrough: true,
+            yuv_conversion: YuvConversion::default(),
             client_limits: ClientLimits::DEFAULT,
             window: WindowPolicy::default(),
             scale: OutputScale::default(),
@@ -311,6 +315,8 @@ pub(crate) struct Setup {
     pub(crate) format: OutputFormat,
     /// See [`DisplayConfig::passthrough`].
     pub(crate) passthrough: bool,
+    /// See [`DisplayConfig::yuv_conversion`].
+    pub(crate) yuv_conversion: YuvConversion,
     pub(crate) client_limits: ClientLimits,
     pub(crate) window: WindowPolicy,
     pub(crate) scale: OutputScale,

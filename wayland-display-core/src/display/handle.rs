@@ -64,6 +64,7 @@ impl WaylandDisplay {
             mode: config.mode,
             format: config.format,
             passthrough: config.passthrough,
+            yuv_conversion: config.yuv_conversion,
             client_limits: config.client_limits,
             window: config.window,
             scale: config.scale,

@@ -93,15 +93,20 @@ pub(crate) struct GlesOutput {
     damage: OutputDamageTracker,
     target: Target,
     size: Size<i32, Buffer>,
+    /// Whether YUV frames are converted here by the shader.
+    shader_yuv: bool,
     /// Whether NV12 DMABufs can be allocated and drawn into (see `probe_nv12`).
     nv12_dmabuf: bool,
 }
 
 impl GlesOutput {
+    /// A renderer on `device`; `shader_yuv`: YUV frames are converted by the shader
+    /// (`gles_yuv.rs`), else on the CPU by the caller, and no NV12 DMABufs are offered.
     pub(crate) fn new(
         device: &GlDevice,
         output: &Output,
         format: OutputFormat,
+        shader_yuv: bool,
     ) -> Result<Self, RenderError> {
         let egl_device = find_device(device)?;
         // SAFETY: EGLDisplay::new requires that nobody else terminates the EGLDisplay made
@@ -132,6 +137,7 @@ impl GlesOutput {
                 yuv: None,
             },
             size: (width as i32, height as i32).into(),
+            shader_yuv,
             nv12_dmabuf: false,
         }
         .probe_nv12())
@@ -140,6 +146,9 @@ impl GlesOutput {
     /// Decides whether NV12 DMABufs are offered: GBM must allocate them linear on the
     /// node and EGL must draw into their planes (`R8` and `GR88` views).
     fn probe_nv12(mut self) -> Self {
+        if !self.shader_yuv {
+            return self;
+        }
         let Some(gbm) = self.gbm.as_mut() else {
             return self;
         };
@@ -227,7 +236,7 @@ impl GlesOutput {
         let (width, height) = super::output_size(output);
         self.target = match target {
             OutputTarget::System(_) | OutputTarget::Yuv { .. } => {
-                let yuv = match target.yuv(height) {
+                let yuv = match target.yuv(height).filter(|_| self.shader_yuv) {
                     Some((format, colorimetry)) => Some(YuvReadback::new(
                         &mut self.renderer,
                         format,

@@ -102,6 +102,64 @@ impl OutputTarget {
     }
 }
 
+/// Where YUV frames are converted when GLES renders (Pixman always converts on the CPU).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum YuvConversion {
+    /// A shader on a GPU render node; the CPU on Mesa's software device (llvmpipe), where a
+    /// shader pass costs more CPU than converting only the rows that changed
+    /// (docs/BENCHMARKS.md).
+    #[default]
+    Auto,
+    /// A shader whenever GLES renders, llvmpipe included.
+    Gpu,
+    /// The CPU always: YUV frames in system memory only, no NV12 DMABufs.
+    Cpu,
+}
+
+impl YuvConversion {
+    /// Whether a GLES renderer on `device` converts with its shader.
+    pub(crate) fn on_gpu(self, device: &GlDevice) -> bool {
+        match self {
+            Self::Auto => matches!(device, GlDevice::Node(_)),
+            Self::Gpu => true,
+            Self::Cpu => false,
+        }
+    }
+}
+
+impl std::str::FromStr for YuvConversion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "gpu" => Ok(Self::Gpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!(
+                "YUV conversion {other:?}: expected \"auto\", \"gpu\" or \"cpu\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for YuvConversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+        })
+    }
+}
+
+/// How a renderer makes frames, beyond its backend and target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RenderOptions {
+    /// Whether a frame may be a copy of the one client buffer covering the output.
+    pub(crate) passthrough: bool,
+    pub(crate) yuv_conversion: YuvConversion,
+}
+
 /// Which renderer to build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RenderBackend {
@@ -130,17 +188,22 @@ impl Renderer {
         backend: &RenderBackend,
         output: &Output,
         target: OutputTarget,
-        passthrough: bool,
+        options: RenderOptions,
     ) -> Result<Self, RenderError> {
         let drawn = target.format().render_format();
         let backend = match backend {
             RenderBackend::Pixman => Backend::Pixman(PixmanOutput::new(output, drawn)?),
-            RenderBackend::Gles(device) => Backend::Gles(GlesOutput::new(device, output, drawn)?),
+            RenderBackend::Gles(device) => Backend::Gles(GlesOutput::new(
+                device,
+                output,
+                drawn,
+                options.yuv_conversion.on_gpu(device),
+            )?),
         };
         let mut renderer = Self {
             backend,
             cursor: Cursor::new(),
-            passthrough,
+            passthrough: options.passthrough,
             yuv: None,
         };
         if target != OutputTarget::System(drawn) {
@@ -348,4 +411,23 @@ fn output_size(output: &Output) -> (u32, u32) {
         .current_mode()
         .map(|m| (m.size.w.max(1) as u32, m.size.h.max(1) as u32))
         .unwrap_or((1, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuv_conversion_picks_the_shader_on_gpus_only_by_default() {
+        let node = GlDevice::Node("/dev/dri/renderD128".into());
+        assert!(YuvConversion::Auto.on_gpu(&node));
+        assert!(!YuvConversion::Auto.on_gpu(&GlDevice::Software));
+        assert!(YuvConversion::Gpu.on_gpu(&GlDevice::Software));
+        assert!(!YuvConversion::Cpu.on_gpu(&node));
+        for c in [YuvConversion::Auto, YuvConversion::Gpu, YuvConversion::Cpu] {
+            assert_eq!(c.to_string().parse::<YuvConversion>(), Ok(c));
+        }
+        assert_eq!(" GPU ".parse::<YuvConversion>(), Ok(YuvConversion::Gpu));
+        assert!("shader".parse::<YuvConversion>().is_err());
+    }
 }

@@ -13,7 +13,7 @@ use waylanddisplaycore::socket::{SocketError, SocketSpec};
 use waylanddisplaycore::{
     ClientLimits, Colorimetry, DisplayConfig, DisplayError, DmabufPlane, Frame, InputEvent,
     OutputFormat, OutputScale, OutputTarget, RenderChoice, RenderTarget, VideoMode, WaylandDisplay,
-    WindowMode, WindowPolicy, XwaylandMode,
+    WindowMode, WindowPolicy, XwaylandMode, YuvConversion,
 };
 
 use super::clipboard_event::{self, ClipboardRequest};
@@ -35,6 +35,7 @@ const DEFAULT_FPS: i32 = 60;
 const DEFAULT_IS_LIVE: bool = true;
 const DEFAULT_PASSTHROUGH: bool = true;
 const DEFAULT_WINDOW_MODE: &str = "maximized";
+const DEFAULT_YUV_CONVERSION: &str = "auto";
 const DEFAULT_SCALE_TO_FIT: bool = false;
 const DEFAULT_SCALE: f64 = 1.0;
 const DEFAULT_PRIVILEGED_PROTOCOLS: bool = true;
@@ -56,6 +57,7 @@ struct Settings {
     keyboard: Option<String>,
     is_live: bool,
     passthrough: bool,
+    yuv_conversion: YuvConversion,
     client_limits: ClientLimits,
     window: WindowPolicy,
     scale: OutputScale,
@@ -72,6 +74,7 @@ impl Default for Settings {
             keyboard: None,
             is_live: DEFAULT_IS_LIVE,
             passthrough: DEFAULT_PASSTHROUGH,
+            yuv_conversion: YuvConversion::default(),
             window: WindowPolicy {
                 mode: WindowMode::Maximized,
                 scale_to_fit: DEFAULT_SCALE_TO_FIT,
@@ -284,6 +287,17 @@ impl ObjectImpl for WaylandDisplaySrc {
                     .default_value(DEFAULT_PASSTHROUGH)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("yuv-conversion")
+                    .nick("YUV conversion")
+                    .blurb(
+                        "Where I420/NV12 frames are converted when GLES renders: \"auto\" \
+                         (default: a shader on a GPU render node, the CPU on llvmpipe), \
+                         \"gpu\" (a shader always) or \"cpu\" (the CPU always; no NV12 \
+                         DMABufs)",
+                    )
+                    .default_value(Some(DEFAULT_YUV_CONVERSION))
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("window-mode")
                     .nick("Window mode")
                     .blurb(
@@ -410,6 +424,24 @@ impl ObjectImpl for WaylandDisplaySrc {
             "mouse" => settings.mouse = string().filter(|s| !s.is_empty()),
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
             "passthrough" => settings.passthrough = value.get().unwrap_or(DEFAULT_PASSTHROUGH),
+            "yuv-conversion" => {
+                let asked = string().unwrap_or_default();
+                let asked = if asked.is_empty() {
+                    DEFAULT_YUV_CONVERSION
+                } else {
+                    &asked
+                };
+                match asked.parse::<YuvConversion>() {
+                    Ok(conversion) => settings.yuv_conversion = conversion,
+                    // A property cannot refuse a value: the previous one stays, and says so.
+                    Err(err) => gst::warning!(
+                        CAT,
+                        imp = self,
+                        "{err}; yuv-conversion stays {}",
+                        settings.yuv_conversion
+                    ),
+                }
+            }
             "window-mode" => {
                 let asked = string().unwrap_or_else(|| DEFAULT_WINDOW_MODE.to_owned());
                 let asked = if asked.is_empty() {
@@ -509,6 +541,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             "keyboard" => settings.keyboard.to_value(),
             "is-live" => settings.is_live.to_value(),
             "passthrough" => settings.passthrough.to_value(),
+            "yuv-conversion" => settings.yuv_conversion.to_string().to_value(),
             "window-mode" => settings.window.mode.to_string().to_value(),
             "xwayland" => settings.xwayland.to_string().to_value(),
             "scale-to-fit" => settings.window.scale_to_fit.to_value(),
@@ -804,6 +837,7 @@ impl WaylandDisplaySrc {
             mode: VideoMode::default(),
             format: OutputFormat::default(),
             passthrough: settings.passthrough,
+            yuv_conversion: settings.yuv_conversion,
             window: settings.window,
             scale: settings.scale,
             client_limits: settings.client_limits,
