@@ -227,15 +227,7 @@ impl Frame {
             }
             FrameMemory::DmaBuf(image) => image,
         };
-        let dmabuf = &image.dmabuf;
-        let failed = |what: &str, err: &dyn std::fmt::Display| {
-            RenderError::Draw(format!("reading a DMABuf frame: {what}: {err}"))
-        };
-        if dmabuf.format().modifier != Modifier::Linear {
-            return Err(RenderError::Draw(
-                "reading a DMABuf frame: only linear buffers can be read".to_owned(),
-            ));
-        }
+        let dmabuf = linear(image)?;
         let mapping = dmabuf
             .map_plane(0, DmabufMappingMode::READ)
             .map_err(|e| failed("map", &e))?;
@@ -286,15 +278,7 @@ impl Frame {
                 })
                 .collect());
         };
-        let dmabuf = &image.dmabuf;
-        let failed = |what: &str, err: &dyn std::fmt::Display| {
-            RenderError::Draw(format!("reading a DMABuf frame: {what}: {err}"))
-        };
-        if dmabuf.format().modifier != Modifier::Linear {
-            return Err(RenderError::Draw(
-                "reading a DMABuf frame: only linear buffers can be read".to_owned(),
-            ));
-        }
+        let dmabuf = linear(image)?;
         let mut out = Vec::new();
         for (index, ((fd, offset), stride)) in dmabuf
             .handles()
@@ -363,6 +347,20 @@ impl Frame {
             _ => false,
         }
     }
+}
+
+/// A DMABuf frame's buffer, if the CPU can read it as is (linear).
+fn linear(image: &DmabufImage) -> Result<&Dmabuf, RenderError> {
+    if image.dmabuf.format().modifier != Modifier::Linear {
+        return Err(RenderError::Draw(
+            "reading a DMABuf frame: only linear buffers can be read".to_owned(),
+        ));
+    }
+    Ok(&image.dmabuf)
+}
+
+fn failed(what: &str, err: &dyn std::fmt::Display) -> RenderError {
+    RenderError::Draw(format!("reading a DMABuf frame: {what}: {err}"))
 }
 
 /// One plane of a frame copied into system memory ([`Frame::copy_planes`]).

@@ -74,13 +74,14 @@ struct DmabufYuv {
     rgb: OutputPool<OutputImage>,
 }
 
-/// What a call to [`GlesOutput::draw`] makes.
-enum Want<'a> {
+/// What a call to [`GlesOutput::render`] makes.
+pub(crate) enum Want<'a> {
     /// The frame in the target's format (RGB for system memory; RGB or NV12 DMABufs).
     Target,
     /// An RGB picture in system memory.
     Rgb,
-    /// A YUV frame in system memory, in one of these images.
+    /// A YUV frame in system memory, in one of these images (converted by the shader; only
+    /// when [`GlesOutput::converts_yuv`]).
     Yuv(&'a mut YuvOutput),
 }
 
@@ -322,46 +323,8 @@ impl GlesOutput {
         }
     }
 
-    /// The frame in the target's format: RGB in system memory (also what a YUV output's
-    /// snapshots use), an RGB DMABuf, or an NV12 one.
+    /// Draws the current state into what `want` asks for.
     pub(crate) fn render(
-        &mut self,
-        space: &Space<Window>,
-        output: &Output,
-        cursor: &Cursor,
-        cursor_state: &CursorState<'_>,
-        scaled: Option<&Scaled<'_>>,
-    ) -> Result<Frame, RenderError> {
-        self.draw(space, output, cursor, cursor_state, scaled, Want::Target)
-    }
-
-    /// An RGB picture in system memory, whatever the output is.
-    pub(crate) fn render_rgb(
-        &mut self,
-        space: &Space<Window>,
-        output: &Output,
-        cursor: &Cursor,
-        cursor_state: &CursorState<'_>,
-        scaled: Option<&Scaled<'_>>,
-    ) -> Result<Frame, RenderError> {
-        self.draw(space, output, cursor, cursor_state, scaled, Want::Rgb)
-    }
-
-    /// A YUV frame in system memory, converted on the GPU into one of `yuv`'s images
-    /// (only when [`converts_yuv`](Self::converts_yuv)).
-    pub(crate) fn render_yuv(
-        &mut self,
-        space: &Space<Window>,
-        output: &Output,
-        cursor: &Cursor,
-        cursor_state: &CursorState<'_>,
-        scaled: Option<&Scaled<'_>>,
-        yuv: &mut YuvOutput,
-    ) -> Result<Frame, RenderError> {
-        self.draw(space, output, cursor, cursor_state, scaled, Want::Yuv(yuv))
-    }
-
-    fn draw(
         &mut self,
         space: &Space<Window>,
         output: &Output,

@@ -36,7 +36,7 @@ pub use yuv::{Colorimetry, YuvMatrix, YuvValueRange};
 
 use cursor::Cursor;
 pub(crate) use gles::ClientDmabuf;
-use gles::GlesOutput;
+use gles::{GlesOutput, Want};
 use pixman::PixmanOutput;
 use yuv::YuvOutput;
 
@@ -325,7 +325,7 @@ impl Renderer {
         if let (Backend::Gles(b), Some(yuv)) = (&mut self.backend, self.yuv.as_mut())
             && b.converts_yuv()
         {
-            return b.render_yuv(space, output, &self.cursor, cursor, scaled, yuv);
+            return b.render(space, output, &self.cursor, cursor, scaled, Want::Yuv(yuv));
         }
         let picture = self.draw(space, output, cursor, scaled)?;
         let Some(yuv) = self.yuv.as_mut() else {
@@ -355,7 +355,9 @@ impl Renderer {
             // rely on it: no copied frames among them.
             return match &mut self.backend {
                 Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor, scaled),
-                Backend::Gles(b) => b.render_rgb(space, output, &self.cursor, cursor, scaled),
+                Backend::Gles(b) => {
+                    b.render(space, output, &self.cursor, cursor, scaled, Want::Rgb)
+                }
             };
         }
         if let Some(surface) = self.passthrough_surface(space, output, scaled) {
@@ -401,7 +403,7 @@ impl Renderer {
     ) -> Result<Frame, RenderError> {
         match &mut self.backend {
             Backend::Pixman(b) => b.render(space, output, &self.cursor, cursor, scaled),
-            Backend::Gles(b) => b.render(space, output, &self.cursor, cursor, scaled),
+            Backend::Gles(b) => b.render(space, output, &self.cursor, cursor, scaled, Want::Target),
         }
     }
 }
