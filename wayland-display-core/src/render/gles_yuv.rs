@@ -238,8 +238,10 @@ pub(crate) struct YuvReadback {
     shader: YuvShader,
     passes: Vec<PlanePass>,
     planes: Vec<PlaneTexture>,
-    /// Tight rows read back, before they go into a frame's (padded) plane.
-    scratch: Vec<u8>,
+    /// Tight rows read back, for a plane whose rows are padded in the frame.
+    tight: Vec<u8>,
+    /// RGBA pixels, for a driver that reads nothing narrower.
+    rgba: Vec<u8>,
 }
 
 impl YuvReadback {
@@ -260,7 +262,8 @@ impl YuvReadback {
             shader,
             passes,
             planes,
-            scratch: Vec::new(),
+            tight: Vec::new(),
+            rgba: Vec::new(),
         })
     }
 
@@ -287,16 +290,26 @@ impl YuvReadback {
         }
         let layout = image.layout().planes().to_vec();
         for (index, (plane, at)) in self.planes.iter().zip(layout).enumerate() {
-            read_plane(renderer, plane, &mut self.scratch)?;
-            let (w, h) = plane.size;
-            let row = w as usize * plane.components;
+            let (w, h) = (plane.size.0 as usize, plane.size.1 as usize);
+            let row = w.saturating_mul(plane.components);
+            let len = row.saturating_mul(h);
             let stride = at.stride as usize;
             let bytes = image.plane_mut(index)?;
-            for (y, src) in self.scratch.chunks_exact(row).take(h as usize).enumerate() {
-                let start = y * stride;
-                let dst = bytes.get_mut(start..start + row).ok_or_else(|| {
-                    RenderError::Draw("a YUV plane is smaller than its read-back".to_owned())
-                })?;
+            let short =
+                || RenderError::Draw("a YUV plane is smaller than its read-back".to_owned());
+            if stride == row {
+                // Rows unpadded (widths that are multiples of 4 or 8): straight in.
+                let dst = bytes.get_mut(..len).ok_or_else(short)?;
+                read_plane(renderer, plane, dst, &mut self.rgba)?;
+                continue;
+            }
+            self.tight.resize(len, 0);
+            read_plane(renderer, plane, &mut self.tight, &mut self.rgba)?;
+            for (y, src) in self.tight.chunks_exact(row).enumerate() {
+                let start = y.saturating_mul(stride);
+                let dst = bytes
+                    .get_mut(start..start.saturating_add(row))
+                    .ok_or_else(short)?;
                 dst.copy_from_slice(src);
             }
         }
@@ -363,23 +376,32 @@ fn plane_texture(
     })
 }
 
-/// Reads `plane` into `out`, rows tight, top row first (Smithay draws the picture's top
-/// into the framebuffer's first row, as it does for buffers that are scanned out).
+/// Reads `plane` into `dst` (its size: rows tight), top row first (Smithay draws the
+/// picture's top into the framebuffer's first row, as it does for buffers that are scanned
+/// out). Where the driver reads only RGBA, that goes through `rgba` and the plane's
+/// channels are kept.
 fn read_plane(
     renderer: &mut GlesRenderer,
     plane: &PlaneTexture,
-    out: &mut Vec<u8>,
+    dst: &mut [u8],
+    rgba: &mut Vec<u8>,
 ) -> Result<(), RenderError> {
-    let (w, h) = (plane.size.0 as usize, plane.size.1 as usize);
-    let pixels = w.saturating_mul(h);
+    let pixels = (plane.size.0 as usize).saturating_mul(plane.size.1 as usize);
+    let keep = plane.components;
+    if dst.len() != pixels.saturating_mul(keep) {
+        return Err(RenderError::Draw(format!(
+            "reading a YUV plane back: {} bytes for {pixels} pixels",
+            dst.len()
+        )));
+    }
     let id = plane.texture.tex_id();
     let (gw, gh) = (to_i32(plane.size.0)?, to_i32(plane.size.1)?);
-    let wanted = if plane.components == 1 { GL_RED } else { GL_RG };
-    let result = renderer
+    let wanted = if keep == 1 { GL_RED } else { GL_RG };
+    let read_rgba = renderer
         .with_context(|gl| {
-            // SAFETY: a framebuffer of our own around our texture, read into `out`, which
-            // is sized for the format and type read (checked below before the call), then
-            // deleted; the framebuffer binding is put back as it was.
+            // SAFETY: a framebuffer of our own around our texture, read into `dst` (the
+            // plane's own format, exactly its size, checked above) or into `rgba` (sized
+            // here for RGBA), then deleted; the framebuffer binding is put back as it was.
             unsafe {
                 let mut previous = 0;
                 gl.GetIntegerv(ffi::FRAMEBUFFER_BINDING, &mut previous);
@@ -403,29 +425,21 @@ fn read_plane(
                     gl.GetIntegerv(ffi::IMPLEMENTATION_COLOR_READ_FORMAT, &mut format);
                     gl.GetIntegerv(ffi::IMPLEMENTATION_COLOR_READ_TYPE, &mut kind);
                     let direct = format as u32 == wanted && kind as u32 == ffi::UNSIGNED_BYTE;
-                    let (read_format, per_pixel) = if direct {
-                        (wanted, plane.components)
+                    let (read_format, out) = if direct {
+                        (wanted, dst.as_mut_ptr())
                     } else {
-                        (ffi::RGBA, 4)
+                        rgba.clear();
+                        rgba.resize(pixels.saturating_mul(4), 0);
+                        (ffi::RGBA, rgba.as_mut_ptr())
                     };
-                    out.clear();
-                    out.resize(pixels.saturating_mul(per_pixel), 0);
                     gl.PixelStorei(ffi::PACK_ALIGNMENT, 1);
-                    gl.ReadPixels(
-                        0,
-                        0,
-                        gw,
-                        gh,
-                        read_format,
-                        ffi::UNSIGNED_BYTE,
-                        out.as_mut_ptr().cast(),
-                    );
+                    gl.ReadPixels(0, 0, gw, gh, read_format, ffi::UNSIGNED_BYTE, out.cast());
                     gl.PixelStorei(ffi::PACK_ALIGNMENT, 4);
                     let error = gl.GetError();
                     result = if error != ffi::NO_ERROR {
                         Err(format!("GL error {error:#x}"))
                     } else {
-                        Ok(per_pixel)
+                        Ok(!direct)
                     };
                 }
                 gl.BindFramebuffer(ffi::FRAMEBUFFER, previous as u32);
@@ -435,16 +449,10 @@ fn read_plane(
         })
         .map_err(|err| RenderError::Draw(format!("reading a YUV plane back: {err}")))?
         .map_err(|err| RenderError::Draw(format!("reading a YUV plane back: {err}")))?;
-    if result != plane.components {
-        // RGBA read: keep the plane's channels of each pixel.
-        let keep = plane.components;
-        let mut at = 0;
-        for px in 0..pixels {
-            let from = px * result;
-            out.copy_within(from..from + keep, at);
-            at += keep;
+    if read_rgba {
+        for (out, px) in dst.chunks_exact_mut(keep).zip(rgba.chunks_exact(4)) {
+            out.copy_from_slice(&px[..keep]);
         }
-        out.truncate(at);
     }
     Ok(())
 }

@@ -300,17 +300,15 @@ impl Renderer {
         cursor: &CursorState<'_>,
         scaled: Option<&Scaled<'_>>,
     ) -> Result<Frame, RenderError> {
-        if self.yuv.is_none() {
-            if self.yuv_output() {
-                // NV12 DMABufs, converted on the GPU.
-                let scale = output.current_scale().fractional_scale();
-                self.cursor.prepare(cursor.status, scale);
-                return self.draw(space, output, cursor, scaled);
-            }
+        if !self.yuv_output() {
             return self.render(space, output, cursor, scaled);
         }
         let scale = output.current_scale().fractional_scale();
         self.cursor.prepare(cursor.status, scale);
+        if self.yuv.is_none() {
+            // NV12 DMABufs, converted on the GPU.
+            return self.draw(space, output, cursor, scaled);
+        }
         if let Some(surface) = self.passthrough_surface(space, output, scaled)
             && let Some(yuv) = self.yuv.as_mut()
             && let Some(frame) = passthrough::convert_frame(
