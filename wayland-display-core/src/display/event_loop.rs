@@ -173,9 +173,7 @@ pub(crate) fn run(setup: Setup, link: Link, ready: &SyncSender<Ready>) -> Result
         }
         // After the frame, which serves what waits for the next picture.
         data.state.serve_screencopies();
-        if data.sent.is_some() && data.state.renderer.repeat_last().map(|f| f.seq) != data.sent {
-            data.stale.mark();
-        }
+        mark_if_stale(&data);
         if let Err(err) = display.flush_clients() {
             tracing::debug!(%err, "flushing clients");
         }
@@ -208,6 +206,13 @@ fn disconnect_clients(display: &mut Display<State>, data: &mut LoopData) {
             .dispatch_single_client(&mut data.state, client);
     }
     let _ = display.flush_clients();
+}
+
+/// Marks the handle's cached frame stale when a newer one was made since it was sent.
+fn mark_if_stale(data: &LoopData) {
+    if data.sent.is_some() && data.state.renderer.repeat_last().map(|f| f.seq) != data.sent {
+        data.stale.mark();
+    }
 }
 
 fn handle_command(command: Command, data: &mut LoopData) {
@@ -249,7 +254,11 @@ fn handle_command(command: Command, data: &mut LoopData) {
             let _ = reply.try_send(());
         }
         Command::Snapshot(reply) => {
-            let _ = reply.try_send(data.state.produce_rgb_frame());
+            let snapshot = data.state.produce_rgb_frame();
+            // Before the reply: a caller that asks for a frame as soon as it has the
+            // snapshot must find its cached frame stale already.
+            mark_if_stale(data);
+            let _ = reply.try_send(snapshot);
         }
         Command::ReadClipboard(wanted, reply) => {
             let _ = reply.try_send(data.state.read_clipboard(&wanted));
