@@ -30,9 +30,9 @@ pub fn run(opts: &Options) -> Table {
         return table;
     }
     let lobby = Lobby::start_launch(&format!(
-        "waylanddisplaysrc name=src render-node={} ! video/x-raw,width=1280,height=720,\
+        "{} name=src ! video/x-raw,width=1280,height=720,\
          framerate=30/1 ! appsink name=sink max-buffers=1 drop=true",
-        opts.render_node
+        opts.source()
     ));
     let client = lobby.client(&test_client_path().to_string_lossy(), &[]);
     client.expect_line(Duration::from_secs(10), "drawn");

@@ -187,9 +187,8 @@ struct Measured {
 
 fn measure(opts: &Options, fragment: &str, feed: Feed) -> Result<Measured, String> {
     let description = format!(
-        "waylanddisplaysrc render-node={node} ! {downstream} ! {fragment} name=encoder ! \
-         fakesink name=sink sync=false",
-        node = opts.render_node,
+        "{source} ! {downstream} ! {fragment} name=encoder ! fakesink name=sink sync=false",
+        source = opts.source(),
         downstream = feed.downstream(opts.encoder_size),
     );
     let pipeline = gst::parse::launch(&description)

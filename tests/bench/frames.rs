@@ -97,9 +97,9 @@ pub fn launch(
     read_counter: bool,
 ) -> Running {
     let pipeline = gst::parse::launch(&format!(
-        "waylanddisplaysrc render-node={node} is-live={paced} passthrough={passthrough} \
-         scale={scale} ! {downstream} ! fakesink name=sink sync=false",
-        node = opts.render_node,
+        "{source} is-live={paced} passthrough={passthrough} scale={scale} ! {downstream} ! \
+         fakesink name=sink sync=false",
+        source = opts.source(),
         passthrough = client != Client::FullScreenComposed,
         scale = client.scale(),
     ))
@@ -254,9 +254,8 @@ pub fn startup(opts: &Options) -> Table {
     let mut times = Vec::new();
     for _ in 0..opts.startup_runs {
         let pipeline = gst::parse::launch(&format!(
-            "waylanddisplaysrc render-node={} ! video/x-raw,width=1920,height=1080,\
-             framerate=60/1 ! fakesink name=sink",
-            opts.render_node
+            "{} ! video/x-raw,width=1920,height=1080,framerate=60/1 ! fakesink name=sink",
+            opts.source()
         ))
         .unwrap()
         .downcast::<gst::Pipeline>()

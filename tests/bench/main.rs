@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use report::{Table, col};
 
 const USAGE: &str = "usage: gwd-bench [--quick] [--seconds S] [--render-node NODE] \
-[--sizes WxH,...] \
+[--yuv-conversion auto|gpu|cpu] [--sizes WxH,...] \
 [--only frames,startup,sockets,encoders,lobby-start,lobby-density,api-hostile,api-flood,capture,\
 av-sync,audio-cpu,yuv-convert,yuv-frames] [--json FILE]";
 
@@ -36,6 +36,8 @@ pub struct Options {
     pub seconds: Duration,
     pub warmup: Duration,
     pub render_node: String,
+    /// The element's `yuv-conversion`: where GLES output converts to I420/NV12.
+    pub yuv_conversion: String,
     pub sizes: Vec<(u32, u32)>,
     pub encoder_size: (u32, u32),
     pub startup_runs: usize,
@@ -73,12 +75,24 @@ const ALL_SECTIONS: [&str; 13] = [
     "yuv-frames",
 ];
 
+impl Options {
+    /// The source element with the renderer and conversion asked for, to start a
+    /// pipeline description with.
+    pub fn source(&self) -> String {
+        format!(
+            "waylanddisplaysrc render-node={} yuv-conversion={}",
+            self.render_node, self.yuv_conversion
+        )
+    }
+}
+
 fn parse_args() -> Result<Options, String> {
     let mut opts = Options {
         quick: false,
         seconds: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
         render_node: "software".to_owned(),
+        yuv_conversion: "auto".to_owned(),
         sizes: vec![(1280, 720), (1920, 1080), (3840, 2160)],
         encoder_size: (1920, 1080),
         startup_runs: 20,
@@ -115,6 +129,13 @@ fn parse_args() -> Result<Options, String> {
                 );
             }
             "--render-node" => opts.render_node = value()?,
+            "--yuv-conversion" => {
+                let v = value()?;
+                if !["auto", "gpu", "cpu"].contains(&v.as_str()) {
+                    return Err(format!("bad --yuv-conversion: {v} (want auto, gpu or cpu)"));
+                }
+                opts.yuv_conversion = v;
+            }
             "--sizes" => {
                 let v = value()?;
                 sizes = Some(
@@ -254,9 +275,10 @@ fn main() {
     let runs = |section: &str| opts.sections.iter().any(|s| s == section);
 
     println!(
-        "# gwd-bench{}: render-node={}, {} CPUs\n",
+        "# gwd-bench{}: render-node={}, yuv-conversion={}, {} CPUs\n",
         if opts.quick { " --quick" } else { "" },
         opts.render_node,
+        opts.yuv_conversion,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut tables = vec![floors(&opts)];
@@ -290,6 +312,7 @@ fn main() {
         .map(|t| (t.name.to_owned(), t.json()))
         .chain([
             ("render_node".to_owned(), json!(opts.render_node)),
+            ("yuv_conversion".to_owned(), json!(opts.yuv_conversion)),
             ("quick".to_owned(), json!(opts.quick)),
         ])
         .collect();

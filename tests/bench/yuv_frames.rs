@@ -70,8 +70,8 @@ pub fn run(opts: &Options) -> Table {
         "yuv_frames",
         format!(
             "I420/NV12 frame cost, converted by the element or by videoconvert, 60 fps, \
-             render-node={}",
-            opts.render_node
+             render-node={}, yuv-conversion={}",
+            opts.render_node, opts.yuv_conversion
         ),
         vec![
             col("size", "size", 0),
