@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 out=${1:-.gpu}
 rm -rf "$out"; mkdir -p "$out"/{bin,lib,plugins,share}
 multi=/usr/lib/x86_64-linux-gnu
-for f in gst-wayland-display wayland-test-client; do strip -o "$out/bin/$f" target/debug/$f; done
+for f in gst-wayland-display wayland-test-client gwd-bench; do strip -o "$out/bin/$f" target/debug/$f; done
 strip -o "$out/plugins/libgstwaylanddisplaysrc.so" target/debug/libgstwaylanddisplaysrc.so
 # The GPU-only integration test (ignored in CI): NV12 DMABufs checked against the reference.
 yuv_test=$(cargo test --workspace --locked --no-run --test yuv_output 2>&1 |

@@ -52,3 +52,9 @@ step "element: system memory on the GPU, 60 frames 1080p"
 timeout 60 gst-launch-1.0 waylanddisplaysrc render-node=auto num-buffers=60 \
   ! video/x-raw,format=BGRx,width=1920,height=1080,framerate=60/1 ! fakesink 2>&1 | tail -5
 echo "rc=${PIPESTATUS[0]}"
+step "gwd-bench yuv-frames at 1080p: the YUV shader against the CPU on the render node (last: the longest step)"
+for m in gpu cpu; do
+  timeout 150 gwd-bench --render-node auto --yuv-conversion "$m" --only yuv-frames \
+    --sizes 1920x1080 --seconds 2 --json "$OUT/bench-yuv-$m.json" 2>&1 | grep -E '^(#|\|)'
+  echo "rc=${PIPESTATUS[0]}"
+done
