@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use waylanddisplaycore::YuvConversion;
 
 use report::{Table, col};
 
@@ -37,7 +38,7 @@ pub struct Options {
     pub warmup: Duration,
     pub render_node: String,
     /// The element's `yuv-conversion`: where GLES output converts to I420/NV12.
-    pub yuv_conversion: String,
+    pub yuv_conversion: YuvConversion,
     pub sizes: Vec<(u32, u32)>,
     pub encoder_size: (u32, u32),
     pub startup_runs: usize,
@@ -92,7 +93,7 @@ fn parse_args() -> Result<Options, String> {
         seconds: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
         render_node: "software".to_owned(),
-        yuv_conversion: "auto".to_owned(),
+        yuv_conversion: YuvConversion::default(),
         sizes: vec![(1280, 720), (1920, 1080), (3840, 2160)],
         encoder_size: (1920, 1080),
         startup_runs: 20,
@@ -130,11 +131,9 @@ fn parse_args() -> Result<Options, String> {
             }
             "--render-node" => opts.render_node = value()?,
             "--yuv-conversion" => {
-                let v = value()?;
-                if !["auto", "gpu", "cpu"].contains(&v.as_str()) {
-                    return Err(format!("bad --yuv-conversion: {v} (want auto, gpu or cpu)"));
-                }
-                opts.yuv_conversion = v;
+                opts.yuv_conversion = value()?
+                    .parse()
+                    .map_err(|err| format!("bad --yuv-conversion: {err}"))?;
             }
             "--sizes" => {
                 let v = value()?;
@@ -312,7 +311,10 @@ fn main() {
         .map(|t| (t.name.to_owned(), t.json()))
         .chain([
             ("render_node".to_owned(), json!(opts.render_node)),
-            ("yuv_conversion".to_owned(), json!(opts.yuv_conversion)),
+            (
+                "yuv_conversion".to_owned(),
+                json!(opts.yuv_conversion.to_string()),
+            ),
             ("quick".to_owned(), json!(opts.quick)),
         ])
         .collect();
