@@ -45,6 +45,25 @@ fn sample_yuv(sample: &gst::Sample, x: usize, y: usize) -> (u8, u8, u8) {
     }
 }
 
+/// The sample's pixel at `at` is `bgr` converted by the reference: Y within 1, chroma
+/// within 2 (a 2x2 block's average rounds either way).
+fn assert_pixel(
+    sample: &gst::Sample,
+    (x, y): (usize, usize),
+    bgr: [u8; 3],
+    reference: yuv_ref::Colorimetry,
+    what: &str,
+) {
+    let (gy, gu, gv) = sample_yuv(sample, x, y);
+    let (ry, ru, rv) = reference_yuv(bgr, reference);
+    assert!(
+        gy.abs_diff(ry) <= 1 && gu.abs_diff(ru) <= 2 && gv.abs_diff(rv) <= 2,
+        "{what} at ({x},{y}): got {:?}, want {:?}",
+        (gy, gu, gv),
+        (ry, ru, rv)
+    );
+}
+
 fn pull_until(lobby: &Lobby, pred: impl Fn(&gst::Sample) -> bool) -> gst::Sample {
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
@@ -116,22 +135,15 @@ fn yuv_frames_name_their_colorimetry_and_hold_the_clients_colours() {
         assert!(buffer.size() >= info.size(), "{what}");
 
         for (x, y, bgr) in quadrants {
-            let (gy, gu, gv) = sample_yuv(&sample, x, y);
-            let (ry, ru, rv) = reference_yuv(bgr, reference);
-            assert!(
-                gy.abs_diff(ry) <= 1 && gu.abs_diff(ru) <= 2 && gv.abs_diff(rv) <= 2,
-                "{what} at ({x},{y}): got {:?}, want {:?}",
-                (gy, gu, gv),
-                (ry, ru, rv)
-            );
+            assert_pixel(&sample, (x, y), bgr, reference, &what);
         }
     }
 }
 
 /// The GPU conversion (GLES on llvmpipe with the shader asked for, composed so it converts
-/// every frame) at
-/// an odd size: the last column and row have chroma blocks of their own pixels only, which
-/// the texture's edge clamping gives (wrapping around would mix in the far edge's colour).
+/// every frame) at an odd size: the last column and row have chroma blocks of their own
+/// pixels only, which the texture's edge clamping gives (wrapping around would mix in the
+/// far edge's colour).
 #[test]
 fn the_shader_converts_odd_sizes_to_their_edges() {
     let reference = yuv_ref::Colorimetry::BT601;
@@ -155,13 +167,12 @@ fn the_shader_converts_odd_sizes_to_their_edges() {
             (w / 4, h - 1, [255, 0, 0]),
             (w - 1, h - 1, [255, 255, 255]),
         ] {
-            let (gy, gu, gv) = sample_yuv(&sample, x, y);
-            let (ry, ru, rv) = reference_yuv(bgr, reference);
-            assert!(
-                gy.abs_diff(ry) <= 1 && gu.abs_diff(ru) <= 2 && gv.abs_diff(rv) <= 2,
-                "{format} {w}x{h} at ({x},{y}): got {:?}, want {:?}",
-                (gy, gu, gv),
-                (ry, ru, rv)
+            assert_pixel(
+                &sample,
+                (x, y),
+                bgr,
+                reference,
+                &format!("{format} {w}x{h}"),
             );
         }
     }

@@ -215,17 +215,12 @@ impl Frame {
     pub(crate) fn with_pixels<T>(&self, read: impl FnOnce(&[u8]) -> T) -> Result<T, RenderError> {
         let image = match &self.memory {
             FrameMemory::System(image) => return Ok(read(image.bytes())),
-            FrameMemory::DmaBuf(_) if self.format.is_yuv() => {
+            FrameMemory::DmaBuf(image) if !self.format.is_yuv() => image,
+            FrameMemory::Planar(_) | FrameMemory::DmaBuf(_) => {
                 return Err(RenderError::Draw(
                     "reading a YUV frame as RGB pixels".to_owned(),
                 ));
             }
-            FrameMemory::Planar(_) => {
-                return Err(RenderError::Draw(
-                    "reading a YUV frame as RGB pixels".to_owned(),
-                ));
-            }
-            FrameMemory::DmaBuf(image) => image,
         };
         let dmabuf = linear(image)?;
         let mapping = dmabuf

@@ -25,7 +25,7 @@ use smithay::utils::{Buffer, Rectangle, Size};
 use super::compose::{Scaled, compose, overlay};
 use super::cursor::{Cursor, CursorState};
 use super::frame::{DmabufImage, OutputImage};
-use super::gles_yuv::{PlanePass, YuvReadback, YuvShader, plane_passes};
+use super::gles_yuv::{PlanePass, YuvReadback, YuvShader, plane_passes, to_i32};
 use super::pool::{Content, OutputPool};
 use super::yuv::{Colorimetry, Rows, Source, YuvOutput};
 use super::{Frame, OutputFormat, OutputTarget, RenderError};
@@ -586,12 +586,7 @@ fn plane_views(dmabuf: &Dmabuf, width: u32, height: u32) -> Result<Vec<Dmabuf>, 
             dmabuf.num_planes()
         )));
     }
-    let size = |w: u32, h: u32| -> Result<(i32, i32), RenderError> {
-        match (i32::try_from(w), i32::try_from(h)) {
-            (Ok(w), Ok(h)) => Ok((w, h)),
-            _ => Err(RenderError::Draw(format!("a {w}x{h} plane is too big"))),
-        }
-    };
+    let size = |w: u32, h: u32| Ok::<_, RenderError>((to_i32(w)?, to_i32(h)?));
     let views = [
         (Fourcc::R8, size(width, height)?),
         (Fourcc::Gr88, size(width.div_ceil(2), height.div_ceil(2))?),

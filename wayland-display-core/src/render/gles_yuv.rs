@@ -189,7 +189,8 @@ impl YuvShader {
     }
 }
 
-fn to_i32(value: u32) -> Result<i32, RenderError> {
+/// A plane or picture dimension as GL and Smithay take it.
+pub(crate) fn to_i32(value: u32) -> Result<i32, RenderError> {
     i32::try_from(value).map_err(|_| RenderError::Draw(format!("plane size {value} too big")))
 }
 

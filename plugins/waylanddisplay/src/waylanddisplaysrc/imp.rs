@@ -416,6 +416,12 @@ impl ObjectImpl for WaylandDisplaySrc {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = lock(&self.settings);
         let string = || value.get::<Option<String>>().ok().flatten();
+        // Unset or empty: the default.
+        let or_default = |default: &str| {
+            string()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
         match pspec.name() {
             "render-node" => {
                 settings.render_node = string().unwrap_or_else(|| DEFAULT_RENDER_NODE.to_owned())
@@ -425,40 +431,12 @@ impl ObjectImpl for WaylandDisplaySrc {
             "keyboard" => settings.keyboard = string().filter(|s| !s.is_empty()),
             "passthrough" => settings.passthrough = value.get().unwrap_or(DEFAULT_PASSTHROUGH),
             "yuv-conversion" => {
-                let asked = string().unwrap_or_default();
-                let asked = if asked.is_empty() {
-                    DEFAULT_YUV_CONVERSION
-                } else {
-                    &asked
-                };
-                match asked.parse::<YuvConversion>() {
-                    Ok(conversion) => settings.yuv_conversion = conversion,
-                    // A property cannot refuse a value: the previous one stays, and says so.
-                    Err(err) => gst::warning!(
-                        CAT,
-                        imp = self,
-                        "{err}; yuv-conversion stays {}",
-                        settings.yuv_conversion
-                    ),
-                }
+                let asked = or_default(DEFAULT_YUV_CONVERSION);
+                self.set_parsed("yuv-conversion", &asked, &mut settings.yuv_conversion);
             }
             "window-mode" => {
-                let asked = string().unwrap_or_else(|| DEFAULT_WINDOW_MODE.to_owned());
-                let asked = if asked.is_empty() {
-                    DEFAULT_WINDOW_MODE
-                } else {
-                    &asked
-                };
-                match asked.parse::<WindowMode>() {
-                    Ok(mode) => settings.window.mode = mode,
-                    // A property cannot refuse a value: the previous one stays, and says so.
-                    Err(err) => gst::warning!(
-                        CAT,
-                        imp = self,
-                        "{err}; window-mode stays {}",
-                        settings.window.mode
-                    ),
-                }
+                let asked = or_default(DEFAULT_WINDOW_MODE);
+                self.set_parsed("window-mode", &asked, &mut settings.window.mode);
             }
             "scale-to-fit" => {
                 settings.window.scale_to_fit = value.get().unwrap_or(DEFAULT_SCALE_TO_FIT);
@@ -481,15 +459,7 @@ impl ObjectImpl for WaylandDisplaySrc {
             }
             "xwayland" => {
                 let asked = string().unwrap_or_else(|| DEFAULT_XWAYLAND.to_owned());
-                match asked.parse::<XwaylandMode>() {
-                    Ok(mode) => settings.xwayland = mode,
-                    Err(err) => gst::warning!(
-                        CAT,
-                        imp = self,
-                        "{err}; xwayland stays {}",
-                        settings.xwayland
-                    ),
-                }
+                self.set_parsed("xwayland", &asked, &mut settings.xwayland);
             }
             "client-max-objects" => {
                 settings.client_limits.max_objects =
@@ -805,6 +775,20 @@ impl PushSrcImpl for WaylandDisplaySrc {
 }
 
 impl WaylandDisplaySrc {
+    /// Sets `setting` to the string property `name`'s value `asked`; a value that does
+    /// not parse leaves the previous one, with a warning, since a property cannot refuse
+    /// a value.
+    fn set_parsed<T>(&self, name: &str, asked: &str, setting: &mut T)
+    where
+        T: std::str::FromStr + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        match asked.parse::<T>() {
+            Ok(value) => *setting = value,
+            Err(err) => gst::warning!(CAT, imp = self, "{err}; {name} stays {setting}"),
+        }
+    }
+
     /// Starts the compositor; its socket is announced (`wayland.src`) once the first caps
     /// are negotiated, so that an app started on the announcement sees the output's real
     /// mode from its first event. Done on NULL to READY (not in BaseSrc::start) so that a
